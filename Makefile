@@ -1,0 +1,32 @@
+# The course in two commands: `make course` (run every notebook, regenerate figures/)
+# and `make test` (unit tests + every notebook under nbval). `make lab` opens JupyterLab.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export MPLBACKEND ?= Agg
+
+.PHONY: install course test lab bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+course: install
+	$(BIN)/colorlib figures --in-place
+
+test: install
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=900 tests notebooks
+
+lab: install
+	$(BIN)/jupyter lab notebooks
+
+bench: install
+	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,67 @@
+"""Small plotting helpers shared by the notebooks: saving figures, showing image grids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from .config import figures_dir
+
+__all__ = ["save_figure", "show_images"]
+
+
+def save_figure(figure: Figure, filename: str, dpi: int = 110) -> Path:
+    """Save ``figure`` as ``figures/<filename>`` (PNG, tight bounding box) and return the path.
+
+    Names follow the course's rule: ``figN_<what>.png`` for a reproduction of the
+    paper's Figure N, ``<notebook number>_<what>.png`` for the course's own figures.
+    """
+    if not filename.endswith(".png"):
+        raise ValueError(f"save_figure: expected a .png file name, got {filename!r}")
+    path = figures_dir() / filename
+    figure.savefig(path, dpi=dpi, bbox_inches="tight", facecolor="white")
+    return path
+
+
+def show_images(
+    images: Sequence[np.ndarray],
+    titles: Sequence[str] | None = None,
+    columns: int | None = None,
+    cmap: str | None = None,
+    size: float = 2.6,
+    suptitle: str | None = None,
+) -> Figure:
+    """A grid of images without axes.
+
+    Args:
+        images: each an (H, W) array (shown with ``cmap``, gray by default) or an
+            (H, W, 3) RGB array, uint8 0..255 or float 0..1.
+        titles: one title per image.
+        columns: images per row (all in one row by default).
+        cmap: colour map for 2-D images.
+        size: inches per image.
+        suptitle: a title for the whole figure.
+    """
+    count = len(images)
+    columns = columns or count
+    rows = -(-count // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows + (0.4 if suptitle else 0)), squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index >= count:
+            continue
+        image = images[index]
+        if image.ndim == 2:
+            axis.imshow(image, cmap=cmap or "gray")
+        else:
+            axis.imshow(image)
+        if titles is not None:
+            axis.set_title(titles[index], fontsize=10)
+    if suptitle:
+        figure.suptitle(suptitle)
+    figure.tight_layout()
+    return figure
