@@ -147,7 +147,7 @@ def rgb_to_lab(rgb: ArrayLike) -> ArrayLike:
     expected = "sRGB values in [0, 1]"
     tensor, was_numpy = _as_channel_first_tensor(rgb, "rgb_to_lab", expected)
     _check_finite(tensor, "rgb_to_lab")
-    low, high = (float(v) for v in torch.aminmax(tensor)) if tensor.numel() else (0.0, 0.0)
+    low, high = (float(v) for v in torch.aminmax(tensor.detach())) if tensor.numel() else (0.0, 0.0)
     if low < -1e-6 or high > 1 + 1e-6:
         raise ValueError(
             f"rgb_to_lab: expected {expected}, got values from {low:.4g} to {high:.4g}"

@@ -1,0 +1,146 @@
+"""colorlib.color against scikit-image, hand-worked values and its own inverse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from skimage import color as skcolor
+
+from colorlib import color
+
+
+def _cube_sample(step: int) -> np.ndarray:
+    """Every ``step``-th 8-bit level per channel, plus 255: (K, 3) float64 in [0, 1]."""
+    levels = np.unique(np.r_[np.arange(0, 256, step), 255])
+    grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(-1, 3)
+    return grid / 255.0
+
+
+def _named_colours() -> np.ndarray:
+    primaries = np.array(
+        [[0, 0, 0], [1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]],
+        dtype=np.float64,
+    )
+    grays = np.repeat(np.arange(256)[:, None] / 255.0, 3, axis=1)
+    return np.concatenate([primaries, grays])
+
+
+def test_matches_skimage_over_a_dense_sample_of_the_8bit_cube():
+    rgb = np.concatenate([_cube_sample(step=3), _named_colours()])  # 86^3 + 264 colours
+    ours = color.rgb_to_lab(torch.from_numpy(rgb.T.reshape(1, 3, -1, 1)).float())
+    ours = ours.double().numpy().reshape(3, -1).T
+    reference = skcolor.rgb2lab(rgb.reshape(-1, 1, 3)).reshape(-1, 3)
+    assert np.abs(ours - reference).max() <= 1e-3
+
+
+def test_hand_worked_values():
+    # White is L=100 with no colour; black is L=0; the grays have a = b = 0. (The sRGB
+    # matrix's rows, rounded to 6 digits, leave white at a = -0.0025, b = 0.0047.)
+    lab = color.rgb_to_lab(_named_colours()[None, :, :].astype(np.float64))[0]
+    white, black, red, green, blue, yellow = lab[1], lab[0], lab[2], lab[3], lab[4], lab[5]
+    np.testing.assert_allclose(white, [100.0, 0.0, 0.0], atol=5e-3)
+    np.testing.assert_allclose(black, [0.0, 0.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(lab[8:, 1:], 0.0, atol=5e-3)
+    # The published CIELAB coordinates of the sRGB primaries (D65).
+    np.testing.assert_allclose(red, [53.24, 80.09, 67.20], atol=0.01)
+    np.testing.assert_allclose(green, [87.73, -86.18, 83.18], atol=0.01)
+    np.testing.assert_allclose(blue, [32.30, 79.19, -107.86], atol=0.01)
+    assert yellow[2] > 90  # yellow: b far above 0
+    # Middle gray (sRGB 119/255) is close to L = 50.
+    assert abs(color.rgb_to_lab(np.full((1, 1, 3), 119 / 255))[0, 0, 0] - 50.0) < 0.3
+
+
+def test_round_trip_for_every_8bit_colour():
+    levels = torch.arange(256, dtype=torch.float32) / 255
+    green, blue = torch.meshgrid(levels, levels, indexing="ij")
+    worst = 0.0
+    for red_level in range(0, 256, 16):  # 16 chunks of 16 red levels: all 16.7 M colours
+        reds = levels[red_level : red_level + 16].view(-1, 1, 1).expand(-1, 256, 256)
+        rgb = torch.stack(
+            (reds, green.expand(reds.shape[0], -1, -1), blue.expand(reds.shape[0], -1, -1)), dim=1
+        )  # (16, 3, 256, 256)
+        back = color.lab_to_rgb(color.rgb_to_lab(rgb))
+        worst = max(worst, float((back - rgb).abs().max()))
+    assert worst <= 1e-4
+
+
+def test_lab_to_rgb_matches_skimage_including_out_of_gamut():
+    rng = np.random.default_rng(0)
+    lab = np.stack(
+        [rng.uniform(0, 100, 5000), rng.uniform(-128, 127, 5000), rng.uniform(-128, 127, 5000)], axis=-1
+    ).reshape(50, 100, 3)
+    with pytest.warns(UserWarning):  # skimage warns about negative Z values, which it clips
+        reference = skcolor.lab2rgb(lab)
+    np.testing.assert_allclose(color.lab_to_rgb(lab), reference, atol=1e-6)
+
+
+def test_out_of_gamut_rule_clips_to_the_unit_cube_and_is_flagged():
+    lab = torch.tensor([[50.0, 0.0, 0.0], [50.0, 100.0, 100.0], [100.0, -128.0, 127.0], [20.0, 10.0, -20.0]])
+    lab = lab.T.reshape(3, 4, 1)
+    rgb = color.lab_to_rgb(lab)
+    assert float(rgb.min()) >= 0.0 and float(rgb.max()) <= 1.0
+    assert color.out_of_gamut(lab)[:, 0].tolist() == [False, True, True, False]
+    # An in-gamut colour is untouched by the rule: it survives the round trip.
+    in_gamut = lab[:, [0, 3]]
+    torch.testing.assert_close(color.rgb_to_lab(color.lab_to_rgb(in_gamut)), in_gamut, atol=1e-3, rtol=0)
+
+
+def test_batched_channel_first_and_numpy_agree_and_dtype_is_kept():
+    rng = np.random.default_rng(1)
+    images = rng.random((4, 16, 24, 3))
+    from_numpy = color.rgb_to_lab(images)
+    assert isinstance(from_numpy, np.ndarray) and from_numpy.shape == (4, 16, 24, 3)
+    assert from_numpy.dtype == np.float64
+    from_tensor = color.rgb_to_lab(torch.from_numpy(images).permute(0, 3, 1, 2).float())
+    assert from_tensor.shape == (4, 3, 16, 24) and from_tensor.dtype == torch.float32
+    np.testing.assert_allclose(from_tensor.permute(0, 2, 3, 1).numpy(), from_numpy, atol=1e-3)
+    single = color.rgb_to_lab(torch.from_numpy(images[2]).permute(2, 0, 1))
+    np.testing.assert_allclose(single.permute(1, 2, 0).numpy(), from_numpy[2], atol=1e-9)
+
+
+def test_conversion_is_differentiable_with_finite_gradients():
+    rgb = torch.rand(2, 3, 8, 8, dtype=torch.float64)
+    rgb[0, :, 0, 0] = 0.0  # black: the cube root's slope is infinite at 0, the linear part is not
+    rgb.requires_grad_(True)
+    lab = color.rgb_to_lab(rgb)
+    lab.sum().backward()
+    assert torch.isfinite(rgb.grad).all()
+    assert torch.autograd.gradcheck(color.rgb_to_lab, (torch.rand(1, 3, 2, 2, dtype=torch.float64, requires_grad=True) * 0.9 + 0.05,))
+    lab_in = torch.tensor([[[[50.0]], [[20.0]], [[-30.0]]]], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(color.lab_to_rgb, (lab_in,))
+
+
+def test_the_papers_scalings():
+    lightness = torch.tensor([0.0, 50.0, 100.0])
+    torch.testing.assert_close(color.lab_to_network_input(lightness), torch.tensor([0.0, 0.5, 1.0]))
+    torch.testing.assert_close(color.network_input_to_lightness(torch.tensor([0.25])), torch.tensor([25.0]))
+    ab = torch.tensor([-128.0, 0.0, 127.0])
+    torch.testing.assert_close(color.ab_to_target(ab), torch.tensor([0.0, 128 / 255, 1.0]))
+    torch.testing.assert_close(color.target_to_ab(color.ab_to_target(ab)), ab)
+    # The paper's MSE of 0.0025 on the target scale is an RMS error of about 12.75 ab units.
+    assert abs(np.sqrt(0.0025) * color.AB_SCALE - 12.75) < 1e-9
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (torch.rand(1, 4, 8, 8), r"\(\.\.\., 3, H, W\).*shape \(1, 4, 8, 8\)"),
+        (np.zeros((8, 8, 4)), r"\(\.\.\., H, W, 3\).*shape \(8, 8, 4\)"),
+        (torch.zeros(1, 3, 8, 8, dtype=torch.uint8), r"float tensor.*uint8.*divide by 255"),
+        (np.zeros((8, 8, 3), dtype=np.uint8), r"float array.*uint8.*divide by 255"),
+        (torch.full((1, 3, 2, 2), float("nan")), r"NaN"),
+        (torch.full((1, 3, 2, 2), 2.0), r"\[0, 1\].*from 2 to 2"),
+        ([[0.1, 0.2, 0.3]], r"torch.Tensor.*numpy array.*got list"),
+    ],
+)
+def test_bad_input_gets_a_clear_value_error(bad, message):
+    with pytest.raises(ValueError, match=message):
+        color.rgb_to_lab(bad)
+
+
+def test_lab_to_rgb_rejects_nan_and_wrong_shapes():
+    with pytest.raises(ValueError, match="NaN"):
+        color.lab_to_rgb(torch.tensor([[[float("nan")]], [[0.0]], [[0.0]]]))
+    with pytest.raises(ValueError, match=r"\(\.\.\., 3, H, W\)"):
+        color.lab_to_rgb(torch.zeros(2, 8, 8))
