@@ -179,11 +179,15 @@ def build_colorization_net(
         try:
             net.encoder = make_encoder(_imagenet_resnet18(download_timeout_s))
         except Exception as error:  # URLError, timeouts, a corrupt partial file, ...
+            fallback = "a random initialisation"
             if weights.is_cached("paper"):
-                fallback = "the encoder of the released checkpoint (same ImageNet weights)"
-                net.encoder.load_state_dict(weights.load_pretrained("paper").encoder.state_dict())
-            else:
-                fallback = "a random initialisation"
+                try:
+                    released = weights.load_pretrained("paper", progress=False)
+                except (ValueError, OSError, weights.WeightsUnavailableError):
+                    pass  # a corrupt cached copy that cannot be fetched again offline
+                else:
+                    net.encoder.load_state_dict(released.encoder.state_dict())
+                    fallback = "the encoder of the released checkpoint (same ImageNet weights)"
             warnings.warn(
                 f"ImageNet weights for ResNet-18 are not available ({type(error).__name__}: "
                 f"{error}); using {fallback} instead. Connect to the network once, or put "

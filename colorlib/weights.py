@@ -19,6 +19,7 @@ import collections
 import hashlib
 import os
 import pickle
+import re
 import tempfile
 import urllib.error
 import urllib.request
@@ -197,25 +198,43 @@ _ALLOWED_GLOBALS: list = [
 ]
 
 
+def _refused_global(message: str) -> str | None:
+    """The global that torch's weights-only unpickler refused, if that is what ``message`` says."""
+    found = re.search(r"GLOBAL ([\w.]+)", message)
+    return found.group(1) if found else None
+
+
 def safe_torch_load(path: str | os.PathLike) -> object:
     """``torch.load`` with ``weights_only=True`` and the allow-list of the authors' files.
 
     Raises:
         UnsafeCheckpointError: the file needs a global outside the allow-list (it
             could run arbitrary code if loaded with plain ``torch.load``).
-        ValueError: the file is not a torch checkpoint at all.
+        ValueError: the file is not a torch checkpoint at all (an image, a text file,
+            a truncated download, ...).
+        FileNotFoundError: no file at ``path``.
     """
+    name = os.fspath(path)
     try:
         with torch.serialization.safe_globals(_ALLOWED_GLOBALS):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
+        refused = _refused_global(str(error))
+        if refused is None:  # not a pickle torch understands: an image, a plain pickle, ...
+            raise ValueError(
+                f"{name} is not a torch checkpoint (torch's weights-only unpickler cannot read it)"
+            ) from error
         raise UnsafeCheckpointError(
-            f"refusing to load {os.fspath(path)}: it needs something outside colorlib's "
-            f"allow-list of safe classes, so loading it could run arbitrary code. "
-            f"torch said: {str(error).splitlines()[0]}"
+            f"refusing to load {name}: it needs {refused}, which is outside colorlib's "
+            "allow-list of safe classes, so loading it could run arbitrary code"
         ) from error
-    except RuntimeError as error:
-        raise ValueError(f"{os.fspath(path)} is not a readable torch checkpoint: {error}") from error
+    except (FileNotFoundError, IsADirectoryError):
+        raise
+    except (RuntimeError, KeyError, EOFError, OSError, ValueError) as error:
+        # torch reports unreadable files in many ways: a truncated zip (RuntimeError), a
+        # text file (KeyError on a bogus pickle protocol), an empty file (EOFError), ...
+        detail = f"{type(error).__name__}: {' '.join(str(error).split())}"[:200]
+        raise ValueError(f"{name} is not a readable torch checkpoint ({detail})") from error
 
 
 def load_authors_module(path: str | os.PathLike) -> nn.Module:
@@ -264,7 +283,7 @@ def load_pretrained(name_or_path: str | os.PathLike = "paper", progress: bool = 
     loaded = safe_torch_load(path)
     if isinstance(loaded, _AuthorsColorizationNet):
         state = _authors_state_to_ours(loaded.state_dict())
-    elif isinstance(loaded, dict) and loaded.get("format") == CHECKPOINT_FORMAT:
+    elif isinstance(loaded, dict) and loaded.get("format") == CHECKPOINT_FORMAT and isinstance(loaded.get("model"), dict):
         state = loaded["model"]
     else:
         raise ValueError(
@@ -272,5 +291,9 @@ def load_pretrained(name_or_path: str | os.PathLike = "paper", progress: bool = 
             f"checkpoint (a dict with format={CHECKPOINT_FORMAT!r})"
         )
     net = ColorizationNet(freeze_encoder=True)
-    net.load_state_dict(state)
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as error:  # missing, unexpected or mis-shaped tensors
+        first_line = str(error).splitlines()[0]
+        raise ValueError(f"{path}: its weights do not fit ColorizationNet ({first_line})") from error
     return net.eval()

@@ -1,0 +1,1070 @@
+"""The network taken apart: the library code behind notebooks 02 and 03.
+
+Everything here *measures* the live model instead of restating the paper:
+
+- :func:`layer_table` runs a torchvision ResNet with forward hooks and rebuilds the
+  paper's Figure 2 (layer name, output size, operations) from what the layers really do;
+  :func:`draw_layer_table` draws it, :func:`format_layer_table` prints it.
+- :func:`max_pool_example` and :func:`upsample_example` run ``nn.MaxPool2d`` and
+  ``nn.Upsample`` on small numeric grids (the paper's Figures 3 and 4);
+  :func:`draw_max_pool` and :func:`draw_upsample` draw them.
+- :func:`trace_shapes`, :func:`encoder_feature_maps`, :func:`receptive_fields` and
+  :func:`parameter_counts` look inside the encoder and decoder.
+- :func:`predict_half_resolution`, :func:`upsample_ab` and :class:`UpsamplingComparison`
+  (an ipywidgets toggle and slider) show why the predictions look like mosaics.
+- :func:`describe_checkpoint` and :func:`compare_checkpoints` check what the authors'
+  released files contain, loading them the safe way (:mod:`colorlib.weights`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, Rectangle
+from PIL import Image
+from torch import nn
+from torchvision.models import resnet18
+
+from .color import target_to_ab
+from .model import ENCODER_CHILDREN, ColorizationNet
+
+__all__ = [
+    "LayerRow",
+    "layer_table",
+    "format_layer_table",
+    "draw_layer_table",
+    "MAX_POOL_EXAMPLE",
+    "max_pool_example",
+    "draw_max_pool",
+    "upsample_example",
+    "draw_upsample",
+    "ShapeRow",
+    "trace_shapes",
+    "format_shape_trace",
+    "encoder_layer_names",
+    "encoder_feature_maps",
+    "draw_feature_maps",
+    "receptive_fields",
+    "ParameterCounts",
+    "parameter_counts",
+    "square_photo",
+    "predict_half_resolution",
+    "upsample_ab",
+    "is_block_constant",
+    "colorize_from_half_resolution",
+    "UpsamplingComparison",
+    "draw_nearest_vs_bilinear",
+    "InputComparison",
+    "compare_luma_and_lightness",
+    "draw_pipeline",
+    "CheckpointFacts",
+    "describe_checkpoint",
+    "module_tree",
+    "TensorDifference",
+    "compare_checkpoints",
+]
+
+# --------------------------------------------------------------------------------------
+# Figure 2: the ResNet-18 table, measured with forward hooks.
+# --------------------------------------------------------------------------------------
+
+#: The paper's row names and the torchvision attributes each row covers. The sizes and
+#: operations of every row are measured; only this naming is given.
+_PAPER_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("conv1", ("conv1",)),
+    ("conv2_x", ("maxpool", "layer1")),
+    ("conv3_x", ("layer2",)),
+    ("conv4_x", ("layer3",)),
+    ("conv5_x", ("layer4",)),
+    ("average pool", ("avgpool",)),
+    ("fully connected", ("fc",)),
+)
+
+
+@lru_cache(maxsize=None)
+def encoder_layer_names() -> tuple[str, ...]:
+    """torchvision's names of the ResNet-18 children the encoder keeps.
+
+    ``("conv1", "bn1", "relu", "maxpool", "layer1", "layer2")``: the first
+    :data:`colorlib.model.ENCODER_CHILDREN` children of ``torchvision.models.resnet18``.
+    """
+    return tuple(name for name, _ in resnet18(weights=None).named_children())[:ENCODER_CHILDREN]
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One row of the paper's Figure 2, measured on a live model.
+
+    Attributes:
+        name: the paper's layer name (``"input"``, ``"conv1"``, ``"conv2_x"``, ...).
+        modules: the torchvision attributes the row covers (``("maxpool", "layer1")``).
+        output_shape: the output of the row for one image, ``(C, H, W)`` or ``(features,)``.
+        operations: what the row does, one string per step, read off the modules
+            (``"3x3 max pool, stride 2"``, ``"[3x3, 64; 3x3, 64] x 2"``).
+        kept: whether the paper's encoder keeps this row (conv1 to conv3_x).
+    """
+
+    name: str
+    modules: tuple[str, ...]
+    output_shape: tuple[int, ...]
+    operations: tuple[str, ...]
+    kept: bool
+
+    @property
+    def output_size(self) -> str:
+        """The paper's notation: ``"112x112x64"`` (H x W x C), or ``"1000"``."""
+        if len(self.output_shape) == 3:
+            channels, height, width = self.output_shape
+            return f"{height}x{width}x{channels}"
+        return "x".join(str(n) for n in self.output_shape)
+
+
+def _pair(value) -> tuple[int, int]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+def _kernel(module: nn.Module) -> str:
+    height, width = _pair(module.kernel_size)
+    return f"{height}x{width}"
+
+
+def _describe_stage(stage: nn.Sequential) -> str:
+    """``"[3x3, 64; 3x3, 64] x 2"`` for a ResNet stage of identical blocks."""
+    block = stage[0]
+    convs = [m for name, m in block.named_modules() if isinstance(m, nn.Conv2d) and "downsample" not in name]
+    inner = "; ".join(f"{_kernel(conv)}, {conv.out_channels}" for conv in convs)
+    first_stride = max(_pair(convs[0].stride))
+    stride = f", stride {first_stride}" if first_stride > 1 else ""
+    return f"[{inner}] x {len(stage)}{stride}"
+
+
+def _describe_module(module: nn.Module, input_shape: tuple[int, ...]) -> str:
+    if isinstance(module, nn.Conv2d):
+        return f"{_kernel(module)}, {module.out_channels}, stride {_pair(module.stride)[0]}"
+    if isinstance(module, nn.MaxPool2d):
+        return f"{_kernel(module)} max pool, stride {_pair(module.stride)[0]}"
+    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AvgPool2d)):
+        height, width = input_shape[-2:]
+        return f"{height}x{width} average pool"
+    if isinstance(module, nn.Linear):
+        return f"{module.in_features} x {module.out_features} fully connected"
+    if isinstance(module, nn.Sequential):
+        return _describe_stage(module)
+    return type(module).__name__
+
+
+def layer_table(model: nn.Module | None = None, input_size: int = 224) -> list[LayerRow]:
+    """The paper's Figure 2, computed by running ``model`` with forward hooks.
+
+    Args:
+        model: a torchvision ResNet (``resnet18``, ``resnet34``...: it needs ``conv1``,
+            ``maxpool``, ``layer1`` .. ``layer4``, ``avgpool`` and ``fc``). The weights do
+            not matter, only the layout; a fresh ``resnet18(weights=None)`` by default.
+        input_size: side of the square input image in pixels.
+
+    Returns:
+        Rows ``input``, ``conv1``, ``conv2_x`` .. ``conv5_x``, ``average pool``,
+        ``fully connected``, ``softmax``. For ResNet-18 at 224: 224 -> 112 -> 56 -> 28
+        -> 14 -> 7 -> 1 -> 1000; ``kept`` is True for conv1 to conv3_x.
+
+    Raises:
+        ValueError: ``model`` is not a torchvision-style ResNet, or ``input_size`` is
+            not a positive integer.
+    """
+    model = model if model is not None else resnet18(weights=None)
+    needed = [name for _, names in _PAPER_ROWS for name in names]
+    missing = [name for name in needed if not isinstance(getattr(model, name, None), nn.Module)]
+    if missing:
+        raise ValueError(
+            "layer_table: expected a torchvision ResNet with attributes "
+            f"{', '.join(needed)}; {type(model).__name__} lacks {', '.join(missing)}"
+        )
+    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 1:
+        raise ValueError(f"layer_table: expected a positive integer input_size, got {input_size!r}")
+
+    shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+
+    def remember(name: str):
+        def hook(module, inputs, output):
+            shapes[name] = (tuple(inputs[0].shape[1:]), tuple(output.shape[1:]))
+
+        return hook
+
+    handles = [getattr(model, name).register_forward_hook(remember(name)) for name in needed]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            device = next(model.parameters()).device
+            logits = model(torch.zeros(1, model.conv1.in_channels, input_size, input_size, device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+
+    kept_modules = set(encoder_layer_names())
+    rows = [LayerRow("input", (), (model.conv1.in_channels, input_size, input_size), (), False)]
+    for paper_name, names in _PAPER_ROWS:
+        operations = tuple(_describe_module(getattr(model, n), shapes[n][0]) for n in names)
+        rows.append(
+            LayerRow(paper_name, names, shapes[names[-1]][1], operations, all(n in kept_modules for n in names))
+        )
+    probabilities = torch.softmax(logits, dim=1)
+    rows.append(LayerRow("softmax", (), tuple(probabilities.shape[1:]), ("softmax",), False))
+    return rows
+
+
+def format_layer_table(rows: Sequence[LayerRow]) -> str:
+    """The table as text: layer, output size, operations (one per line), torchvision modules, kept."""
+    lines = [f"{'layer':<17}{'output size':<13}{'operations':<37}{'torchvision':<13}kept"]
+    for row in rows:
+        operations = list(row.operations) or ["-"]
+        modules = list(row.modules) or ["-"]
+        for index in range(max(len(operations), len(modules))):
+            first = index == 0
+            lines.append(
+                f"{row.name if first else '':<17}{row.output_size if first else '':<13}"
+                f"{operations[index] if index < len(operations) else '':<37}"
+                f"{modules[index] if index < len(modules) else '':<13}{'yes' if row.kept and first else ''}".rstrip()
+            )
+    return "\n".join(lines)
+
+
+def draw_layer_table(rows: Sequence[LayerRow], title: str | None = None) -> Figure:
+    """Draw the measured Figure 2; the rows the paper keeps are shaded and the cut is marked."""
+    columns = (("Layer name", 0.0, 1.6), ("Output size", 1.6, 1.7), ("Operations", 3.3, 3.1), ("torchvision", 6.4, 1.8))
+    width = sum(column[2] for column in columns)
+    heights = [max(1, len(row.operations)) * 0.42 + 0.18 for row in rows]
+    header = 0.55
+    total = header + sum(heights)
+    figure, axis = plt.subplots(figsize=(11.0, 0.5 + total * 0.62))
+    axis.set_xlim(-0.05, width + 2.6)
+    axis.set_ylim(total + 0.05, -0.05)
+    axis.axis("off")
+    for name, left, span in columns:
+        axis.add_patch(Rectangle((left, 0), span, header, facecolor="#d9d9d9", edgecolor="black", lw=0.8))
+        axis.text(left + span / 2, header / 2, name, ha="center", va="center", fontweight="bold", fontsize=11)
+    top = header
+    kept_bottom = None
+    for row, height in zip(rows, heights):
+        colour = "#cde8c8" if row.kept else ("#eef3fb" if row.name == "input" else "white")
+        cells = (row.name, row.output_size, "\n".join(row.operations) or "-", "\n".join(row.modules) or "-")
+        for (_, left, span), text in zip(columns, cells):
+            axis.add_patch(Rectangle((left, top), span, height, facecolor=colour, edgecolor="black", lw=0.6))
+            axis.text(left + span / 2, top + height / 2, text, ha="center", va="center", fontsize=10,
+                      family="monospace" if left > 0 else None, linespacing=1.5)
+        if row.kept:
+            kept_bottom = top + height
+        top += height
+    if kept_bottom is not None:
+        axis.plot([0, width + 0.1], [kept_bottom, kept_bottom], color="#c0392b", lw=2.2, ls="--")
+        kept = [row for row in rows if row.kept or row.name == "input"]
+        sides = " -> ".join(str(row.output_shape[-1]) for row in kept)
+        last = kept[-1]
+        axis.text(width + 0.2, kept_bottom, f"the paper cuts here:\n{last.output_size}",
+                  color="#c0392b", va="center", fontsize=10.5, fontweight="bold")
+        axis.text(width + 0.2, header + (kept_bottom - header) / 2, f"kept (shaded):\n{sides}",
+                  color="#2e7d32", va="center", fontsize=10.5, fontweight="bold")
+    axis.set_title(title or "ResNet-18, measured with forward hooks", fontsize=12)
+    figure.tight_layout()
+    return figure
+
+
+# --------------------------------------------------------------------------------------
+# Figures 3 and 4: max pooling and up-sampling on small numbers.
+# --------------------------------------------------------------------------------------
+
+#: The 4x4 example of notebook 02 (hand-worked result of a 2x2 max pool, stride 2:
+#: ``[[8, 5], [9, 7]]``).
+MAX_POOL_EXAMPLE = ((3, 1, 0, 2), (4, 8, 5, 1), (2, 0, 7, 6), (1, 9, 3, 4))
+
+_WINDOW_COLOURS = ("#f6c8c8", "#c8daf6", "#cdeccd", "#f8e3b8", "#e2cdf2", "#c9eef0", "#f3d1e6", "#dfe6c3", "#d7d7d7")
+
+
+def _as_grid(values, what: str) -> torch.Tensor:
+    grid = torch.as_tensor(values, dtype=torch.float32)
+    if grid.ndim != 2 or grid.numel() == 0:
+        raise ValueError(f"{what}: expected a non-empty 2-D grid of numbers (H, W), got shape {tuple(grid.shape)}")
+    return grid
+
+
+def max_pool_example(values=MAX_POOL_EXAMPLE) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run ``nn.MaxPool2d(kernel_size=2, stride=2)`` on a small grid.
+
+    Args:
+        values: an (H, W) grid of numbers, H and W even (default :data:`MAX_POOL_EXAMPLE`).
+
+    Returns:
+        ``(grid (H, W), pooled (H/2, W/2), winners (H/2, W/2))``, float32 tensors except
+        ``winners``: the flat index (``row * W + column``) of the maximum in each window.
+    """
+    grid = _as_grid(values, "max_pool_example")
+    if grid.shape[0] % 2 or grid.shape[1] % 2:
+        raise ValueError(f"max_pool_example: expected even height and width, got {tuple(grid.shape)}")
+    pooled, winners = nn.MaxPool2d(kernel_size=2, stride=2, return_indices=True)(grid[None, None])
+    return grid, pooled[0, 0], winners[0, 0]
+
+
+def upsample_example(values=((3,),), scale_factor: int = 2, mode: str = "nearest") -> tuple[torch.Tensor, torch.Tensor]:
+    """Run ``nn.Upsample(scale_factor=..., mode=...)`` on a small grid.
+
+    Args:
+        values: an (H, W) grid of numbers; the default is the paper's Figure 4, one 3.
+        scale_factor: integer growth factor of each side.
+        mode: ``"nearest"`` (the paper's, PyTorch's default) or ``"bilinear"``.
+
+    Returns:
+        ``(grid (H, W), upsampled (H*s, W*s))``, float32 tensors.
+    """
+    grid = _as_grid(values, "upsample_example")
+    if mode not in ("nearest", "bilinear"):
+        raise ValueError(f"upsample_example: mode must be 'nearest' or 'bilinear', got {mode!r}")
+    if isinstance(scale_factor, bool) or not isinstance(scale_factor, int) or scale_factor < 1:
+        raise ValueError(f"upsample_example: expected a positive integer scale_factor, got {scale_factor!r}")
+    upsample = nn.Upsample(scale_factor=scale_factor, mode=mode)
+    return grid, upsample(grid[None, None])[0, 0]
+
+
+def _draw_grid(axis, grid: torch.Tensor, left: float, top: float, colours, bold=None, cell: float = 1.0) -> None:
+    rows, columns = grid.shape
+    for r in range(rows):
+        for c in range(columns):
+            strong = bold is not None and bool(bold[r][c])
+            axis.add_patch(Rectangle((left + c * cell, top + r * cell), cell, cell, facecolor=colours[r][c],
+                                     edgecolor="black", lw=2.4 if strong else 0.8))
+            value = float(grid[r, c])
+            text = f"{value:g}" if value == round(value) else f"{value:.2f}"
+            axis.text(left + (c + 0.5) * cell, top + (r + 0.5) * cell, text, ha="center", va="center",
+                      fontsize=15 if cell >= 1 else 11, fontweight="bold" if strong else "normal")
+
+
+def _arrow(axis, start: tuple[float, float], end: tuple[float, float], label: str) -> None:
+    axis.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=22, lw=2, color="#444444"))
+    axis.text((start[0] + end[0]) / 2, start[1] - 0.35, label, ha="center", va="bottom", fontsize=10)
+
+
+def draw_max_pool(grid: torch.Tensor, pooled: torch.Tensor, winners: torch.Tensor) -> Figure:
+    """Draw a 2x2 max pool (stride 2): each window in its colour, its maximum in bold.
+
+    Args:
+        grid, pooled, winners: as returned by :func:`max_pool_example`.
+    """
+    rows, columns = grid.shape
+    window_colour = [[_WINDOW_COLOURS[((r // 2) * (columns // 2) + c // 2) % len(_WINDOW_COLOURS)]
+                      for c in range(columns)] for r in range(rows)]
+    winner_set = {int(i) for i in winners.flatten()}
+    bold = [[r * columns + c in winner_set for c in range(columns)] for r in range(rows)]
+    pooled_colour = [[window_colour[2 * r][2 * c] for c in range(columns // 2)] for r in range(rows // 2)]
+    gap = 2.5
+    figure, axis = plt.subplots(figsize=(0.9 * (columns + gap + columns / 2) + 0.4, 0.9 * rows + 0.9))
+    _draw_grid(axis, grid, 0, 0, window_colour, bold)
+    offset = (rows - rows / 2) / 2
+    _draw_grid(axis, pooled, columns + gap, offset, pooled_colour, [[True] * (columns // 2)] * (rows // 2))
+    _arrow(axis, (columns + 0.3, rows / 2), (columns + gap - 0.3, rows / 2), "2x2 max pool,\nstride 2")
+    axis.text(columns / 2, rows + 0.45, f"{rows}x{columns} input", ha="center", va="top", fontsize=11)
+    axis.text(columns + gap + columns / 4, offset + rows / 2 + 0.45, f"{rows // 2}x{columns // 2} output",
+              ha="center", va="top", fontsize=11)
+    axis.set_xlim(-0.2, columns + gap + columns / 2 + 0.2)
+    axis.set_ylim(rows + 1.0, -0.9)
+    axis.set_aspect("equal")
+    axis.axis("off")
+    figure.tight_layout()
+    return figure
+
+
+def draw_upsample(examples: Sequence[tuple[torch.Tensor, torch.Tensor]], label: str = "nn.Upsample(scale_factor=2)") -> Figure:
+    """Draw up-sampling examples side by side: each input value and its block share a colour.
+
+    Args:
+        examples: ``(grid (h, w), upsampled (s*h, s*w))`` pairs from :func:`upsample_example`.
+        label: the text on the arrows.
+    """
+    if not examples:
+        raise ValueError("draw_upsample: expected at least one (grid, upsampled) pair")
+    gap, spacing = 2.6, 1.6
+    height = max(up.shape[0] for _, up in examples)
+    total = sum(grid.shape[1] + gap + up.shape[1] for grid, up in examples) + spacing * (len(examples) - 1)
+    figure, axis = plt.subplots(figsize=(0.8 * total + 0.4, 0.8 * height + 1.1))
+    left = 0.0
+    for grid, upsampled in examples:
+        rows, columns = grid.shape
+        scale = upsampled.shape[0] // rows
+        colours = [[_WINDOW_COLOURS[(r * columns + c) % len(_WINDOW_COLOURS)] for c in range(columns)] for r in range(rows)]
+        big_colours = [[colours[r // scale][c // scale] for c in range(upsampled.shape[1])] for r in range(upsampled.shape[0])]
+        top = (height - rows) / 2
+        _draw_grid(axis, grid, left, top, colours)
+        axis.text(left + columns / 2, top + rows + 0.4, f"{rows}x{columns}", ha="center", va="top", fontsize=11)
+        right = left + columns + gap
+        _arrow(axis, (left + columns + 0.25, height / 2), (right - 0.25, height / 2), label.replace("(", "(\n", 1) if len(label) > 20 else label)
+        top_big = (height - upsampled.shape[0]) / 2
+        _draw_grid(axis, upsampled, right, top_big, big_colours)
+        axis.text(right + upsampled.shape[1] / 2, top_big + upsampled.shape[0] + 0.4,
+                  f"{upsampled.shape[0]}x{upsampled.shape[1]}", ha="center", va="top", fontsize=11)
+        left = right + upsampled.shape[1] + spacing
+    axis.set_xlim(-0.2, left - spacing + 0.2)
+    axis.set_ylim(height + 1.0, -1.2)
+    axis.set_aspect("equal")
+    axis.axis("off")
+    figure.tight_layout()
+    return figure
+
+
+# --------------------------------------------------------------------------------------
+# Inside the encoder and the decoder.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShapeRow:
+    """One layer of a traced ``nn.Sequential``: its name, what it is, its output shape (C, H, W)."""
+
+    name: str
+    layer: str
+    output_shape: tuple[int, ...]
+
+
+def _short_repr(module: nn.Module) -> str:
+    if isinstance(module, nn.Conv2d):
+        return f"Conv2d({module.in_channels}->{module.out_channels}, {_kernel(module)}, stride {_pair(module.stride)[0]})"
+    if isinstance(module, nn.BatchNorm2d):
+        return f"BatchNorm2d({module.num_features})"
+    if isinstance(module, nn.Upsample):
+        return f"Upsample(x{module.scale_factor:g}, {module.mode})"
+    if isinstance(module, nn.MaxPool2d):
+        return f"MaxPool2d({_kernel(module)}, stride {_pair(module.stride)[0]})"
+    if isinstance(module, nn.Sequential):
+        return f"{len(module)} x {type(module[0]).__name__}"
+    return type(module).__name__
+
+
+def trace_shapes(sequential: nn.Sequential, inputs: torch.Tensor, names: Sequence[str] | None = None) -> list[ShapeRow]:
+    """Run ``sequential`` on ``inputs`` with a forward hook on each child; one row per child.
+
+    Args:
+        sequential: e.g. ``model.encoder`` or ``model.decoder`` of a :class:`ColorizationNet`.
+        inputs: a batch ``(N, C, H, W)``; row shapes are for one image, ``(C, H, W)``.
+        names: display names of the children (default: their indices).
+
+    Returns:
+        Rows in execution order, starting with an ``"input"`` row.
+    """
+    if not isinstance(sequential, nn.Sequential):
+        raise ValueError(f"trace_shapes: expected an nn.Sequential, got {type(sequential).__name__}")
+    if not isinstance(inputs, torch.Tensor) or inputs.ndim != 4:
+        raise ValueError("trace_shapes: expected inputs shaped (N, C, H, W)")
+    children = list(sequential.named_children())
+    names = list(names) if names is not None else [name for name, _ in children]
+    if len(names) != len(children):
+        raise ValueError(f"trace_shapes: got {len(names)} names for {len(children)} layers")
+    rows = [ShapeRow("input", "", tuple(inputs.shape[1:]))]
+    handles = []
+    for display, (_, child) in zip(names, children):
+        def hook(module, args, output, display=display):
+            rows.append(ShapeRow(display, _short_repr(module), tuple(output.shape[1:])))
+
+        handles.append(child.register_forward_hook(hook))
+    try:
+        with torch.no_grad():
+            sequential(inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return rows
+
+
+def format_shape_trace(rows: Sequence[ShapeRow]) -> str:
+    """The trace as text: one line per layer with its output shape (C x H x W)."""
+    lines = [f"{'':<9}{'layer':<36}output (C x H x W)"]
+    for row in rows:
+        lines.append(f"{row.name:<9}{row.layer:<36}{' x '.join(str(n) for n in row.output_shape)}")
+    return "\n".join(lines)
+
+
+def encoder_feature_maps(encoder: nn.Sequential, lightness: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Every intermediate output of the encoder for one image.
+
+    Args:
+        encoder: ``ColorizationNet.encoder`` (its children are ResNet-18's conv1 .. layer2).
+        lightness: network input ``L / 100``, ``(1, 1, H, W)`` or ``(H, W)``.
+
+    Returns:
+        ``{"conv1": (64, H/2, W/2), "bn1": ..., "relu": ..., "maxpool": (64, H/4, W/4),
+        "layer1": (64, H/4, W/4), "layer2": (128, H/8, W/8)}`` float tensors.
+    """
+    if lightness.ndim == 2:
+        lightness = lightness[None, None]
+    if lightness.ndim != 4 or lightness.shape[:2] != (1, 1):
+        raise ValueError(f"encoder_feature_maps: expected L/100 shaped (1, 1, H, W) or (H, W), got {tuple(lightness.shape)}")
+    names = encoder_layer_names()
+    if len(encoder) != len(names):
+        raise ValueError(f"encoder_feature_maps: expected an encoder of {len(names)} layers ({', '.join(names)})")
+    maps: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        x = lightness
+        for name, layer in zip(names, encoder):
+            x = layer(x)
+            maps[name] = x[0].clone()  # clone: the ReLU works in place on the next step
+    return maps
+
+
+def draw_feature_maps(image: np.ndarray, maps: dict[str, torch.Tensor], channels: int = 4, title: str | None = None) -> Figure:
+    """The input beside a few channels of each chosen feature map.
+
+    For each map the ``channels`` channels with the largest spatial standard deviation
+    are shown (the most structured ones; a deterministic choice), each on its own scale.
+
+    Args:
+        image: the input shown in the first column, (H, W) gray or (H, W, 3) RGB.
+        maps: ``{name: (C, h, w)}``, e.g. some entries of :func:`encoder_feature_maps`.
+    """
+    figure, axes = plt.subplots(len(maps), channels + 1, figsize=(2.3 * (channels + 1), 2.45 * len(maps)), squeeze=False)
+    for row, (name, feature_map) in enumerate(maps.items()):
+        if feature_map.ndim != 3:
+            raise ValueError(f"draw_feature_maps: expected {name} shaped (C, h, w), got {tuple(feature_map.shape)}")
+        axes[row, 0].axis("off")
+        if row == 0:
+            axes[0, 0].imshow(image, cmap="gray" if image.ndim == 2 else None)
+            axes[0, 0].set_title(f"input {image.shape[0]}x{image.shape[1]}", fontsize=10)
+        c, h, w = feature_map.shape
+        order = feature_map.flatten(1).std(dim=1).argsort(descending=True)[:channels]
+        for column, channel in enumerate(order.tolist(), start=1):
+            axis = axes[row, column]
+            axis.imshow(feature_map[channel].numpy(), cmap="magma")
+            axis.set_title(f"channel {channel}", fontsize=9)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            for spine in axis.spines.values():
+                spine.set_visible(False)
+        axes[row, 1].set_ylabel(f"{name}\n{h}x{w}x{c}", fontsize=11, fontweight="bold")
+        for axis in axes[row, channels + 1 :]:
+            axis.axis("off")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def receptive_fields(model: nn.Module) -> list[tuple[str, int, int]]:
+    """How many input pixels one output position can see, layer by layer.
+
+    Walks the convolutions and poolings of the main path in execution order (the 1x1
+    ``downsample`` shortcuts of ResNet see less, so they are skipped) and applies
+    ``field += (kernel - 1) * jump; jump *= stride``.
+
+    Args:
+        model: a ResNet, a ResNet's encoder, or any module whose convolutions and
+            poolings are registered in execution order.
+
+    Returns:
+        ``[(module name, receptive field in pixels, jump in pixels), ...]``, one entry per
+        convolution or max pooling: ``jump`` is the input distance between two
+        neighbouring outputs (8 after ResNet-18's layer2).
+    """
+    field, jump = 1, 1
+    rows = []
+    for name, module in model.named_modules():
+        if "downsample" in name.split(".") or not isinstance(module, (nn.Conv2d, nn.MaxPool2d)):
+            continue
+        kernel = _pair(module.kernel_size)[0]
+        dilation = _pair(module.dilation)[0]
+        field += (kernel - 1) * dilation * jump
+        jump *= _pair(module.stride)[0]
+        rows.append((name, field, jump))
+    return rows
+
+
+@dataclass(frozen=True)
+class ParameterCounts:
+    """Numbers of values in a module.
+
+    Attributes:
+        trainable: parameter values with ``requires_grad`` (what the optimiser changes).
+        frozen: parameter values without ``requires_grad``.
+        float_buffers: floating-point buffer values (batch-norm running means and
+            variances; integer counters such as ``num_batches_tracked`` are left out).
+    """
+
+    trainable: int
+    frozen: int
+    float_buffers: int
+
+    @property
+    def parameters(self) -> int:
+        """All parameter values, trainable or frozen."""
+        return self.trainable + self.frozen
+
+    @property
+    def float_values(self) -> int:
+        """Parameters plus floating-point buffers: every float stored in a checkpoint."""
+        return self.parameters + self.float_buffers
+
+
+def parameter_counts(module: nn.Module) -> ParameterCounts:
+    """Count a module's trainable and frozen parameters and its float buffers."""
+    if not isinstance(module, nn.Module):
+        raise ValueError(f"parameter_counts: expected an nn.Module, got {type(module).__name__}")
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
+    buffers = sum(b.numel() for b in module.buffers() if b.is_floating_point())
+    return ParameterCounts(trainable, frozen, buffers)
+
+
+# --------------------------------------------------------------------------------------
+# The last up-sampling: mosaics, nearest versus bilinear.
+# --------------------------------------------------------------------------------------
+
+
+def square_photo(image: np.ndarray, size: int = 224) -> np.ndarray:
+    """The centre square of a photo, resized to ``size`` x ``size`` (bicubic).
+
+    The network's input is square; cropping first keeps the photo's proportions
+    (:func:`colorlib.colorize.colorize` instead squeezes the whole photo, then
+    stretches the colours back).
+
+    Args:
+        image: uint8 array (H, W, 3), RGB 0..255 (a sample photo, say).
+        size: side of the result in pixels.
+
+    Returns:
+        uint8 array (size, size, 3), RGB 0..255.
+    """
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError("square_photo: expected a uint8 RGB array shaped (H, W, 3)")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"square_photo: expected a positive integer size, got {size!r}")
+    height, width = image.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    square = Image.fromarray(image[top : top + side, left : left + side])
+    return np.asarray(square.resize((size, size), Image.BICUBIC))
+
+
+def _check_square_photo(photo: np.ndarray, what: str) -> int:
+    """The side of a square uint8 RGB photo whose side is divisible by 8."""
+    if (
+        not isinstance(photo, np.ndarray)
+        or photo.dtype != np.uint8
+        or photo.ndim != 3
+        or photo.shape[-1] != 3
+        or photo.shape[0] != photo.shape[1]
+        or photo.shape[0] % 8
+    ):
+        shape = getattr(photo, "shape", None)
+        raise ValueError(
+            f"{what}: expected a square uint8 RGB photo (S, S, 3) with S divisible by 8 "
+            f"(see square_photo), got {type(photo).__name__} {shape}"
+        )
+    return photo.shape[0]
+
+
+def predict_half_resolution(model: ColorizationNet, network_input: torch.Tensor) -> torch.Tensor:
+    """The decoder's output just before its last ``nn.Upsample``.
+
+    Args:
+        model: a :class:`ColorizationNet`, used in whatever mode it is in (eval mode for
+            predictions, as :func:`colorlib.load_pretrained` returns it).
+        network_input: ``L / 100``, ``(N, 1, H, W)``, H and W divisible by 8, on the
+            model's device.
+
+    Returns:
+        ab targets ``(N, 2, H/2, W/2)`` on the ``(ab + 128) / 255`` scale; the model's
+        own output is exactly this, upsampled by nearest neighbour.
+    """
+    last = model.decoder[-1]
+    if not isinstance(last, nn.Upsample):
+        raise ValueError(f"predict_half_resolution: expected the decoder to end with nn.Upsample, found {type(last).__name__}")
+    if network_input.ndim != 4 or network_input.shape[1] != 1 or network_input.shape[-1] % 8 or network_input.shape[-2] % 8:
+        raise ValueError(
+            "predict_half_resolution: expected L/100 shaped (N, 1, H, W) with H and W divisible by 8, "
+            f"got {tuple(network_input.shape)}"
+        )
+    with torch.no_grad():
+        return model.decoder[:-1](model.encoder(network_input))
+
+
+def upsample_ab(ab: torch.Tensor, size: tuple[int, int], mode: str = "nearest") -> torch.Tensor:
+    """Up-sample a low-resolution ab prediction ``(N, 2, h, w)`` to ``size`` = (H, W).
+
+    ``"nearest"`` copies each value into a block (what the paper's last ``nn.Upsample``
+    does: mosaics); ``"bilinear"`` interpolates between neighbours (smooth).
+    """
+    if mode not in ("nearest", "bilinear"):
+        raise ValueError(f"upsample_ab: mode must be 'nearest' or 'bilinear', got {mode!r}")
+    if ab.ndim != 4:
+        raise ValueError(f"upsample_ab: expected ab shaped (N, 2, h, w), got {tuple(ab.shape)}")
+    if mode == "nearest":
+        return F.interpolate(ab, size=tuple(size), mode="nearest")
+    return F.interpolate(ab, size=tuple(size), mode="bilinear", align_corners=False)
+
+
+def is_block_constant(image: torch.Tensor, block: int = 2) -> bool:
+    """Whether ``image`` (..., H, W) is made of ``block`` x ``block`` tiles of one value each."""
+    height, width = image.shape[-2:]
+    if height % block or width % block:
+        return False
+    corners = image[..., ::block, ::block]
+    return bool(torch.equal(image, corners.repeat_interleave(block, dim=-2).repeat_interleave(block, dim=-1)))
+
+
+def colorize_from_half_resolution(photo: np.ndarray, half_target: torch.Tensor, mode: str = "nearest") -> tuple[np.ndarray, np.ndarray]:
+    """Give ``photo`` the colours of a half-resolution prediction, up-sampled by ``mode``.
+
+    Args:
+        photo: uint8 RGB (H, W, 3); its own lightness is kept.
+        half_target: ab targets ``(1, 2, H/2, W/2)`` from :func:`predict_half_resolution`.
+        mode: ``"nearest"`` (what the model's last layer does) or ``"bilinear"``.
+
+    Returns:
+        ``(rgb uint8 (H, W, 3), ab float32 (H, W, 2) in ab units)``.
+    """
+    from .colorize import replace_ab
+
+    ab = target_to_ab(upsample_ab(half_target, photo.shape[:2], mode))[0].permute(1, 2, 0).numpy()
+    return replace_ab(photo, ab), ab
+
+
+def _png_bytes(image: np.ndarray, scale: int) -> bytes:
+    picture = Image.fromarray(image)
+    picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class UpsamplingComparison:
+    """The released model's colours with its last up-sampling done two ways, as a widget.
+
+    A toggle picks ``nearest`` (the paper) or ``bilinear``; a slider zooms into the
+    centre of the image so that the 2x2 blocks become visible. The picture is an
+    ``ipywidgets.Image`` holding a PNG, so it changes in the kernel itself (tests set
+    ``mode.value`` or ``zoom.value`` and read ``image.value``).
+
+    Args:
+        model: a :class:`ColorizationNet` (e.g. ``load_pretrained("paper")``).
+        photo: a square uint8 RGB photo (S, S, 3), S divisible by 8 (see :func:`square_photo`).
+        display_size: side of the shown picture in pixels.
+    """
+
+    ZOOMS = (1, 2, 4, 8)
+
+    def __init__(self, model: ColorizationNet, photo: np.ndarray, display_size: int = 336) -> None:
+        import ipywidgets
+
+        from .colorize import network_input
+
+        side = _check_square_photo(photo, "UpsamplingComparison")
+        self.photo = photo
+        self.half_target = predict_half_resolution(model, network_input([photo], size=side))
+        self._colorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.display_size = display_size
+        self.mode = ipywidgets.ToggleButtons(options=["nearest", "bilinear"], value="nearest", description="upsample")
+        self.zoom = ipywidgets.SelectionSlider(options=list(self.ZOOMS), value=1, description="zoom")
+        self.image = ipywidgets.Image(format="png")
+        self.mode.observe(self.update, names="value")
+        self.zoom.observe(self.update, names="value")
+        self.widget = ipywidgets.VBox([ipywidgets.HBox([self.mode, self.zoom]), self.image])
+        self.update()
+
+    def view(self, mode: str, zoom: int) -> np.ndarray:
+        """The colourized picture for ``mode`` and ``zoom``: uint8 (h, w, 3), the centre 1/zoom."""
+        if zoom not in self.ZOOMS:
+            raise ValueError(f"UpsamplingComparison.view: zoom must be one of {self.ZOOMS}, got {zoom!r}")
+        rgb, _ = self.colorized(mode)
+        height, width = rgb.shape[:2]
+        h, w = height // zoom, width // zoom
+        top, left = (height - h) // 2, (width - w) // 2
+        return rgb[top : top + h, left : left + w]
+
+    def colorized(self, mode: str) -> tuple[np.ndarray, np.ndarray]:
+        """The whole photo for ``mode``: ``(rgb uint8 (S, S, 3), ab float32 (S, S, 2))``, computed once."""
+        if mode not in self._colorized:
+            self._colorized[mode] = colorize_from_half_resolution(self.photo, self.half_target, mode)
+        return self._colorized[mode]
+
+    def update(self, change=None) -> None:
+        """Redraw ``self.image`` for the toggle's and slider's current values."""
+        picture = self.view(self.mode.value, self.zoom.value)
+        scale = max(1, self.display_size // picture.shape[0])
+        self.image.value = _png_bytes(picture, scale)
+
+
+def draw_nearest_vs_bilinear(comparison: UpsamplingComparison, zoom: int = 8) -> Figure:
+    """Static twin of :class:`UpsamplingComparison`: whole image and a zoomed centre, both modes.
+
+    The third column shows the predicted ``a`` channel of the zoomed region, where the
+    2x2 blocks of nearest up-sampling are plain to see.
+    """
+    figure, axes = plt.subplots(2, 3, figsize=(10.5, 7.2))
+    for row, mode in enumerate(("nearest", "bilinear")):
+        whole = comparison.view(mode, 1)
+        zoomed = comparison.view(mode, zoom)
+        _, ab = comparison.colorized(mode)
+        h, w = zoomed.shape[:2]
+        top, left = (ab.shape[0] - h) // 2, (ab.shape[1] - w) // 2
+        a_crop = ab[top : top + h, left : left + w, 0]
+        axes[row, 0].imshow(whole)
+        axes[row, 0].add_patch(Rectangle((left - 0.5, top - 0.5), w, h, fill=False, edgecolor="white", lw=1.5))
+        axes[row, 1].imshow(zoomed, interpolation="nearest")
+        axes[row, 2].imshow(a_crop, cmap="gray", interpolation="nearest")
+        axes[row, 0].set_title(f"{mode}: whole image", fontsize=10)
+        axes[row, 1].set_title(f"{mode}: centre {h}x{w}, zoom x{zoom}", fontsize=10)
+        axes[row, 2].set_title(f"{mode}: predicted a, same crop", fontsize=10)
+        for axis in axes[row]:
+            axis.axis("off")
+    figure.suptitle("The last nn.Upsample: nearest (the paper) vs bilinear")
+    figure.tight_layout()
+    return figure
+
+
+# --------------------------------------------------------------------------------------
+# The authors' luma input versus L / 100.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputComparison:
+    """How much the prediction changes when the network gets luma instead of ``L / 100``.
+
+    Attributes (ab units):
+        mean_abs_delta_ab: mean over pixels and both channels of ``|ab_luma - ab_L|``.
+        max_abs_delta_ab: the largest such difference.
+        mean_abs_ab: mean ``|ab|`` of the ``L / 100`` prediction (for scale).
+    """
+
+    mean_abs_delta_ab: float
+    max_abs_delta_ab: float
+    mean_abs_ab: float
+
+
+def compare_luma_and_lightness(model: ColorizationNet, photo: np.ndarray) -> InputComparison:
+    """Predict ab from ``skimage.color.rgb2gray`` (the authors' input) and from ``L / 100``.
+
+    Args:
+        model: a :class:`ColorizationNet` in eval mode.
+        photo: a square uint8 RGB photo (S, S, 3), S divisible by 8 (see :func:`square_photo`).
+    """
+    from skimage.color import rgb2gray
+
+    from .colorize import network_input
+
+    side = _check_square_photo(photo, "compare_luma_and_lightness")
+    lightness = network_input([photo], size=side)
+    luma = torch.from_numpy(rgb2gray(photo).astype(np.float32))[None, None]
+    with torch.no_grad():
+        ab_lightness = target_to_ab(model(lightness))
+        ab_luma = target_to_ab(model(luma))
+    delta = (ab_luma - ab_lightness).abs()
+    return InputComparison(float(delta.mean()), float(delta.max()), float(ab_lightness.abs().mean()))
+
+
+# --------------------------------------------------------------------------------------
+# Figure 1: the whole pipeline.
+# --------------------------------------------------------------------------------------
+
+
+def draw_pipeline(
+    rgb: np.ndarray,
+    lab: np.ndarray,
+    predicted_lab: np.ndarray,
+    predicted_rgb: np.ndarray,
+    shared_scale: bool = False,
+) -> Figure:
+    """The paper's Figure 1 with real data: RGB -> Lab -> L -> network -> predicted a, b -> RGB.
+
+    Channels are drawn with a grayscale colour map, as in the paper.
+
+    Args:
+        rgb, predicted_rgb: float arrays (H, W, 3) in 0..1.
+        lab, predicted_lab: float arrays (H, W, 3): L in 0..100, a and b in ab units.
+        shared_scale: draw the true and the predicted ``a`` (and ``b``) on one common
+            scale; by default each panel is stretched to its own range, like the paper.
+    """
+    for what, array in (("rgb", rgb), ("lab", lab), ("predicted_lab", predicted_lab), ("predicted_rgb", predicted_rgb)):
+        if not isinstance(array, np.ndarray) or array.ndim != 3 or array.shape[-1] != 3:
+            raise ValueError(f"draw_pipeline: expected {what} as an array (H, W, 3)")
+    figure = plt.figure(figsize=(14.0, 5.8))
+    grid = figure.add_gridspec(2, 6, wspace=0.3, hspace=0.5, width_ratios=(1, 1, 1, 1, 1.1, 1.5))
+
+    def panel(where, image, title, **kwargs):
+        axis = figure.add_subplot(where)
+        axis.imshow(image, **kwargs)
+        axis.set_title(title, fontsize=11)
+        axis.set_xticks([])
+        axis.set_yticks([])
+        return axis
+
+    def channel_scale(k: int) -> dict:
+        if not shared_scale:
+            return {"cmap": "gray"}
+        limit = float(max(np.abs(lab[..., k]).max(), np.abs(predicted_lab[..., k]).max()))
+        return {"cmap": "gray", "vmin": -limit, "vmax": limit}
+
+    def box(where, text, face, edge):
+        axis = figure.add_subplot(where)
+        axis.axis("off")
+        axis.text(0.5, 0.5, text, ha="center", va="center", fontsize=10,
+                  bbox=dict(boxstyle="round,pad=0.6", facecolor=face, edgecolor=edge))
+        return axis
+
+    rgb_axis = panel(grid[0, 0], rgb, "RGB")
+    a_axis = panel(grid[0, 1], lab[..., 1], "A channel", **channel_scale(1))
+    b_axis = panel(grid[0, 2], lab[..., 2], "B channel", **channel_scale(2))
+    l_axis = panel(grid[1, 0], lab[..., 0], "L channel", cmap="gray", vmin=0, vmax=100)
+    net_axis = box(grid[1, 1:3], "ColorizationNet\nResNet-18 conv1..conv3_x (down)\n+ conv / nn.Upsample (up)\n"
+                   "in: L/100   out: (ab+128)/255", "#dbe8f7", "#3c6fb4")
+    pa_axis = panel(grid[0, 3], predicted_lab[..., 1], "A channel (predicted)", **channel_scale(1))
+    pb_axis = panel(grid[1, 3], predicted_lab[..., 2], "B channel (predicted)", **channel_scale(2))
+    merge_axis = box(grid[:, 4], "input L\n+ predicted A, B\n= predicted Lab", "#f7e3db", "#b4573c")
+    out_axis = panel(grid[:, 5], predicted_rgb, "RGB (predicted)")
+
+    def connect(source, target, start=(1.0, 0.5), end=(0.0, 0.5)):
+        to_figure = figure.transFigure.inverted()
+        figure.add_artist(FancyArrowPatch(
+            posA=to_figure.transform(source.transAxes.transform(start)),
+            posB=to_figure.transform(target.transAxes.transform(end)),
+            transform=figure.transFigure, arrowstyle="-|>", mutation_scale=16, lw=1.4, color="#333333"))
+
+    connect(rgb_axis, l_axis, (0.5, -0.03), (0.5, 1.15))
+    connect(rgb_axis, a_axis)
+    connect(a_axis, b_axis)
+    connect(l_axis, net_axis, end=(0.05, 0.5))
+    connect(net_axis, pa_axis, (0.95, 0.62), (0.0, 0.3))
+    connect(net_axis, pb_axis, (0.95, 0.5), (0.0, 0.5))
+    connect(pa_axis, merge_axis, end=(0.1, 0.56))
+    connect(pb_axis, merge_axis, end=(0.1, 0.44))
+    connect(merge_axis, out_axis, (0.97, 0.5), (0.0, 0.5))
+    figure.suptitle("The paper's Figure 1, run: RGB -> Lab -> L -> network -> predicted A, B -> predicted RGB", fontsize=12)
+    return figure
+
+
+# --------------------------------------------------------------------------------------
+# What the released checkpoints contain.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckpointFacts:
+    """Facts read from one of the authors' checkpoint files (loaded the safe way).
+
+    Attributes:
+        file_name: the file's name (no folder).
+        pickled_globals: the classes the pickle refers to, read without unpickling.
+        children: the module's top-level attributes and their classes.
+        counts: trainable / frozen parameters and float buffers, as stored.
+        conv1_in_channels: the ``in_channels`` attribute stored with the first convolution.
+        conv1_weight_shape: the shape of its weight.
+        batches_tracked: the batch-norm ``num_batches_tracked`` counters (one value if
+            all agree).
+        upsample_modes: the ``mode`` of every ``nn.Upsample``.
+    """
+
+    file_name: str
+    pickled_globals: tuple[str, ...]
+    children: tuple[tuple[str, str], ...]
+    counts: ParameterCounts
+    conv1_in_channels: int
+    conv1_weight_shape: tuple[int, ...]
+    batches_tracked: tuple[int, ...]
+    upsample_modes: tuple[str, ...]
+
+
+def _load_authors(path: str | os.PathLike) -> nn.Module:
+    from .weights import load_authors_module
+
+    return load_authors_module(path)
+
+
+def describe_checkpoint(path: str | os.PathLike) -> CheckpointFacts:
+    """Open one of the authors' ``model*.pth`` files safely and report what it holds.
+
+    The pickle's global names are listed with
+    ``torch.serialization.get_unsafe_globals_in_checkpoint`` (no unpickling; PyTorch 2.5 or
+    later, as :func:`colorlib.weights.safe_torch_load` needs anyway); the module
+    itself comes from :func:`colorlib.weights.load_authors_module` (allow-list, no code
+    from the file runs).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"describe_checkpoint: no file {path.name}")
+    globals_ = tuple(sorted(torch.serialization.get_unsafe_globals_in_checkpoint(path)))
+    module = _load_authors(path)
+    first_conv = next(m for m in module.modules() if isinstance(m, nn.Conv2d))
+    counters = sorted({int(b) for name, b in module.named_buffers() if name.endswith("num_batches_tracked")})
+    return CheckpointFacts(
+        file_name=path.name,
+        pickled_globals=globals_,
+        children=tuple((name, type(child).__name__) for name, child in module.named_children()),
+        counts=parameter_counts(module),
+        conv1_in_channels=first_conv.in_channels,
+        conv1_weight_shape=tuple(first_conv.weight.shape),
+        batches_tracked=tuple(counters),
+        upsample_modes=tuple(m.mode for m in module.modules() if isinstance(m, nn.Upsample)),
+    )
+
+
+def module_tree(module: nn.Module, max_depth: int = 2) -> str:
+    """A compact outline of a module: one line per sub-module down to ``max_depth``,
+    with its parameter count (``midlevel_resnet.4  Sequential  147,968``)."""
+    lines = []
+    for name, child in module.named_modules():
+        depth = 0 if not name else name.count(".") + 1
+        if depth == 0 or depth > max_depth:
+            continue
+        count = sum(p.numel() for p in child.parameters())
+        label = _short_repr(child) if depth == max_depth else type(child).__name__
+        lines.append(f"{'  ' * (depth - 1)}{name:<{24 - 2 * (depth - 1)}}{label:<40}{count:>9,}")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class TensorDifference:
+    """One entry of the checkpoints' state dicts compared across files.
+
+    Attributes:
+        name: the state-dict key (``"upsample.1.running_mean"``).
+        kind: ``"parameter"`` or ``"buffer"``.
+        identical: bit-identical in every file.
+        max_abs_difference: the largest absolute difference to the first file.
+    """
+
+    name: str
+    kind: str
+    identical: bool
+    max_abs_difference: float
+
+
+def compare_checkpoints(paths: Sequence[str | os.PathLike]) -> list[TensorDifference]:
+    """Compare the authors' checkpoint files tensor by tensor (each loaded the safe way).
+
+    Returns:
+        One :class:`TensorDifference` per state-dict entry, in state-dict order.
+
+    Raises:
+        ValueError: fewer than two files, or files whose entries differ in name or shape.
+    """
+    if len(paths) < 2:
+        raise ValueError("compare_checkpoints: expected at least two checkpoint files")
+    modules = [_load_authors(path) for path in paths]
+    states = [module.state_dict() for module in modules]
+    parameter_names = {name for name, _ in modules[0].named_parameters()}
+    first = states[0]
+    for path, state in zip(paths[1:], states[1:]):
+        if list(state) != list(first) or any(state[k].shape != first[k].shape for k in first):
+            raise ValueError(f"compare_checkpoints: {Path(path).name} does not have the same tensors as {Path(paths[0]).name}")
+    rows = []
+    for name, reference in first.items():
+        others = [state[name] for state in states[1:]]
+        identical = all(torch.equal(reference, other) for other in others)
+        difference = max(float((other.double() - reference.double()).abs().max()) for other in others)
+        rows.append(TensorDifference(name, "parameter" if name in parameter_names else "buffer", identical, difference))
+    return rows
