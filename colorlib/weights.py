@@ -278,8 +278,12 @@ def load_pretrained(name_or_path: str | os.PathLike = "paper", progress: bool = 
     else:
         path = Path(name)
         if not path.exists():
-            hint = "" if path.suffix else f" (known names: {', '.join(PAPER_CHECKPOINTS)})"
-            raise FileNotFoundError(f"no checkpoint at {name}{hint}")
+            if not path.suffix and os.sep not in name and "/" not in name:
+                raise ValueError(
+                    f"unknown checkpoint name {name!r}: expected one of "
+                    f"{', '.join(PAPER_CHECKPOINTS)}, or the path of a checkpoint file"
+                )
+            raise FileNotFoundError(f"no checkpoint at {name}")
     loaded = safe_torch_load(path)
     if isinstance(loaded, _AuthorsColorizationNet):
         state = _authors_state_to_ours(loaded.state_dict())

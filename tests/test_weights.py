@@ -321,7 +321,7 @@ def test_non_checkpoint_files_are_clear_value_errors(paper_files, tmp_path, kind
 
 
 def test_missing_path_and_unknown_name(tmp_path):
-    with pytest.raises(FileNotFoundError, match="known names: paper, paper-epoch40, paper-epoch90"):
+    with pytest.raises(ValueError, match="unknown checkpoint name 'paper-epoch50': expected one of paper, paper-epoch40, paper-epoch90"):
         load_pretrained("paper-epoch50")
     with pytest.raises(FileNotFoundError, match="nothing.pth"):
         load_pretrained(tmp_path / "nothing.pth")
