@@ -61,11 +61,31 @@ CHECKPOINT_FORMAT = "colorlib-checkpoint-v1"
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """A file to download: its name in the cache, where it lives, and its sha256."""
+    """A file to download: its name in the cache, where it lives, and its sha256.
+
+    ``sha256`` is the full digest (64 hex digits) whenever it is known. Some publishers
+    give only a prefix, in the torch.hub convention ``<name>-<first hex digits>.pth``
+    that ``torch.hub.load_state_dict_from_url(check_hash=True)`` checks (Zhang et al.'s
+    ``colorization_release_v2-9b330a0b.pth``); then ``sha256`` may be that prefix, at
+    least 8 hex digits, and only those digits are compared. A prefix catches truncated
+    and corrupt downloads but is too short to rule out a deliberate forgery: replace it
+    with the full digest once one is verified.
+    """
 
     filename: str
     url: str
     sha256: str
+
+    def __post_init__(self) -> None:
+        if not (8 <= len(self.sha256) <= 64 and all(c in "0123456789abcdef" for c in self.sha256)):
+            raise ValueError(
+                f"RemoteFile {self.filename}: sha256 must be 8 to 64 lowercase hex digits "
+                f"(the full digest, or a prefix of it), got {self.sha256!r}"
+            )
+
+    def matches(self, digest: str) -> bool:
+        """Whether a file's full sha256 ``digest`` is the expected one (or starts with the prefix)."""
+        return digest.startswith(self.sha256)
 
 
 def _paper_file(filename: str, sha256: str) -> RemoteFile:
@@ -125,7 +145,7 @@ def download(
     target = cached_path(remote, cache)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
-        if _sha256(target) == remote.sha256:
+        if remote.matches(_sha256(target)):
             return target
         target.unlink()  # a stale or corrupt copy: fetch it again
     handle, temporary_name = tempfile.mkstemp(prefix=f".{remote.filename}.", suffix=".part", dir=target.parent)
@@ -148,10 +168,11 @@ def download(
                         out.write(chunk)
                         digest.update(chunk)
                         bar.update(len(chunk))
-        if digest.hexdigest() != remote.sha256:
+        if not remote.matches(digest.hexdigest()):
+            expected = remote.sha256 if len(remote.sha256) == 64 else f"one starting with {remote.sha256}"
             raise ValueError(
                 f"{remote.filename} from {remote.url} has sha256 {digest.hexdigest()}, "
-                f"expected {remote.sha256}; the download was discarded"
+                f"expected {expected}; the download was discarded"
             )
         os.replace(temporary, target)
     finally:

@@ -325,3 +325,18 @@ def test_missing_path_and_unknown_name(tmp_path):
         load_pretrained("paper-epoch50")
     with pytest.raises(FileNotFoundError, match="nothing.pth"):
         load_pretrained(tmp_path / "nothing.pth")
+
+
+def test_a_sha256_prefix_is_checked_like_torch_hub(server, isolated_cache):
+    # Zhang et al. publish only the first 8 hex digits of their file's sha256 (in its name).
+    served = _serve(server, "model-abcdef01.pth", b"some weights")
+    prefix = RemoteFile(served.filename, served.url, served.sha256[:8])
+    path = download(prefix, progress=False)
+    assert path.read_bytes() == b"some weights"
+    assert download(prefix, progress=False) == path and server.requests == ["/model-abcdef01.pth"]
+    wrong = RemoteFile("other.pth", served.url, "00000000")
+    with pytest.raises(ValueError, match="one starting with 00000000"):
+        download(wrong, progress=False)
+    assert not (isolated_cache / "other.pth").exists()
+    with pytest.raises(ValueError, match="8 to 64 lowercase hex digits"):
+        RemoteFile("x.pth", served.url, "9b33")
