@@ -1,0 +1,247 @@
+"""Baselines, the metrics table and ``colorlib evaluate``; and the toy MSE-dullness experiment."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorlib import cli, dullness, evaluate, metrics
+from colorlib.color import lab_to_rgb, rgb_to_lab
+from colorlib.model import ColorizationNet
+from colorlib.samples import TRAIN_PHOTOS, VALIDATION_PHOTOS
+from colorlib.weights import CHECKPOINT_FORMAT
+
+
+def two_colour_photo(ab_left=(40.0, 20.0), ab_right=(-20.0, -30.0), lightness=60.0, size=(16, 24)) -> np.ndarray:
+    """uint8 RGB: left half one Lab colour, right half another, same lightness."""
+    lab = np.empty(size + (3,))
+    lab[..., 0] = lightness
+    lab[:, : size[1] // 2, 1:] = ab_left
+    lab[:, size[1] // 2 :, 1:] = ab_right
+    return np.round(lab_to_rgb(lab) * 255).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------------------
+# Baselines.
+# --------------------------------------------------------------------------------------
+
+
+def test_gray_baseline_keeps_lightness_and_removes_colour():
+    photo = two_colour_photo()
+    gray = evaluate.gray_colorizer(photo)
+    assert gray.dtype == np.uint8 and gray.shape == photo.shape
+    lightness = lambda image: rgb_to_lab(image / 255.0)[..., 0]  # noqa: E731
+    np.testing.assert_allclose(lightness(gray), lightness(photo), atol=0.5)
+    assert metrics.mean_chroma(metrics.ab_of(gray)) < 0.5
+    assert metrics.colourfulness(gray) < 0.5
+
+
+def test_mean_ab_by_hand_and_the_constant_baseline():
+    photo = two_colour_photo()
+    a, b = evaluate.mean_ab([photo])
+    # Half the pixels (40, 20), half (-20, -30): the mean is (10, -5), up to 8-bit rounding.
+    assert a == pytest.approx(10.0, abs=0.5) and b == pytest.approx(-5.0, abs=0.5)
+    painted = evaluate.constant_ab_colorizer((a, b))(photo)
+    np.testing.assert_allclose(metrics.ab_of(painted).reshape(-1, 2).mean(axis=0), (a, b), atol=0.7)
+    with pytest.raises(ValueError, match="at least one image"):
+        evaluate.mean_ab([])
+
+
+def test_training_mean_ab_of_the_quick_profile_is_the_train_photos_mean():
+    from colorlib.config import get_profile
+    from colorlib.samples import sample_photo
+
+    a, b = evaluate.training_mean_ab(get_profile("quick"))
+    pixels = np.concatenate([metrics.ab_of(sample_photo(name)).reshape(-1, 2) for name in TRAIN_PHOTOS])
+    assert (a, b) == pytest.approx(tuple(pixels.mean(axis=0)))
+    assert (round(a, 1), round(b, 1)) == (12.7, 9.6)
+
+
+def test_quick_evaluation_images_are_ten_distinct_224_crops():
+    images = evaluate.quick_evaluation_images()
+    assert len(images) == 10
+    assert len({image.name for image in images}) == 10
+    assert all(image.rgb.shape == (224, 224, 3) and image.rgb.dtype == np.uint8 for image in images)
+    flat = [image.rgb.tobytes() for image in images]
+    assert len(set(flat)) == 10
+    seen = [image.seen_in_training for image in images]
+    photo_of = [image.name.split()[0] for image in images]
+    assert seen == [photo in TRAIN_PHOTOS for photo in photo_of]
+    assert sum(photo in VALIDATION_PHOTOS for photo in photo_of) == 4
+    with pytest.raises(ValueError, match="does not fit"):
+        evaluate.sample_crop("chelsea", 0, 200, 300)
+
+
+# --------------------------------------------------------------------------------------
+# Scoring and the table.
+# --------------------------------------------------------------------------------------
+
+
+def test_image_metrics_of_the_truth_and_of_gray():
+    photo = two_colour_photo()
+    perfect = evaluate.image_metrics(photo, photo)
+    assert perfect["auc"] == 100.0 and perfect["psnr"] == math.inf and perfect["ssim"] == pytest.approx(1.0)
+    assert perfect["colourfulness"] == perfect["true_colourfulness"] > 10
+    gray = evaluate.image_metrics(evaluate.gray_colorizer(photo), photo)
+    # Gray's ab error is each pixel's chroma: AuC = 100 * mean(1 - chroma / 150).
+    true_chroma = metrics.chroma(metrics.ab_of(photo))
+    assert gray["auc"] == pytest.approx(100 * np.mean(1 - true_chroma / 150), abs=0.3)
+    assert gray["chroma"] < 0.5 and gray["true_chroma"] == pytest.approx(true_chroma.mean())
+
+
+def test_evaluate_colorizer_summary_and_table():
+    images = [evaluate.EvaluationImage("one", two_colour_photo()), evaluate.EvaluationImage("two", two_colour_photo((0, 50), (30, 0)))]
+    result = evaluate.evaluate_colorizer("gray", evaluate.gray_colorizer, images)
+    assert result.image_names == ["one", "two"] and len(result.predictions) == 2
+    assert result.per_image["auc"].shape == (2,)
+    summary = result.summary()
+    assert summary["auc"] == pytest.approx(result.per_image["auc"].mean())
+    assert summary["colourfulness_ratio"] == pytest.approx(summary["colourfulness"] / summary["true_colourfulness"])
+    table = evaluate.metrics_table({"gray": summary})
+    lines = table.splitlines()
+    assert lines[0].split() == ["AuC", "%", "PSNR", "dB", "SSIM", "colourful.", "ratio", "chroma"]
+    assert lines[1].split()[:5] == ["ground", "truth", "100.0", "inf", "1.000"]
+    assert lines[2].split()[0] == "gray" and lines[2].split()[1] == f"{summary['auc']:.1f}"
+    with pytest.raises(ValueError, match="shaped like the input"):
+        evaluate.evaluate_colorizer("broken", lambda image: image[:4], images)
+
+
+def test_comparison_grid_and_validation_figure_layouts():
+    images = evaluate.quick_evaluation_images(size=32)[:7]
+    rgbs = [image.rgb for image in images]
+    figure = evaluate.plot_comparison_grid(images, {"ours": rgbs, "Zhang et al.": None}, block_size=5, missing_text="ModelZ weights are not available offline")
+    axes = np.array(figure.axes).reshape(6, 5)  # two blocks of three rows
+    assert axes[0, 0].get_ylabel() == "ground truth" and axes[2, 0].get_ylabel() == "Zhang et al."
+    assert "not available" in axes[2, 3].texts[0].get_text()
+    assert len(axes[1, 0].images) == 1 and not axes[5, 4].axison  # block 2 has two photos only
+    figure6 = evaluate.plot_validation_examples(rgbs[:6], rgbs[:6])
+    assert len(figure6.axes) == 12 and sum(len(a.images) for a in figure6.axes) == 12
+
+
+def test_course_model_path_is_the_training_output():
+    from colorlib.config import get_profile
+
+    path = evaluate.course_model_path(get_profile("quick"))
+    assert path.parts[-3:] == ("runs", "quick", "best.pth")
+
+
+# --------------------------------------------------------------------------------------
+# colorlib evaluate.
+# --------------------------------------------------------------------------------------
+
+
+def test_cli_evaluate_paper_model_on_the_default_photos(tmp_path, capsys):
+    target = tmp_path / "out" / "numbers.json"
+    assert cli.main(["evaluate", "--model", "paper", "--json", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "chelsea, grace_hopper" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith(("gray", "paper"))}
+    assert set(rows) == {"gray", "paper"}
+    saved = json.loads(target.read_text())
+    assert saved["images"] == ["chelsea", "grace_hopper"]
+    paper, gray = saved["summary"]["paper"], saved["summary"]["gray (ab = 0)"]
+    # The measured numbers (see notebook 05): the released model beats gray on AuC and
+    # PSNR here but keeps only about a third of the photos' colourfulness.
+    assert (round(paper["auc"], 1), round(gray["auc"], 1)) == (86.7, 83.2)
+    assert 0.25 < paper["colourfulness_ratio"] < 0.4 and gray["colourfulness_ratio"] < 0.01
+    assert rows["paper"][1] == f"{paper['auc']:.1f}"
+    assert len(saved["per_image"]["paper"]["auc"]) == 2
+
+
+def test_cli_evaluate_a_checkpoint_on_a_folder(tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(two_colour_photo(size=(40, 60))).save(folder / "a.png")
+    Image.fromarray(two_colour_photo((0, 60), (50, 0), size=(50, 50))).save(folder / "b.jpg")
+    torch.manual_seed(0)
+    checkpoint = tmp_path / "tiny.pth"
+    torch.save({"format": CHECKPOINT_FORMAT, "model": ColorizationNet().state_dict()}, checkpoint)
+    assert cli.main(["evaluate", "--model", str(checkpoint), "--data", str(folder), "--size", "32"]) == 0
+    out = capsys.readouterr().out
+    assert "2 images" in out and "tiny.pth" in out and "gray (ab = 0)" in out
+
+
+def test_cli_evaluate_reports_bad_input(tmp_path, capsys):
+    assert cli.main(["evaluate", "--model", str(tmp_path / "missing.pth")]) == 2
+    assert "cannot load the model" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["evaluate", "--data", str(tmp_path / "empty")]) == 2
+    assert "no images found" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------
+# The MSE-dullness experiment (colorlib.dullness).
+# --------------------------------------------------------------------------------------
+
+
+def test_closed_form_mean_minimises_the_expected_squared_error():
+    colours = np.array([dullness.TOY_RED_AB, dullness.TOY_BLUE_AB])
+    half = np.array([0.5, 0.5])
+    mean = dullness.mse_optimal_colour(colours, half)
+    np.testing.assert_allclose(mean, [45.0, -5.0])
+    distance_squared = ((colours[0] - colours[1]) ** 2).sum()  # 50^2 + 110^2
+    assert dullness.expected_squared_error(mean, colours, half) == pytest.approx(distance_squared / 4)
+    assert dullness.expected_squared_error(colours[0], colours, half) == pytest.approx(distance_squared / 2)
+    rng = np.random.default_rng(0)
+    for other in rng.normal(20, 40, size=(50, 2)):  # no other colour does better
+        assert dullness.expected_squared_error(other, colours, half) >= dullness.expected_squared_error(mean, colours, half)
+    # The mean is dull: about half the chroma of either colour.
+    assert np.hypot(*mean) < 0.75 * min(np.hypot(*colours[0]), np.hypot(*colours[1]))
+    with pytest.raises(ValueError, match="sum to 1"):
+        dullness.mse_optimal_colour(colours, np.array([0.5, 0.6]))
+
+
+def test_closed_form_loss_by_hand():
+    images = dullness.make_toy_images(count=4, size=16)
+    object_fraction = float(images.object_mask.float().mean())
+    # On objects the mean is off by half the red-blue distance in every image: 3650 per
+    # pixel over both channels, so 1825 per channel value, on the (ab / 100)^2 scale.
+    assert dullness.closed_form_loss(images) == pytest.approx(object_fraction * 1825 / 100**2)
+
+
+def test_toy_images_are_half_red_half_blue_with_identical_inputs():
+    images = dullness.make_toy_images(count=8, size=16)
+    half = 4
+    assert images.is_red.tolist() == [True] * half + [False] * half
+    torch.testing.assert_close(images.lightness[:half], images.lightness[half:])  # L cannot tell
+    object_ab = images.ab.permute(0, 2, 3, 1)[images.object_mask[:, 0]]
+    red = (object_ab == torch.tensor(dullness.TOY_RED_AB)).all(dim=1).sum()
+    blue = (object_ab == torch.tensor(dullness.TOY_BLUE_AB)).all(dim=1).sum()
+    assert red == blue == len(object_ab) // 2
+    assert images.rgb().shape == (8, 16, 16, 3)
+
+
+def test_a_small_mse_network_converges_to_the_dull_mean():
+    images = dullness.make_toy_images()
+    result = dullness.train_toy_regressor(images, steps=200)
+    learned = result.object_ab[-1]
+    np.testing.assert_allclose(learned, [45.0, -5.0], atol=4.0)
+    assert np.hypot(*learned) < 50 < np.hypot(*dullness.TOY_BLUE_AB)
+    # Its loss reaches the least possible one, that of the mean (within 15 %).
+    minimum = dullness.closed_form_loss(images)
+    assert minimum <= result.losses[-1] < 1.15 * minimum
+
+
+def test_a_small_classifier_keeps_both_colours_and_its_mode_is_vivid():
+    result = dullness.train_toy_classifier(dullness.make_toy_images(), steps=150)
+    p_red, p_blue = result.probability_of(dullness.TOY_RED_AB), result.probability_of(dullness.TOY_BLUE_AB)
+    assert 0.3 < p_red < 0.7 and 0.3 < p_blue < 0.7
+    mean = dullness.summarise_distribution(result.object_probabilities, result.bins)
+    mode = dullness.summarise_distribution(result.object_probabilities, result.bins, temperature=0)
+    np.testing.assert_allclose(mean, [45.0, -5.0], atol=8.0)  # the distribution's mean: dull again
+    assert tuple(mode) in (dullness.TOY_RED_AB, dullness.TOY_BLUE_AB)  # its mode: one vivid colour
+
+
+def test_summarise_distribution_by_hand():
+    bins = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 20.0]])
+    p = np.array([0.2, 0.5, 0.3])
+    np.testing.assert_allclose(dullness.summarise_distribution(p, bins), [5.0, 6.0])
+    np.testing.assert_allclose(dullness.summarise_distribution(p, bins, temperature=1.0), [5.0, 6.0])
+    np.testing.assert_allclose(dullness.summarise_distribution(p, bins, temperature=0), [10.0, 0.0])
+    sharp = p**2 / (p**2).sum()  # T = 0.5
+    np.testing.assert_allclose(dullness.summarise_distribution(p, bins, temperature=0.5), sharp @ bins)
