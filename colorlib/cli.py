@@ -11,6 +11,10 @@ from . import __version__
 #: Modules that add a subcommand; each defines ``register_cli(subparsers)``.
 COMMAND_MODULES = (
     "colorlib.figures",
+    "colorlib.places205",
+    "colorlib.train",
+    "colorlib.colorize",
+    "colorlib.evaluate",
 )
 
 

@@ -1,0 +1,322 @@
+"""Training: checkpoints, history, resume after SIGKILL, NaN stop, reproducibility, skipped files, DDP.
+
+Runs are tiny (32x32 crops, a few images, a randomly initialised encoder) so that the
+whole file takes well under a minute on two cores.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage.color import rgb2lab
+
+from colorlib import cli, load_pretrained
+from colorlib.color import ab_to_target
+from colorlib.data import build_datasets
+from colorlib.train import (
+    TrainConfig,
+    TrainingDivergedError,
+    choose_device,
+    constant_prediction_loss,
+    evaluate,
+    make_loader,
+    mean_target,
+    mse_to_ab_rmse,
+    train,
+)
+from colorlib.weights import CHECKPOINT_FORMAT
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _tiny(out: Path, **changes) -> TrainConfig:
+    settings = dict(
+        out=out, image_size=32, epochs=2, batch_size=4, train_images=8, val_images=4,
+        data="samples", encoder_weights="random", device="cpu", num_workers=0, seed=0,
+    )
+    settings.update(changes)
+    return TrainConfig.from_profile("quick", **settings)
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return torch.load(path, map_location="cpu", weights_only=True)["model"]
+
+
+def _same_weights(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _subprocess_env() -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg", PYTHONWARNINGS="ignore")
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    return env
+
+
+# --------------------------------------------------------------------------------------
+# Configuration, devices, baselines.
+# --------------------------------------------------------------------------------------
+
+
+def test_config_comes_from_the_profile_with_overrides(tmp_path):
+    paper = TrainConfig.from_profile("paper")
+    assert (paper.image_size, paper.epochs, paper.batch_size, paper.learning_rate) == (224, 100, 64, 0.01)
+    assert (paper.train_images, paper.val_images, paper.data, paper.device) == (40_000, 1_000, "places205", "auto")
+    assert paper.encoder_weights == "imagenet" and paper.freeze_encoder
+    quick = TrainConfig.from_profile("quick", epochs=None, learning_rate=0.002)
+    assert quick.encoder_weights == "released" and quick.learning_rate == 0.002
+    assert Path(quick.out).parts[-2:] == ("runs", "quick")
+    with pytest.raises(ValueError, match="multiple of 8"):
+        TrainConfig.from_profile("quick", image_size=100)
+    with pytest.raises(ValueError, match="unknown settings"):
+        TrainConfig.from_profile("quick", learning_rat=0.1)
+    with pytest.raises(ValueError, match="learning_rate"):
+        TrainConfig.from_profile("quick", learning_rate=float("nan"))
+
+
+def test_choose_device():
+    expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
+    assert choose_device("auto").type == expected
+    assert choose_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="device"):
+        choose_device("gpu-please")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            choose_device("cuda")
+
+
+def test_baselines_by_hand(tmp_path):
+    colour = np.array([200, 60, 30], dtype=np.uint8)  # an orange
+    (tmp_path / "train").mkdir()
+    (tmp_path / "val").mkdir()
+    Image.fromarray(np.full((40, 40, 3), colour)).save(tmp_path / "val" / "orange.png")
+    Image.fromarray(np.full((40, 40, 3), colour)).save(tmp_path / "train" / "orange.png")
+    Image.fromarray(np.full((40, 40, 3), (30, 60, 200), dtype=np.uint8)).save(tmp_path / "train" / "blue.png")
+    train_set, val_set = build_datasets(tmp_path, size=16, train_images=8, val_images=8)
+    a, b = rgb2lab(colour / 255.0)[1:]
+    gray = constant_prediction_loss(make_loader(val_set, 4), ab_to_target(torch.zeros(2)))
+    assert gray == pytest.approx(((a / 255) ** 2 + (b / 255) ** 2) / 2, rel=1e-4)
+    blue_ab = rgb2lab(np.array([30, 60, 200]) / 255.0)[1:]
+    expected_mean = ((np.array([a, b]) + blue_ab) / 2 + 128) / 255
+    np.testing.assert_allclose(mean_target(make_loader(train_set, 4)).numpy(), expected_mean, atol=1e-4)
+    assert mse_to_ab_rmse(0.0025) == pytest.approx(12.75)
+    assert mse_to_ab_rmse(0.0) == 0.0
+
+
+# --------------------------------------------------------------------------------------
+# Checkpoints, history, reproducibility, resume.
+# --------------------------------------------------------------------------------------
+
+
+def test_checkpoints_history_and_load_pretrained(tmp_path):
+    out = tmp_path / "run"
+    result = train(_tiny(out), progress=False, verbose=False)
+    checkpoint = torch.load(out / "last.pth", map_location="cpu", weights_only=True)  # plain types only
+    assert checkpoint["format"] == CHECKPOINT_FORMAT
+    assert checkpoint["epoch"] == 2 and checkpoint["step"] == 4
+    assert set(checkpoint) >= {"model", "optimizer", "epoch", "rng", "config", "history"}
+    assert checkpoint["config"]["image_size"] == 32 and checkpoint["config"]["out"] == str(out)
+    history = json.loads((out / "history.json").read_text())
+    assert [e["epoch"] for e in history["epochs"]] == [1, 2]
+    for entry in history["epochs"]:
+        assert set(entry) >= {"train_loss", "val_loss", "images_per_s", "seconds", "lr"}
+        assert entry["lr"] == checkpoint["config"]["learning_rate"] and entry["train_images"] == 8 and entry["images_per_s"] > 0
+    best_epoch = min(history["epochs"], key=lambda e: e["val_loss"])["epoch"]
+    assert torch.load(out / "best.pth", weights_only=True)["epoch"] == best_epoch == result.best_epoch
+    assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporary files
+
+    loaded = load_pretrained(out / "last.pth")
+    assert _same_weights(loaded.state_dict(), checkpoint["model"])
+    assert not loaded.training
+    # The returned model is the last one; its validation loss is the last epoch's.
+    _, val_set = build_datasets("samples", 32, 8, 4)
+    assert evaluate(loaded, make_loader(val_set, 4)) == pytest.approx(history["epochs"][-1]["val_loss"], rel=1e-5)
+
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(_tiny(out), progress=False, verbose=False)
+
+
+def test_seeded_runs_repeat_exactly(tmp_path):
+    first = train(_tiny(tmp_path / "a", epochs=1), progress=False, verbose=False)
+    second = train(_tiny(tmp_path / "b", epochs=1), progress=False, verbose=False)
+    other = train(_tiny(tmp_path / "c", epochs=1, seed=1), progress=False, verbose=False)
+    assert _same_weights(_weights(tmp_path / "a" / "last.pth"), _weights(tmp_path / "b" / "last.pth"))
+    assert first.history[0]["train_loss"] == second.history[0]["train_loss"]
+    assert not _same_weights(_weights(tmp_path / "a" / "last.pth"), _weights(tmp_path / "c" / "last.pth"))
+    assert other.history[0]["train_loss"] != first.history[0]["train_loss"]
+
+
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
+    straight = train(_tiny(tmp_path / "straight", epochs=3), progress=False, verbose=False)
+    train(_tiny(tmp_path / "split", epochs=1), progress=False, verbose=False)
+    resumed = train(_tiny(tmp_path / "split", epochs=3), resume=True, progress=False, verbose=False)
+    assert [e["epoch"] for e in resumed.history] == [1, 2, 3]
+    assert [e["val_loss"] for e in resumed.history] == [e["val_loss"] for e in straight.history]
+    assert _same_weights(_weights(tmp_path / "straight" / "last.pth"), _weights(tmp_path / "split" / "last.pth"))
+
+
+def test_a_run_killed_with_sigkill_resumes_without_repeating_epochs(tmp_path):
+    out = tmp_path / "killed"
+    command = [
+        sys.executable, "-m", "colorlib.cli", "train", "--data", "samples", "--out", str(out),
+        "--epochs", "1000", "--size", "32", "--batch-size", "4", "--train-images", "8",
+        "--val-images", "4", "--encoder-weights", "random", "--device", "cpu", "--no-progress",
+    ]
+    process = subprocess.Popen(command, env=_subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    history_file = out / "history.json"
+    deadline = time.monotonic() + 120
+    seen = 0
+    while time.monotonic() < deadline and process.poll() is None:
+        if history_file.exists():
+            seen = len(json.loads(history_file.read_text())["epochs"])
+            if seen >= 2:
+                break
+        time.sleep(0.02)
+    assert process.poll() is None, process.stderr.read().decode()
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    process.stderr.close()
+
+    last = torch.load(out / "last.pth", weights_only=True)
+    assert last["epoch"] >= seen  # at most the epoch in progress was lost
+    assert [e["epoch"] for e in last["history"]] == list(range(1, last["epoch"] + 1))
+    target = last["epoch"] + 1
+    code = cli.main(["train", "--out", str(out), "--resume", "--epochs", str(target), "--no-progress"])
+    assert code == 0
+    history = json.loads(history_file.read_text())
+    assert [e["epoch"] for e in history["epochs"]] == list(range(1, target + 1))
+    assert history["config"]["image_size"] == 32  # the stored settings were reused
+
+
+def test_a_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    train(_tiny(out, epochs=1), progress=False, verbose=False)
+    files = {name: (out / name).read_bytes() for name in ("last.pth", "best.pth", "history.json")}
+    with pytest.raises(TrainingDivergedError, match=r"NaN or infinite in epoch 2.*after epoch 1"):
+        train(_tiny(out, epochs=2, learning_rate=1e30), resume=True, progress=False, verbose=False)
+    assert {name: (out / name).read_bytes() for name in files} == files
+    good = load_pretrained(out / "last.pth")
+    assert all(torch.isfinite(v).all() for v in good.state_dict().values() if v.is_floating_point())
+
+
+def test_bad_and_grayscale_files_are_skipped_counted_and_warned_once(tmp_path):
+    data = tmp_path / "photos"
+    (data / "train").mkdir(parents=True)
+    (data / "val").mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(6):
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(data / "train" / f"c{index}.png")
+    for index in range(2):
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(data / "val" / f"v{index}.png")
+    Image.fromarray(np.full((40, 40), 100, dtype=np.uint8)).save(data / "train" / "gray_l.png")
+    Image.fromarray(np.full((40, 40, 3), 100, dtype=np.uint8)).save(data / "train" / "gray_rgb.jpg")
+    (data / "train" / "fake.png").write_text("not an image at all")
+    jpeg = data / "train" / "cut.jpg"
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(jpeg)
+    jpeg.write_bytes(jpeg.read_bytes()[:300])
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = train(_tiny(tmp_path / "run", data=str(data), epochs=2, train_images=100), progress=False, verbose=False)
+    ours = [w for w in caught if "unreadable" in str(w.message)]
+    assert len(ours) == 1
+    message = str(ours[0].message)
+    assert "skipped 2 unreadable" in message and "fake.png" in message and "cut.jpg" in message
+    assert sorted(Path(p).name for p in result.skipped_grayscale) == ["gray_l.png", "gray_rgb.jpg"]
+    assert len(result.skipped_unreadable) == 2
+    assert "skipped 2 grayscale images and 2 unreadable files" in result.summary()
+    assert all(e["train_images"] == 6 for e in result.history)
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert (history["skipped_grayscale"], history["skipped_unreadable"]) == (2, 2)
+
+
+# --------------------------------------------------------------------------------------
+# The GPU code path on the CPU, the command line, several processes.
+# --------------------------------------------------------------------------------------
+
+
+def test_bfloat16_autocast_and_channels_last_path(tmp_path):
+    result = train(
+        _tiny(tmp_path / "amp", epochs=1, amp=True, channels_last=True, max_steps=2), progress=False, verbose=False
+    )
+    assert result.history[0]["steps"] == 2 and result.history[0]["train_images"] == 8
+    assert math.isfinite(result.history[0]["train_loss"]) and result.history[0]["train_loss"] < 1.0
+    assert load_pretrained(tmp_path / "amp" / "best.pth").decoder[0].weight.is_contiguous()
+
+
+def test_the_train_command(tmp_path, capsys):
+    out = tmp_path / "cli"
+    arguments = [
+        "train", "--data", "samples", "--out", str(out), "--epochs", "3", "--max-steps", "3",
+        "--size", "32", "--batch-size", "4", "--train-images", "8", "--val-images", "4",
+        "--encoder-weights", "random", "--device", "cpu", "--lr", "0.005", "--no-progress",
+    ]
+    assert cli.main(arguments) == 0
+    printed = capsys.readouterr().out
+    assert "skipped 0 grayscale images and 0 unreadable files" in printed
+    history = json.loads((out / "history.json").read_text())
+    assert [e["steps"] for e in history["epochs"]] == [2, 3]  # --max-steps stops inside epoch 2
+    assert history["config"]["learning_rate"] == 0.005
+    assert cli.main(arguments) == 1  # the folder holds a run: no silent overwrite
+    assert "already holds a training run" in capsys.readouterr().out
+    assert cli.main(["train", "--size", "30", "--out", str(tmp_path / "x"), "--no-progress"]) == 1
+    assert "multiple of 8" in capsys.readouterr().out
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_distributed_data_parallel_on_two_cpu_processes(tmp_path):
+    script = tmp_path / "ddp_run.py"
+    script.write_text(textwrap.dedent(
+        f"""
+        import os, torch
+        import torch.distributed as dist
+        from colorlib.train import TrainConfig, train
+        out = {str(tmp_path / "run")!r}
+        config = TrainConfig.from_profile(
+            "quick", out=out, image_size=32, epochs=1, max_steps=2, batch_size=2, train_images=8,
+            val_images=3, data="samples", encoder_weights="random", device="cpu", seed=0)
+        result = train(config, progress=False, verbose=False)
+        rank = int(os.environ["RANK"])
+        torch.save({{"state": result.model.state_dict(), "world": int(os.environ["WORLD_SIZE"]),
+                    "history": result.history}}, os.path.join(out, f"rank{{rank}}.pt"))
+        """
+    ))
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+        "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), str(script),
+    ]
+    finished = subprocess.run(command, env=_subprocess_env(), capture_output=True, text=True, timeout=240)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    ranks = [torch.load(tmp_path / "run" / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    assert [r["world"] for r in ranks] == [2, 2]
+    assert _same_weights(ranks[0]["state"], ranks[1]["state"])  # both processes hold the same model
+    # Two steps of 2 images on each of 2 processes: 8 images in the epoch's record.
+    assert ranks[0]["history"][0]["train_images"] == 8 and ranks[0]["history"][0]["steps"] == 2
+    losses = [[(e["train_loss"], e["val_loss"]) for e in r["history"]] for r in ranks]
+    assert losses[0] == losses[1]  # both processes report the all-reduced losses
+    # The step changed the decoder (the same seed gave both processes the same start).
+    torch.manual_seed(0)
+    from colorlib.model import build_colorization_net
+
+    initial = build_colorization_net("random").state_dict()
+    assert not torch.equal(initial["decoder.0.weight"], ranks[0]["state"]["decoder.0.weight"])
+    assert torch.equal(initial["encoder.0.weight"], ranks[0]["state"]["encoder.0.weight"])  # frozen
+    assert _same_weights(_weights(tmp_path / "run" / "last.pth"), ranks[0]["state"])
