@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-export MPLBACKEND ?= Agg
+# Idle OpenMP threads sleep instead of spinning: torch stays fast on a busy 2-core laptop.
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: install course test lab bench clean
 

@@ -935,8 +935,8 @@ def draw_pipeline(
             transform=figure.transFigure, arrowstyle="-|>", mutation_scale=16, lw=1.4, color="#333333"))
 
     connect(rgb_axis, l_axis, (0.5, -0.03), (0.5, 1.15))
-    connect(rgb_axis, a_axis)
-    connect(a_axis, b_axis)
+    connect(rgb_axis, a_axis)  # RGB -> Lab gives A and B (side by side) and L (below)
+    a_axis.annotate("rgb_to_lab", xy=(-0.16, 0.56), xycoords="axes fraction", ha="center", fontsize=8)
     connect(l_axis, net_axis, end=(0.05, 0.5))
     connect(net_axis, pa_axis, (0.95, 0.62), (0.0, 0.3))
     connect(net_axis, pb_axis, (0.95, 0.5), (0.0, 0.5))
