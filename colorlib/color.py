@@ -106,11 +106,6 @@ def _as_channel_first_tensor(
     )
 
 
-def _check_finite(tensor: torch.Tensor, what: str) -> None:
-    if not bool(torch.isfinite(tensor).all()):
-        raise ValueError(f"{what}: input holds NaN or infinite values; expected finite numbers")
-
-
 def _back(tensor: torch.Tensor, was_numpy: bool) -> TensorOrArray:
     return tensor.movedim(-3, -1).numpy() if was_numpy else tensor
 
@@ -130,16 +125,19 @@ def _apply_matrix(matrix: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
 # Speed (benchmarks/lab_speed.py): the two conversions below work on the pixels in
 # chunks of _CHUNK_PIXELS on the CPU, so that every intermediate stays in the CPU cache
 # instead of streaming a whole batch through memory some twenty times; they avoid
-# torch.where (not vectorised on the CPU) by selecting branches with exact 0/1 masks;
-# they take powers as exp2(p * log2(x)) (faster than torch.pow, same accuracy in
-# float32 within a few units in the last place) and fold the white point into the
-# matrices. Results equal the plain formulas to float rounding.
+# torch.where (not vectorised on the CPU) by selecting branches with torch.lerp and an
+# exact 0/1 weight; they take powers as exp2(p * log2(x)) (faster than torch.pow, as
+# accurate in float32 to a few units in the last place) and fold constant factors (the
+# white point, 1.055 ** -2.4) into the matrices. Results equal the plain formulas to
+# float rounding.
 # --------------------------------------------------------------------------------------
 
-_CHUNK_PIXELS = 1 << 15  # 32768 pixels: 3 x 128 KiB per float32 intermediate
-# XYZ / white point from linear RGB, and linear RGB from XYZ * white point.
+_CHUNK_PIXELS = 1 << 18  # 262144 pixels (about 5 images of 224 x 224): 3 MiB per float32 intermediate
+_GAMMA_SCALE = 1.055**-2.4  # ((c + 0.055) / 1.055) ** 2.4 = _GAMMA_SCALE * (c + 0.055) ** 2.4
+# XYZ / white point from (c + 0.055) ** 2.4-scaled linear RGB, and linear RGB from
+# XYZ * white point.
 _XYZN_FROM_RGB = tuple(
-    map(tuple, (np.array(_XYZ_FROM_RGB) / np.array(_WHITE_D65)[:, None]).tolist())
+    map(tuple, (np.array(_XYZ_FROM_RGB) / np.array(_WHITE_D65)[:, None] * _GAMMA_SCALE).tolist())
 )
 _RGB_FROM_XYZN = tuple(
     map(tuple, (np.array(_RGB_FROM_XYZ) * np.array(_WHITE_D65)[None, :]).tolist())
@@ -162,13 +160,17 @@ def _finite_extremes(tensor: torch.Tensor, what: str) -> tuple[float, float]:
 
 
 def _above(values: torch.Tensor, threshold: float) -> torch.Tensor:
-    """1.0 where ``values > threshold``, else 0.0 (a constant for autograd)."""
-    return (values.detach() - threshold).sign_().clamp_(min=0.0)
+    """1.0 where ``values > threshold``, else 0.0, in ``values``' dtype (a constant for autograd)."""
+    return torch.gt(values.detach(), threshold, out=torch.empty_like(values, requires_grad=False))
 
 
 def _select(above: torch.Tensor, if_above: torch.Tensor, otherwise: torch.Tensor) -> torch.Tensor:
-    """``torch.where(above == 1, if_above, otherwise)``, exactly, with vectorised ops."""
-    return torch.addcmul(if_above * above, otherwise, 1.0 - above)
+    """``torch.where(above == 1, if_above, otherwise)`` for finite values, exactly.
+
+    ``torch.lerp`` computes ``end - (end - start) * (1 - weight)`` for weights of 1 and
+    ``start + weight * (end - start)`` for 0, so 0/1 weights pick one input bit for bit.
+    """
+    return torch.lerp(otherwise, if_above, above)
 
 
 def _by_chunks(convert, flat: torch.Tensor, constants: tuple) -> torch.Tensor:
@@ -188,16 +190,22 @@ def _by_chunks(convert, flat: torch.Tensor, constants: tuple) -> torch.Tensor:
 
 
 def _rgb_chunk_to_lab(
-    rgb: torch.Tensor, xyzn_from_rgb: torch.Tensor, lab_from_f: torch.Tensor, lab_offset: torch.Tensor
+    rgb: torch.Tensor,
+    xyzn_from_rgb: torch.Tensor,
+    lab_from_f: torch.Tensor,
+    lab_offset: torch.Tensor,
+    f_linear_offset: torch.Tensor,
 ) -> torch.Tensor:
     """sRGB (..., 3, P) in [0, 1] -> Lab (..., 3, P); no checks."""
-    # sRGB gamma -> linear light. rgb >= -1e-6, so the log's argument stays positive.
-    gamma = torch.exp2(torch.log2(rgb * (1 / 1.055) + 0.055 / 1.055) * 2.4)
-    linear = _select(_above(rgb, 0.04045), gamma, rgb * (1 / 12.92))
+    # sRGB gamma -> linear light, divided by _GAMMA_SCALE (the matrix multiplies it back).
+    # rgb >= -1e-6, so the log's argument stays positive.
+    powered = torch.exp2(torch.log2(rgb + 0.055) * 2.4)
+    linear = _select(_above(rgb, 0.04045), powered, rgb * (1 / (12.92 * _GAMMA_SCALE)))
     xyzn = torch.matmul(xyzn_from_rgb, linear)  # XYZ divided by the white point
     # The clamp keeps the unused cube-root branch finite for autograd.
     cube_root = torch.exp2(torch.log2(xyzn.clamp(min=_EPSILON)) * (1.0 / 3.0))
-    f = _select(_above(xyzn, _EPSILON), cube_root, xyzn * _KAPPA_SLOPE + 16.0 / 116.0)
+    f_linear = torch.add(f_linear_offset, xyzn, alpha=_KAPPA_SLOPE)  # 16/116 + 7.787 t
+    f = _select(_above(xyzn, _EPSILON), cube_root, f_linear)
     return torch.matmul(lab_from_f, f).add_(lab_offset)
 
 
@@ -207,14 +215,18 @@ def _lab_chunk_to_rgb(
     f_offset: torch.Tensor,
     f_min: torch.Tensor,
     rgb_from_xyzn: torch.Tensor,
+    xyzn_linear_offset: torch.Tensor,
+    gamma_offset: torch.Tensor,
 ) -> torch.Tensor:
     """Lab (..., 3, P) -> sRGB (..., 3, P) in [0, 1], clipped as documented; no checks."""
     # fz below 0 (a negative Z) has no colour: clip it, like skimage (f_min = (-inf, -inf, 0)).
-    f = (torch.matmul(f_from_lab, lab) + f_offset).clamp(min=f_min)
-    xyzn = _select(_above(f, _F_THRESHOLD), f * f * f, (f - 16.0 / 116.0) * (1 / _KAPPA_SLOPE))
+    f = torch.matmul(f_from_lab, lab).add_(f_offset).clamp(min=f_min)
+    xyzn_linear = torch.add(xyzn_linear_offset, f, alpha=1 / _KAPPA_SLOPE)  # (f - 16/116) / 7.787
+    xyzn = _select(_above(f, _F_THRESHOLD), f * f * f, xyzn_linear)
     linear = torch.matmul(rgb_from_xyzn, xyzn).clamp(0.0, 1.0)
     # The clamp keeps the unused power branch finite for autograd.
-    gamma = torch.exp2(torch.log2(linear.clamp(min=0.0031308)) * (1 / 2.4)) * 1.055 - 0.055
+    root = torch.exp2(torch.log2(linear.clamp(min=0.0031308)) * (1 / 2.4))
+    gamma = torch.add(gamma_offset, root, alpha=1.055)  # 1.055 * root - 0.055
     return _select(_above(linear, 0.0031308), gamma, linear * 12.92).clamp(0.0, 1.0)
 
 
@@ -223,13 +235,16 @@ def _flatten_pixels(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.reshape(math.prod(tensor.shape[:-3]), 3, tensor.shape[-2] * tensor.shape[-1])
 
 
-def rgb_to_lab(rgb: ArrayLike) -> ArrayLike:
+def rgb_to_lab(rgb: ArrayLike, validate: bool = True) -> ArrayLike:
     """Convert sRGB in [0, 1] to CIELAB (D65, 2-degree observer).
 
     Args:
         rgb: float tensor ``(..., 3, H, W)`` or float numpy array ``(..., H, W, 3)``,
             values in [0, 1] (a tolerance of 1e-6 is allowed). Any device; batched;
             differentiable.
+        validate: check the values for NaN, infinities and the [0, 1] range (one pass
+            over the data, and on a GPU one wait for it). Pass ``False`` only for input
+            that is valid by construction, such as ``uint8 / 255`` in a training loop.
 
     Returns:
         Lab of the same kind, shape, dtype and device: ``L`` in 0..100, ``a`` and ``b``
@@ -241,7 +256,7 @@ def rgb_to_lab(rgb: ArrayLike) -> ArrayLike:
     """
     expected = "sRGB values in [0, 1]"
     tensor, was_numpy = _as_channel_first_tensor(rgb, "rgb_to_lab", expected)
-    low, high = _finite_extremes(tensor, "rgb_to_lab")
+    low, high = _finite_extremes(tensor, "rgb_to_lab") if validate else (0.0, 1.0)
     if low < -1e-6 or high > 1 + 1e-6:
         raise ValueError(
             f"rgb_to_lab: expected {expected}, got values from {low:.4g} to {high:.4g}"
@@ -250,6 +265,7 @@ def rgb_to_lab(rgb: ArrayLike) -> ArrayLike:
         _matrix(_XYZN_FROM_RGB, tensor),
         _matrix(_LAB_FROM_F, tensor),
         _matrix(_LAB_OFFSET, tensor).view(3, 1),
+        _matrix(16.0 / 116.0, tensor),
     )
     lab = _by_chunks(_rgb_chunk_to_lab, _flatten_pixels(tensor), constants)
     return _back(lab.view(tensor.shape), was_numpy)
@@ -295,6 +311,8 @@ def lab_to_rgb(lab: ArrayLike) -> ArrayLike:
         _matrix(_F_OFFSET, tensor).view(3, 1),
         _matrix((-math.inf, -math.inf, 0.0), tensor).view(3, 1),
         _matrix(_RGB_FROM_XYZN, tensor),
+        _matrix(-16.0 / 116.0 / _KAPPA_SLOPE, tensor),
+        _matrix(-0.055, tensor),
     )
     rgb = _by_chunks(_lab_chunk_to_rgb, _flatten_pixels(tensor), constants)
     return _back(rgb.view(tensor.shape), was_numpy)
@@ -312,7 +330,7 @@ def out_of_gamut(lab: ArrayLike, tolerance: float = 1e-4) -> ArrayLike:
         Boolean mask without the channel axis: ``(..., H, W)`` for tensors and arrays.
     """
     tensor, was_numpy = _as_channel_first_tensor(lab, "out_of_gamut", "Lab values")
-    _check_finite(tensor, "out_of_gamut")
+    _finite_extremes(tensor, "out_of_gamut")
     lightness, a, b = tensor.unbind(dim=-3)
     negative_z = (lightness + 16.0) / 116.0 - b / 200.0 < 0
     linear = _lab_to_linear_rgb(tensor)
@@ -370,7 +388,6 @@ def target_to_ab(target: ArrayLike) -> ArrayLike:
 __all__ += [
     "scale_chroma_rotate_hue",
     "zero_ab_channels",
-    "chroma",
     "lab_false_colour",
     "srgb_lab_extremes",
 ]
@@ -416,7 +433,7 @@ def scale_chroma_rotate_hue(lab: ArrayLike, chroma_scale: float, hue_degrees: fl
     scale = _finite_number(chroma_scale, "scale_chroma_rotate_hue: chroma_scale", minimum=0.0)
     angle = math.radians(_finite_number(hue_degrees, "scale_chroma_rotate_hue: hue_degrees"))
     tensor, was_numpy = _as_channel_first_tensor(lab, "scale_chroma_rotate_hue", "Lab values")
-    _check_finite(tensor, "scale_chroma_rotate_hue")
+    _finite_extremes(tensor, "scale_chroma_rotate_hue")
     lightness, a, b = tensor.unbind(dim=-3)
     cos, sin = scale * math.cos(angle), scale * math.sin(angle)
     edited = torch.stack((lightness, cos * a - sin * b, sin * a + cos * b), dim=-3)
@@ -446,22 +463,6 @@ def zero_ab_channels(lab: ArrayLike, a: bool = True, b: bool = True) -> ArrayLik
     tensor, was_numpy = _as_channel_first_tensor(lab, "zero_ab_channels", "Lab values")
     keep = _matrix((1.0, 0.0 if a else 1.0, 0.0 if b else 1.0), tensor).view(3, 1, 1)
     return _back(tensor * keep, was_numpy)
-
-
-def chroma(lab: ArrayLike) -> ArrayLike:
-    """Chroma ``sqrt(a**2 + b**2)``: how far each pixel is from gray (0 for grays).
-
-    Args:
-        lab: float tensor ``(..., 3, H, W)`` or numpy array ``(..., H, W, 3)`` (Lab).
-
-    Returns:
-        Chroma without the channel axis, ``(..., H, W)``, same kind and dtype; 0 and up
-        (at most about 134 for sRGB colours).
-    """
-    tensor, was_numpy = _as_channel_first_tensor(lab, "chroma", "Lab values")
-    _, a, b = tensor.unbind(dim=-3)
-    result = torch.hypot(a, b)
-    return result.numpy() if was_numpy else result
 
 
 def lab_false_colour(lab: ArrayLike) -> ArrayLike:

@@ -256,8 +256,9 @@ def rgb_batch_to_network(
         shape = tuple(rgb.shape) if isinstance(rgb, torch.Tensor) else type(rgb).__name__
         raise ValueError(f"rgb_batch_to_network: expected an RGB batch shaped (N, 3, H, W), got {shape}")
     rgb = rgb.to(device, non_blocking=True) if device is not None else rgb
-    rgb = rgb.float() / 255.0 if rgb.dtype == torch.uint8 else rgb.float()
-    lab = rgb_to_lab(rgb)
+    from_bytes = rgb.dtype == torch.uint8
+    rgb = rgb.float() / 255.0 if from_bytes else rgb.float()
+    lab = rgb_to_lab(rgb, validate=not from_bytes)  # 8-bit data is in range: no GPU sync
     inputs = lab_to_network_input(lab[:, :1])
     targets = ab_to_target(lab[:, 1:])
     if channels_last:

@@ -144,3 +144,10 @@ def test_lab_to_rgb_rejects_nan_and_wrong_shapes():
         color.lab_to_rgb(torch.tensor([[[float("nan")]], [[0.0]], [[0.0]]]))
     with pytest.raises(ValueError, match=r"\(\.\.\., 3, H, W\)"):
         color.lab_to_rgb(torch.zeros(2, 8, 8))
+
+
+def test_validation_can_be_skipped_for_data_valid_by_construction():
+    rgb = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8).float() / 255
+    torch.testing.assert_close(color.rgb_to_lab(rgb, validate=False), color.rgb_to_lab(rgb), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="NaN"):
+        color.rgb_to_lab(torch.full((1, 3, 2, 2), float("nan")))  # validate=True is the default
