@@ -2,10 +2,17 @@
 
 The notebooks teach, colorlib does. One module per lesson:
 
-- :mod:`colorlib.color`: sRGB <-> CIELAB and the paper's scalings (notebook 01);
+- :mod:`colorlib.color`: sRGB <-> CIELAB, chroma and hue edits, the paper's scalings (notebook 01);
+- :mod:`colorlib.widgets`: the notebook's sliders and their static figures (notebook 01);
 - :mod:`colorlib.model`: the network (notebooks 02 and 03);
+- :mod:`colorlib.anatomy`: looking inside it: layer tables, feature maps, checkpoints (02, 03);
 - :mod:`colorlib.weights`: downloading and safely loading checkpoints;
-- :mod:`colorlib.config`: the ``quick`` / ``paper`` profiles.
+- :mod:`colorlib.colorize`: colorizing photos of any size (03);
+- :mod:`colorlib.data`, :mod:`colorlib.places205`, :mod:`colorlib.train`: data and training (04);
+- :mod:`colorlib.metrics`, :mod:`colorlib.modelz`, :mod:`colorlib.evaluate`,
+  :mod:`colorlib.dullness`: evaluation, Zhang et al.'s model, the MSE analysis (05);
+- :mod:`colorlib.config`: the ``quick`` / ``paper`` profiles; :mod:`colorlib.samples`: offline photos;
+  :mod:`colorlib.plot`, :mod:`colorlib.figures`: saving and regenerating figures.
 """
 
 from importlib.metadata import PackageNotFoundError, version
