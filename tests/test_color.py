@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from skimage import color as skcolor
 
 from colorlib import color
@@ -151,3 +154,15 @@ def test_validation_can_be_skipped_for_data_valid_by_construction():
     torch.testing.assert_close(color.rgb_to_lab(rgb, validate=False), color.rgb_to_lab(rgb), rtol=0, atol=0)
     with pytest.raises(ValueError, match="NaN"):
         color.rgb_to_lab(torch.full((1, 3, 2, 2), float("nan")))  # validate=True is the default
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(np.float64, (2, 3, 3), elements=st.floats(0.0, 1.0, allow_nan=False)),
+    st.floats(0.0, 1.0),
+)
+def test_property_round_trip_and_gray_axis(rgb, gray_level):
+    # Any sRGB colour survives rgb -> lab -> rgb, and a gray has no a or b.
+    np.testing.assert_allclose(color.lab_to_rgb(color.rgb_to_lab(rgb)), rgb, atol=1e-9)
+    gray = color.rgb_to_lab(np.full((1, 1, 3), gray_level))[0, 0]
+    assert 0.0 <= gray[0] <= 100.0 + 1e-9 and abs(gray[1]) < 5e-3 and abs(gray[2]) < 5e-3
