@@ -936,7 +936,7 @@ def draw_pipeline(
 
     connect(rgb_axis, l_axis, (0.5, -0.03), (0.5, 1.15))
     connect(rgb_axis, a_axis)  # RGB -> Lab gives A and B (side by side) and L (below)
-    a_axis.annotate("rgb_to_lab", xy=(-0.16, 0.56), xycoords="axes fraction", ha="center", fontsize=8)
+    a_axis.annotate("to Lab", xy=(-0.165, 0.56), xycoords="axes fraction", ha="center", fontsize=8)
     connect(l_axis, net_axis, end=(0.05, 0.5))
     connect(net_axis, pa_axis, (0.95, 0.62), (0.0, 0.3))
     connect(net_axis, pb_axis, (0.95, 0.5), (0.0, 0.5))

@@ -49,6 +49,7 @@ def run_notebook(path: Path, in_place: bool = False, timeout_s: int = 900) -> fl
         notebook,
         timeout=timeout_s,
         kernel_name="python3",
+        record_timing=False,  # no per-cell timestamps: re-running leaves no noise in git diffs
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     if in_place:
