@@ -918,7 +918,7 @@ def draw_pipeline(
 
     rgb_axis = panel(grid[0, 0], rgb, "RGB")
     a_axis = panel(grid[0, 1], lab[..., 1], "A channel", **channel_scale(1))
-    b_axis = panel(grid[0, 2], lab[..., 2], "B channel", **channel_scale(2))
+    panel(grid[0, 2], lab[..., 2], "B channel", **channel_scale(2))
     l_axis = panel(grid[1, 0], lab[..., 0], "L channel", cmap="gray", vmin=0, vmax=100)
     net_axis = box(grid[1, 1:3], "ColorizationNet\nResNet-18 conv1..conv3_x (down)\n+ conv / nn.Upsample (up)\n"
                    "in: L/100   out: (ab+128)/255", "#dbe8f7", "#3c6fb4")

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Literal, Sequence, Union
@@ -44,6 +43,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import nn
 
 from .color import lab_to_network_input, lab_to_rgb, rgb_to_lab, target_to_ab
+from .files import atomic_write
 from .model import DOWNSAMPLING_FACTOR
 
 __all__ = [
@@ -395,13 +395,7 @@ def colorize_many(
 
 def _save_png(rgb: np.ndarray, target: Path) -> None:
     """Write ``rgb`` as a PNG atomically (temporary file, then rename)."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".png", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            Image.fromarray(rgb).save(out, format="PNG")
-        os.replace(temporary, target)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    atomic_write(target, lambda name: Image.fromarray(rgb).save(name, format="PNG"))
 
 
 def _one_line(error: BaseException) -> str:

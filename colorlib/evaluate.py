@@ -33,6 +33,7 @@ from PIL import Image
 
 from . import metrics
 from .config import Profile, data_dir, get_profile
+from .files import atomic_write
 from .samples import TRAIN_PHOTOS, VALIDATION_PHOTOS, sample_photo
 
 __all__ = [
@@ -470,9 +471,8 @@ def _json_safe(value):
 
 def _write_json(path: Path, payload: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(_json_safe(payload), indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    text = json.dumps(_json_safe(payload), indent=2, allow_nan=False) + "\n"
+    atomic_write(path, lambda name: Path(name).write_text(text, encoding="utf-8"))
 
 
 def _command(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from .config import PROFILE_ENV, get_profile, repo_root
+from .files import atomic_write
 
 __all__ = ["notebook_paths", "run_notebook", "run_notebooks", "register_cli"]
 
@@ -53,9 +54,7 @@ def run_notebook(path: Path, in_place: bool = False, timeout_s: int = 900) -> fl
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     if in_place:
-        temporary = path.with_suffix(".ipynb.tmp")
-        nbformat.write(notebook, temporary)
-        os.replace(temporary, path)
+        atomic_write(path, lambda name: nbformat.write(notebook, name))
     return time.perf_counter() - started
 
 

@@ -40,6 +40,7 @@ from pathlib import Path, PurePosixPath
 from tqdm.auto import tqdm
 
 from .config import data_dir
+from .files import atomic_write
 
 __all__ = [
     "DEFAULT_URL",
@@ -320,10 +321,8 @@ class Places205Split:
 
 
 def _write_lines(path: Path, lines: list[str]) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write("".join(line + "\n" for line in lines))
-    os.replace(temporary, path)
+    text = "".join(line + "\n" for line in lines)
+    atomic_write(path, lambda name: Path(name).write_text(text, encoding="utf-8"))
 
 
 def split_paper(

@@ -42,7 +42,6 @@ import json
 import math
 import os
 import random
-import tempfile
 import time
 import warnings
 from contextlib import nullcontext
@@ -61,6 +60,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .config import Profile, get_profile, repo_root
 from .color import ab_to_target
+from .files import atomic_write
 from .data import CropBatch, build_datasets, collate_crops, rgb_batch_to_network
 from .model import DOWNSAMPLING_FACTOR, ColorizationNet, build_colorization_net
 from .weights import CHECKPOINT_FORMAT, safe_torch_load
@@ -327,19 +327,8 @@ def _restore_rng_states(states: dict) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-
-
 def _save_checkpoint(checkpoint: dict, path: Path) -> None:
-    _atomic_write(path, lambda name: torch.save(checkpoint, name))
+    atomic_write(path, lambda name: torch.save(checkpoint, name))
 
 
 def _save_json(data: dict, path: Path) -> None:
@@ -348,7 +337,7 @@ def _save_json(data: dict, path: Path) -> None:
             json.dump(data, out, indent=2)
             out.write("\n")
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
 
 # --------------------------------------------------------------------------------------
