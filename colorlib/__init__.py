@@ -12,7 +12,8 @@ The notebooks teach, colorlib does. One module per lesson:
 - :mod:`colorlib.metrics`, :mod:`colorlib.modelz`, :mod:`colorlib.evaluate`,
   :mod:`colorlib.dullness`: evaluation, Zhang et al.'s model, the MSE analysis (05);
 - :mod:`colorlib.config`: the ``quick`` / ``paper`` profiles; :mod:`colorlib.samples`: offline photos;
-  :mod:`colorlib.plot`, :mod:`colorlib.figures`: saving and regenerating figures.
+  :mod:`colorlib.plot`, :mod:`colorlib.figures`: saving and regenerating figures;
+  :mod:`colorlib.files`: atomic writes.
 """
 
 from importlib.metadata import PackageNotFoundError, version
