@@ -141,8 +141,11 @@ def _offline_message(remote: RemoteFile, target: Path, error: object) -> str:
     )
 
 
-def _stream_once(remote: RemoteFile, partial: Path, timeout_s: float, bar) -> int:
-    """One request for the rest of ``partial``; returns the bytes received. Raises on HTTP errors."""
+def _stream_once(remote: RemoteFile, partial: Path, timeout_s: float, bar) -> tuple[int, int | None]:
+    """One request for the rest of ``partial``: ``(bytes received, total size the server announced)``.
+
+    Raises on HTTP errors and on a connection that fails before the first byte.
+    """
     have = partial.stat().st_size if partial.exists() else 0
     if remote.size is not None and have > remote.size:
         partial.unlink()
@@ -155,18 +158,22 @@ def _stream_once(remote: RemoteFile, partial: Path, timeout_s: float, bar) -> in
             _, total = _content_range(error.headers.get("Content-Range"))
             if total != have:
                 partial.unlink()
-            return 0
+            return 0, total
         raise
     received = 0
     with response:
-        mode = "wb"
+        mode, total = "wb", None
         if response.status == 206:
-            first, _ = _content_range(response.headers.get("Content-Range"))
+            first, total = _content_range(response.headers.get("Content-Range"))
             if first == have:
                 mode = "ab"
             else:  # not the range asked for: start again
                 partial.unlink(missing_ok=True)
-                return 0
+                return 0, total
+        elif response.headers.get("Content-Length"):
+            total = int(response.headers["Content-Length"])
+        if bar.total is None and total is not None:
+            bar.total = total
         bar.n = have if mode == "ab" else 0
         bar.refresh()
         try:
@@ -178,7 +185,7 @@ def _stream_once(remote: RemoteFile, partial: Path, timeout_s: float, bar) -> in
         except (HTTPException, OSError):  # a dropped connection: the caller resumes
             if not received:
                 raise
-    return received
+    return received, total
 
 
 def fetch(
@@ -217,28 +224,31 @@ def fetch(
         target.unlink()  # a stale or corrupt copy: fetch it again
     partial = target.with_name(target.name + ".part")
     failures = 0
-    with tqdm(total=remote.size, unit="B", unit_scale=True, desc=target.name, disable=not progress, leave=False) as bar:
+    expected = remote.size  # or, when nobody published it, what the server announces
+    with tqdm(total=remote.size, unit="B", unit_scale=True, desc=target.name, disable=not progress) as bar:
         while True:
             have = partial.stat().st_size if partial.exists() else 0
-            if remote.size is not None and have == remote.size:
+            if expected is not None and have == expected:
                 break
             try:
-                received, last_error = _stream_once(remote, partial, timeout_s, bar), None
+                (received, announced), last_error = _stream_once(remote, partial, timeout_s, bar), None
             except urllib.error.HTTPError as error:
                 raise DownloadError(_offline_message(remote, target, f"HTTP {error.code} {error.reason}")) from error
             except (urllib.error.URLError, HTTPException, OSError) as error:
-                received, last_error = 0, error
-            if last_error is None and remote.size is None:
-                break  # no size to wait for: the end of the stream is the end of the file
+                received, announced, last_error = 0, None, error
+            if expected is None and announced is not None:
+                expected = announced
+            if last_error is None and expected is None:
+                break  # no size known at all: the end of the stream is the end of the file
             failures = 0 if received else failures + 1
             if failures >= max_failures:
                 raise DownloadError(_offline_message(remote, target, last_error or "the server keeps sending nothing"))
             if not received:
                 time.sleep(min(0.2 * 2.0**failures, 10.0))
     size = partial.stat().st_size if partial.exists() else 0
-    if remote.size is not None and size != remote.size:
+    if expected is not None and size != expected:
         partial.unlink(missing_ok=True)
-        raise ChecksumError(f"{remote.filename} from {remote.url}: {size:,} bytes, expected {remote.size:,}; discarded")
+        raise ChecksumError(f"{remote.filename} from {remote.url}: {size:,} bytes, expected {expected:,}; discarded")
     digest = sha256_of(partial)
     if not remote.matches(digest):
         partial.unlink()

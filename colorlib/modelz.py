@@ -42,29 +42,16 @@ every tool that colorizes with the paper's network also colorizes with ModelZ.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import torch
 from torch import nn
 
 from .color import ab_to_target
-from .weights import (
-    WEIGHTS_URL_ENV,
-    RemoteFile,
-    WeightsUnavailableError,
-    download,
-    safe_torch_load,
-)
 
 __all__ = [
     "ModelZ",
-    "MODELZ_WEIGHTS",
     "MODELZ_OFFLINE_MESSAGE",
     "NUM_AB_BINS",
     "ANNEALED_MEAN_TEMPERATURE",
-    "load_modelz",
-    "load_modelz_or_none",
 ]
 
 #: Number of quantised ab bins ModelZ classifies into.
@@ -73,23 +60,6 @@ NUM_AB_BINS = 313
 ANNEALED_MEAN_TEMPERATURE = 0.38
 #: What every ModelZ cell of the notebooks prints when the weights cannot be had.
 MODELZ_OFFLINE_MESSAGE = "ModelZ weights are not available offline"
-
-_MODELZ_FILENAME = "colorization_release_v2-9b330a0b.pth"
-#: The authors' released ECCV16 weights (a plain state dict, about 129 MB).
-#:
-#: Their file name carries only the first 8 hex digits of the file's sha256 (the
-#: torch.hub convention that ``torch.hub.load_state_dict_from_url(check_hash=True)``
-#: checks); the full digest is published nowhere we could verify. So the check is
-#: against that prefix, which needs ``colorlib.weights.download`` to accept a prefix
-#: of at least 8 hex digits. A 32-bit prefix catches truncated and corrupt downloads,
-#: not a deliberate forgery; safety against malicious files comes from loading with
-#: ``weights_only=True`` (tensors only, no pickle code).
-MODELZ_WEIGHTS = RemoteFile(
-    filename=_MODELZ_FILENAME,
-    url="https://colorizers.s3.us-east-2.amazonaws.com/" + _MODELZ_FILENAME,
-    sha256="9b330a0b",
-)
-
 
 def _conv_block(channels: list[int], stride_last: int = 1, dilation: int = 1) -> nn.Sequential:
     """3x3 convolutions with ReLU, the last one strided, then batch norm (one ``convN`` block)."""
@@ -206,67 +176,3 @@ def _check_lightness(lightness: torch.Tensor, what: str, expected: str) -> None:
     height, width = lightness.shape[-2:]
     if height % 8 or width % 8:
         raise ValueError(f"{what}: height and width must be divisible by 8, got {height}x{width} (resize to 256x256, say)")
-
-
-# --------------------------------------------------------------------------------------
-# The released weights.
-# --------------------------------------------------------------------------------------
-
-
-def _modelz_remote() -> RemoteFile:
-    """:data:`MODELZ_WEIGHTS`, or the same file from the mirror ``COLORLIB_WEIGHTS_URL`` names."""
-    mirror = os.environ.get(WEIGHTS_URL_ENV)
-    if not mirror:
-        return MODELZ_WEIGHTS
-    return RemoteFile(MODELZ_WEIGHTS.filename, mirror.rstrip("/") + "/" + MODELZ_WEIGHTS.filename, MODELZ_WEIGHTS.sha256)
-
-
-def load_modelz(
-    path: str | os.PathLike | None = None,
-    temperature: float | None = None,
-    progress: bool = True,
-    remote: RemoteFile | None = None,
-) -> ModelZ:
-    """ModelZ with the authors' released weights, in eval mode, on the CPU.
-
-    Args:
-        path: a local copy of the state dict; by default the file is downloaded once
-            into colorlib's cache (``COLORLIB_CACHE``) and checked there.
-        temperature: see :class:`ModelZ`.
-        progress: show a progress bar while downloading.
-        remote: where to download from (default :data:`MODELZ_WEIGHTS`, or its mirror
-            under ``COLORLIB_WEIGHTS_URL``).
-
-    Raises:
-        WeightsUnavailableError: not cached and cannot be downloaded (offline).
-        UnsafeCheckpointError: the file holds more than tensors.
-        ValueError: the file is not a ModelZ state dict (names or shapes differ).
-    """
-    if path is None:
-        path = download(remote if remote is not None else _modelz_remote(), progress=progress)
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no ModelZ weights at {path}")
-    state = safe_torch_load(path)
-    model = ModelZ(temperature=temperature)
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{path.name} is not a state dict of tensors (ModelZ's released file is one)")
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as error:
-        details = " ".join(str(error).split())
-        raise ValueError(f"{path.name} does not fit ModelZ: {details}") from error
-    return model.eval()
-
-
-def load_modelz_or_none(temperature: float | None = None, progress: bool = False) -> ModelZ | None:
-    """:func:`load_modelz`, or ``None`` after printing :data:`MODELZ_OFFLINE_MESSAGE` when offline.
-
-    For notebooks: every later ModelZ cell checks for ``None`` and prints the same
-    message, so the notebook runs to the end without a network.
-    """
-    try:
-        return load_modelz(temperature=temperature, progress=progress)
-    except WeightsUnavailableError:
-        print(f"{MODELZ_OFFLINE_MESSAGE} (no network and {MODELZ_WEIGHTS.filename} is not in the cache)")
-        return None

@@ -4,9 +4,9 @@ The authors used "a subset of the MIT Places205 dataset": the ``testSetPlaces205
 archive, whose 41,000 JPEGs they split into the first 1,000 for validation and the other
 40,000 for training. :func:`prepare_places205` does the same, reproducibly:
 
-1. :func:`download_archive` fetches the 2.3 GB archive with a progress bar, resumes a
-   partial download with an HTTP ``Range`` request (also after a dropped connection) and
-   checks the size before the file gets its final name;
+1. :func:`colorlib.hub.fetch` (the one downloader) fetches the 2.3 GB archive with a
+   progress bar, resumes a partial download with an HTTP ``Range`` request (also after a
+   dropped connection) and checks the size before the file gets its final name;
 2. :func:`safe_extract` unpacks it without trusting it: no absolute paths, no ``..``, no
    links that point outside the root, no device files (the :mod:`tarfile` ``data`` filter
    on top of colorlib's own checks); a bad member stops the extraction and nothing is
@@ -23,24 +23,22 @@ archive, whose 41,000 JPEGs they split into the first 1,000 for validation and t
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
 import tarfile
 import tempfile
-import time
-import urllib.error
-import urllib.request
+import urllib.parse
 import warnings
 from dataclasses import dataclass
-from http.client import HTTPException
 from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
 
 from .config import data_dir
 from .files import atomic_write
+from .hub import DownloadError, RemoteFile, fetch
+from .images import find_images
 
 __all__ = [
     "DEFAULT_URL",
@@ -53,13 +51,12 @@ __all__ = [
     "DownloadError",
     "UnsafeArchiveError",
     "Places205Split",
-    "download_archive",
+    "archive_remote",
     "safe_extract",
     "split_paper",
     "read_split",
     "has_split",
     "prepare_places205",
-    "register_cli",
 ]
 
 DEFAULT_URL = "http://data.csail.mit.edu/places/places205/testSetPlaces205_resize.tar.gz"
@@ -73,12 +70,7 @@ TRAIN_COUNT = 40_000
 TRAIN_LIST = "train.txt"
 VALIDATION_LIST = "val.txt"
 
-_CHUNK = 1 << 20
 _STAGING_PREFIX = ".extracting-"
-
-
-class DownloadError(RuntimeError):
-    """The archive cannot be fetched (no network, an HTTP error, too many dropped connections)."""
 
 
 class UnsafeArchiveError(ValueError):
@@ -86,149 +78,16 @@ class UnsafeArchiveError(ValueError):
 
 
 # --------------------------------------------------------------------------------------
-# Download with resume.
+# The archive.
 # --------------------------------------------------------------------------------------
 
 
-def _content_range(header: str | None) -> tuple[int | None, int | None]:
-    """``(first byte, total size)`` from ``Content-Range: bytes 100-199/1000`` (or ``bytes */1000``)."""
-    if not header:
-        return None, None
-    match = re.fullmatch(r"\s*bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)\s*", header)
-    if match is None:
-        return None, None
-    first = int(match.group(1)) if match.group(1) is not None else None
-    total = int(match.group(2)) if match.group(2) != "*" else None
-    return first, total
-
-
-def download_archive(
-    url: str = DEFAULT_URL,
-    destination: str | os.PathLike | None = None,
-    expected_size: int | None = None,
-    progress: bool = True,
-    timeout_s: float = 60.0,
-    max_failures: int = 5,
-) -> Path:
-    """Download ``url`` to ``destination``, resuming a partial file, and check its size.
-
-    The bytes go to ``<destination>.part``; a later call (or a retry after a dropped
-    connection, up to ``max_failures`` in a row without progress) asks the server for the
-    rest with ``Range: bytes=<size of the part file>-``. A server that ignores ``Range``
-    (answers 200) restarts the file from zero. Only when the size is right is the file
-    renamed to ``destination``, so a file under the final name is always complete.
-
-    Args:
-        url: where the archive lives (``http://`` or ``https://``).
-        destination: the final file (default: the URL's file name in the current folder).
-        expected_size: the size in bytes; ``None`` uses :data:`DEFAULT_SIZE` for
-            :data:`DEFAULT_URL` and otherwise the size the server announces
-            (``Content-Length`` or ``Content-Range``).
-        progress: show a progress bar.
-        timeout_s: socket timeout for each request.
-        max_failures: consecutive failed attempts (no byte received) before giving up.
-
-    Returns:
-        The path of the complete file.
-
-    Raises:
-        DownloadError: the server cannot be reached, answers an HTTP error, or keeps dropping.
-        ValueError: the server's size differs from ``expected_size``, or the finished file
-            has the wrong size (the partial file is then removed).
-    """
-    if expected_size is None and url == DEFAULT_URL:
-        expected_size = DEFAULT_SIZE
-    if destination is None:
-        destination = Path(PurePosixPath(urllib.request.urlparse(url).path).name or "download")
-    destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(destination.name + ".part")
-    if destination.exists():
-        if expected_size is None or destination.stat().st_size == expected_size:
-            return destination
-        destination.unlink()  # wrong size under the final name: fetch it again
-
-    failures = 0
-    bar = tqdm(total=expected_size, unit="B", unit_scale=True, desc=destination.name, disable=not progress)
-    try:
-        while True:
-            have = partial.stat().st_size if partial.exists() else 0
-            if expected_size is not None and have > expected_size:
-                partial.unlink()
-                have = 0
-            if expected_size is not None and have == expected_size:
-                break
-            bar.n = have
-            bar.refresh()
-            request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
-            try:
-                response = urllib.request.urlopen(request, timeout=timeout_s)
-            except urllib.error.HTTPError as error:
-                if error.code == 416 and have:  # the part file already holds everything
-                    _, total = _content_range(error.headers.get("Content-Range"))
-                    if total is not None and total == have:
-                        expected_size = expected_size if expected_size is not None else total
-                        continue
-                    partial.unlink()  # the server disagrees with our part file: start again
-                    continue
-                raise DownloadError(f"cannot download {url}: HTTP {error.code} {error.reason}") from error
-            except (urllib.error.URLError, HTTPException, OSError) as error:
-                failures += 1
-                if failures >= max_failures:
-                    raise DownloadError(
-                        f"cannot download {url}: {error} ({failures} attempts). Run the same command "
-                        f"again later: it resumes from the {have:,} bytes already in {partial.name}."
-                    ) from error
-                time.sleep(min(2.0 ** failures, 30.0))
-                continue
-
-            received = 0
-            with response:
-                if response.status == 206:
-                    first, total = _content_range(response.headers.get("Content-Range"))
-                    if first != have:  # not the range we asked for: start from scratch
-                        partial.unlink(missing_ok=True)
-                        continue
-                    mode = "ab"
-                else:  # 200: the server ignored Range and sends the whole file
-                    length = response.headers.get("Content-Length")
-                    total = int(length) if length else None
-                    mode = "wb"
-                    bar.n = 0
-                if total is not None:
-                    if expected_size is None:
-                        expected_size = total
-                        bar.total = total
-                    elif total != expected_size:
-                        raise ValueError(
-                            f"{url}: the server announces {total:,} bytes, expected {expected_size:,}; "
-                            "not the archive this course expects"
-                        )
-                try:
-                    with open(partial, mode) as out:
-                        for chunk in iter(lambda: response.read(_CHUNK), b""):
-                            out.write(chunk)
-                            received += len(chunk)
-                            bar.update(len(chunk))
-                except (HTTPException, OSError) as error:  # IncompleteRead, reset, timeout
-                    failures = 0 if received else failures + 1
-                    if failures >= max_failures:
-                        raise DownloadError(f"cannot download {url}: {error}") from error
-                    continue
-            if expected_size is None:
-                break  # no size announced at all: trust the end of the stream
-            failures = 0 if received else failures + 1
-            if failures >= max_failures:
-                raise DownloadError(f"cannot download {url}: the server keeps sending nothing")
-    finally:
-        bar.close()
-
-    size = partial.stat().st_size
-    if expected_size is not None and size != expected_size:
-        partial.unlink()
-        raise ValueError(f"{url}: downloaded {size:,} bytes, expected {expected_size:,}; the file was removed")
-    os.replace(partial, destination)
-    return destination
+def archive_remote(url: str = DEFAULT_URL) -> RemoteFile:
+    """The archive as a :class:`colorlib.hub.RemoteFile`: size checked (no sha256 is
+    published for it); another ``url`` (a mirror) is trusted for its size only if it is
+    the default one."""
+    name = PurePosixPath(urllib.parse.urlparse(url).path).name or "places205.tar.gz"
+    return RemoteFile(name, url, sha256=None, size=DEFAULT_SIZE if url == DEFAULT_URL else None)
 
 
 # --------------------------------------------------------------------------------------
@@ -341,7 +200,6 @@ def split_paper(
     Raises:
         ValueError: no images found.
     """
-    from .data import find_images  # local import: data imports torch-heavy modules
 
     root = Path(root).resolve()
     folder = Path(image_folder) if image_folder is not None else root / IMAGE_FOLDER
@@ -405,49 +263,7 @@ def prepare_places205(
     root.mkdir(parents=True, exist_ok=True)
     if has_split(root):
         return read_split(root)
-    name = PurePosixPath(urllib.request.urlparse(url).path).name or "places205.tar.gz"
-    archive = download_archive(url, root / name, progress=progress)
+    remote = archive_remote(url)
+    archive = fetch(remote, root / remote.filename, progress=progress, timeout_s=60.0)
     safe_extract(archive, root, progress=progress)
     return split_paper(root, validation_count=validation_count)
-
-
-# --------------------------------------------------------------------------------------
-# Command line.
-# --------------------------------------------------------------------------------------
-
-
-def _command(args: argparse.Namespace) -> int:
-    root = Path(args.root) if args.root else data_dir()
-    try:
-        split = prepare_places205(root, url=args.url, progress=not args.no_progress)
-    except (DownloadError, UnsafeArchiveError, ValueError) as error:
-        print(f"colorlib download places205: {error}")
-        return 1
-    print(
-        f"Places205: {len(split.train):,} training and {len(split.validation):,} validation images "
-        f"(lists {TRAIN_LIST} and {VALIDATION_LIST} in {root})"
-    )
-    return 0
-
-
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "download",
-        help="download a data set (places205: the paper's 41,000 photos)",
-        description="Download a data set the course uses.",
-    )
-    targets = parser.add_subparsers(title="data sets", metavar="DATASET")
-    places = targets.add_parser(
-        "places205",
-        help="the Places205 test set, split like the paper (1,000 validation / 40,000 training)",
-        description=(
-            "Download testSetPlaces205_resize.tar.gz (2.3 GB; resumes an interrupted download), "
-            "extract it safely and write the paper's split: the first 1,000 files in sorted "
-            "file-name order for validation, the other 40,000 for training. (The authors' code "
-            "took os.listdir order, which differs between machines.)"
-        ),
-    )
-    places.add_argument("--root", help="folder for the archive and the images (default: COLORLIB_DATA or <cache>/places205)")
-    places.add_argument("--url", default=DEFAULT_URL, help="another location of the archive (a mirror)")
-    places.add_argument("--no-progress", action="store_true", help="no progress bars")
-    places.set_defaults(handler=_command)

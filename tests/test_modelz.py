@@ -17,6 +17,7 @@ import torch
 
 from colorlib import modelz
 from colorlib.color import ab_to_target
+from colorlib import weights
 from colorlib.weights import RemoteFile, WeightsUnavailableError
 
 
@@ -157,7 +158,7 @@ def test_bad_input_and_temperature():
 
 
 def test_remote_file_names_the_official_url_and_the_hash_prefix_in_its_name():
-    remote = modelz.MODELZ_WEIGHTS
+    remote = weights.MODELZ_WEIGHTS
     assert remote.url == "https://colorizers.s3.us-east-2.amazonaws.com/colorization_release_v2-9b330a0b.pth"
     assert remote.filename == "colorization_release_v2-9b330a0b.pth"
     assert remote.sha256 == "9b330a0b" == remote.filename.rsplit("-", 1)[1].removesuffix(".pth")
@@ -171,7 +172,7 @@ def released_like_file(tmp_path_factory, random_modelz):
     state = {k: v.clone() for k, v in random_modelz.state_dict().items() if not k.endswith("num_batches_tracked")}
     centres = torch.stack(torch.meshgrid(torch.arange(-9, 9), torch.arange(-9, 9), indexing="ij"), -1).reshape(-1, 2)[:313]
     state["model_out.weight"] = (centres.float() * 10 / 110).T[:, :, None, None].contiguous()
-    path = folder / modelz.MODELZ_WEIGHTS.filename
+    path = folder / weights.MODELZ_WEIGHTS.filename
     torch.save(state, path)
     return path
 
@@ -189,7 +190,7 @@ def local_server(released_like_file):
 
 
 def test_load_modelz_from_a_local_file_strictly(released_like_file):
-    model = modelz.load_modelz(released_like_file, temperature=0.38)
+    model = weights.load_modelz(released_like_file, temperature=0.38)
     assert not model.training and model.temperature == 0.38
     centres = model.bin_centres()
     assert centres.shape == (313, 2)
@@ -199,13 +200,13 @@ def test_load_modelz_from_a_local_file_strictly(released_like_file):
 def test_load_modelz_downloads_into_the_cache_and_checks_the_hash(isolated_cache, local_server, released_like_file):
     digest = hashlib.sha256(released_like_file.read_bytes()).hexdigest()
     remote = RemoteFile(released_like_file.name, f"{local_server}/{released_like_file.name}", digest)
-    model = modelz.load_modelz(remote=remote, progress=False)
+    model = weights.load_modelz(remote=remote, progress=False)
     assert (isolated_cache / released_like_file.name).exists()
     reference = torch.load(released_like_file, weights_only=True)
     torch.testing.assert_close(model.model8[6].weight, reference["model8.6.weight"])
     wrong = RemoteFile("other.pth", f"{local_server}/{released_like_file.name}", "0" * 64)
     with pytest.raises(ValueError, match="sha256"):
-        modelz.load_modelz(remote=wrong, progress=False)
+        weights.load_modelz(remote=wrong, progress=False)
     assert not (isolated_cache / "other.pth").exists()
 
 
@@ -215,12 +216,11 @@ def closed_port() -> int:
         return probe.getsockname()[1]  # nothing listens there once the probe is closed
 
 
-def test_offline_raises_and_the_notebook_helper_prints_the_message(isolated_cache, monkeypatch, capsys):
-    monkeypatch.setenv("COLORLIB_WEIGHTS_URL", f"http://127.0.0.1:{closed_port()}/weights")
+def test_offline_raises_and_the_notebook_helper_returns_none(isolated_cache, monkeypatch):
+    monkeypatch.setenv("COLORLIB_MIRROR", f"http://127.0.0.1:{closed_port()}/weights")
     with pytest.raises(WeightsUnavailableError, match="colorization_release_v2-9b330a0b.pth"):
-        modelz.load_modelz(progress=False)
-    assert modelz.load_modelz_or_none() is None
-    assert "ModelZ weights are not available offline" in capsys.readouterr().out
+        weights.load_modelz(progress=False)
+    assert weights.load_modelz_or_none() is None
     assert list(isolated_cache.iterdir()) == []  # no partial file left behind
 
 
@@ -230,7 +230,7 @@ def test_a_file_that_is_not_modelz_is_refused(tmp_path, random_modelz):
     path = tmp_path / "partial.pth"
     torch.save(state, path)
     with pytest.raises(ValueError, match="does not fit ModelZ.*model_out.weight"):
-        modelz.load_modelz(path)
+        weights.load_modelz(path)
     torch.save({"format": "something else", "model": {}}, path)
     with pytest.raises(ValueError, match="not a state dict of tensors"):
-        modelz.load_modelz(path)
+        weights.load_modelz(path)

@@ -1,17 +1,15 @@
-"""The Places205 download (resume, size check), safe extraction and the paper's split.
+"""Places205: the archive's address and size, safe extraction, the paper's split, the command.
 
-Everything runs against a local HTTP server on 127.0.0.1 serving a small tarball that
-the tests build; nothing touches the network.
+The download itself is :func:`colorlib.hub.fetch`'s (tests/test_hub.py tests resuming and
+checks). The command runs against the local server of the ``http_server`` fixture on
+127.0.0.1, serving a small tarball that the tests build; nothing touches the network.
 """
 
 from __future__ import annotations
 
 import io
 import random
-import re
 import tarfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +20,8 @@ from colorlib import cli
 from colorlib.places205 import (
     DEFAULT_SIZE,
     DEFAULT_URL,
-    DownloadError,
     UnsafeArchiveError,
-    download_archive,
+    archive_remote,
     read_split,
     safe_extract,
     split_paper,
@@ -59,69 +56,6 @@ def _places_like_tarball(count: int, seed: int = 0) -> bytes:
     return buffer.getvalue()
 
 
-class _Server:
-    """Serves ``blob`` at ``/archive.tar.gz``; honours ``Range``; can drop connections.
-
-    Attributes:
-        ranges: the ``Range`` header of every GET (``None`` when absent).
-        cut_first_after: the first response stops after this many body bytes.
-        serve_only: the server pretends the file is longer than the bytes it has.
-        honour_range: ``False`` answers every request with 200 and the whole file.
-    """
-
-    def __init__(self, blob: bytes) -> None:
-        self.blob = blob
-        self.ranges: list[str | None] = []
-        self.cut_first_after: int | None = None
-        self.serve_only: int | None = None
-        self.honour_range = True
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # keep pytest's output clean
-                pass
-
-            def do_GET(self) -> None:
-                header = self.headers.get("Range")
-                server.ranges.append(header)
-                total = len(server.blob)
-                start = 0
-                if header and server.honour_range:
-                    start = int(re.fullmatch(r"bytes=(\d+)-", header).group(1))
-                    if start >= total:
-                        self.send_response(416)
-                        self.send_header("Content-Range", f"bytes */{total}")
-                        self.send_header("Content-Length", "0")
-                        self.end_headers()
-                        return
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{total - 1}/{total}")
-                else:
-                    self.send_response(200)
-                self.send_header("Content-Length", str(total - start))
-                self.end_headers()
-                body = server.blob[start:]
-                if server.serve_only is not None:
-                    body = server.blob[start:server.serve_only]
-                if server.cut_first_after is not None and len(server.ranges) == 1:
-                    body = body[: server.cut_first_after]
-                self.wfile.write(body)
-                self.wfile.flush()
-                self.close_connection = True
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/archive.tar.gz"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> "_Server":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture(scope="module")
 def archive_bytes() -> bytes:
     return _places_like_tarball(1_003)
@@ -135,65 +69,9 @@ def archive_bytes() -> bytes:
 def test_the_default_url_and_size_are_the_papers_archive():
     assert DEFAULT_URL == "http://data.csail.mit.edu/places/places205/testSetPlaces205_resize.tar.gz"
     assert DEFAULT_SIZE == 2_341_250_899
-
-
-def test_a_dropped_connection_is_resumed_with_a_range_request(tmp_path, archive_bytes):
-    with _Server(archive_bytes) as server:
-        server.cut_first_after = 4_000
-        path = download_archive(server.url, tmp_path / "archive.tar.gz", progress=False)
-    assert path.read_bytes() == archive_bytes
-    assert server.ranges == [None, "bytes=4000-"]
-    assert not (tmp_path / "archive.tar.gz.part").exists()
-
-
-def test_a_partial_file_from_an_earlier_run_is_continued(tmp_path, archive_bytes):
-    (tmp_path / "archive.tar.gz.part").write_bytes(archive_bytes[:10_000])
-    with _Server(archive_bytes) as server:
-        path = download_archive(server.url, tmp_path / "archive.tar.gz", progress=False)
-        assert server.ranges == ["bytes=10000-"]
-        # A complete file under the final name is not fetched again.
-        download_archive(server.url, tmp_path / "archive.tar.gz", progress=False)
-        assert len(server.ranges) == 1
-    assert path.read_bytes() == archive_bytes
-
-
-def test_a_complete_partial_file_gets_416_and_is_kept(tmp_path, archive_bytes):
-    (tmp_path / "archive.tar.gz.part").write_bytes(archive_bytes)
-    with _Server(archive_bytes) as server:
-        path = download_archive(server.url, tmp_path / "archive.tar.gz", progress=False)
-    assert server.ranges == [f"bytes={len(archive_bytes)}-"]
-    assert path.read_bytes() == archive_bytes
-
-
-def test_a_server_that_ignores_range_restarts_the_file(tmp_path, archive_bytes):
-    (tmp_path / "archive.tar.gz.part").write_bytes(b"x" * 5_000)  # garbage that must not survive
-    with _Server(archive_bytes) as server:
-        server.honour_range = False
-        path = download_archive(server.url, tmp_path / "archive.tar.gz", progress=False)
-    assert path.read_bytes() == archive_bytes
-
-
-def test_the_size_announced_by_the_server_is_checked(tmp_path, archive_bytes):
-    with _Server(archive_bytes) as server:
-        with pytest.raises(ValueError, match="expected 123"):
-            download_archive(server.url, tmp_path / "archive.tar.gz", expected_size=123, progress=False)
-    assert not (tmp_path / "archive.tar.gz").exists()
-
-
-def test_a_file_shorter_than_its_content_length_never_gets_the_final_name(tmp_path, archive_bytes):
-    with _Server(archive_bytes) as server:
-        server.serve_only = 7_000  # announces the full size, then always stops at 7,000 bytes
-        with pytest.raises(DownloadError, match="keeps sending nothing"):
-            download_archive(server.url, tmp_path / "archive.tar.gz", progress=False, max_failures=3)
-    assert not (tmp_path / "archive.tar.gz").exists()
-    assert (tmp_path / "archive.tar.gz.part").stat().st_size == 7_000  # kept for a later resume
-
-
-def test_an_unreachable_server_is_a_clear_error(tmp_path):
-    with _Server(b"") as server:
-        url = server.url
-    with pytest.raises(DownloadError, match="cannot download"):
-        download_archive(url, tmp_path / "a.tar.gz", progress=False, max_failures=1, timeout_s=2)
+    remote = archive_remote()
+    assert (remote.filename, remote.url, remote.size) == ("testSetPlaces205_resize.tar.gz", DEFAULT_URL, DEFAULT_SIZE)
+    assert archive_remote("http://mirror.example/places.tar.gz").size is None  # a mirror's size is its own
 
 
 # --------------------------------------------------------------------------------------
@@ -299,16 +177,17 @@ def test_the_split_takes_the_first_1000_sorted_names_for_validation(tmp_path, ar
     assert read_split(root) == split
 
 
-def test_the_download_command_end_to_end(tmp_path, archive_bytes, capsys):
+def test_the_download_command_end_to_end(tmp_path, archive_bytes, capsys, http_server):
     root = tmp_path / "places205"
-    with _Server(archive_bytes) as server:
-        server.cut_first_after = len(archive_bytes) // 2
-        with pytest.warns(UserWarning, match="1,003 images"):
-            code = cli.main(["download", "places205", "--root", str(root), "--url", server.url, "--no-progress"])
-        assert code == 0
-        assert len(server.ranges) == 2  # one dropped connection, one resume
-        assert cli.main(["download", "places205", "--root", str(root), "--url", server.url, "--no-progress"]) == 0
-        assert len(server.ranges) == 2  # already there: nothing fetched again
+    (http_server.root / "archive.tar.gz").write_bytes(archive_bytes)
+    http_server.drop_after("archive.tar.gz", len(archive_bytes) // 2)
+    url = f"{http_server.url}/archive.tar.gz"
+    with pytest.warns(UserWarning, match="1,003 images"):
+        code = cli.main(["download", "places205", "--root", str(root), "--url", url, "--no-progress"])
+    assert code == 0
+    assert http_server.requests_for("archive.tar.gz") == [None, f"bytes={len(archive_bytes) // 2}-"]
+    assert cli.main(["download", "places205", "--root", str(root), "--url", url, "--no-progress"]) == 0
+    assert len(http_server.requests) == 2  # already there: nothing fetched again
     assert "3 training and 1,000 validation images" in capsys.readouterr().out
     assert (root / "archive.tar.gz").read_bytes() == archive_bytes
     assert len(read_split(root).train) == 3
