@@ -1,0 +1,392 @@
+"""colorlib.datasets: the manifests, the split by photographer, the downloader, the credits.
+
+Download tests serve small files the test makes from a server on 127.0.0.1 (the
+``http_server`` fixture) through ``COLORLIB_MIRROR``, with the landscapes manifest swapped
+for records of those files. Tests of the real photos read them from the cache
+(``COLORLIB_CACHE``, seeded by CI) and skip where it lacks them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from colorlib import datasets, hub
+from colorlib.config import cache_dir
+from colorlib.images import load_image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# --------------------------------------------------------------------------------------
+# the manifests
+# --------------------------------------------------------------------------------------
+
+
+def test_landscapes_manifest_matches_the_readme():
+    records = datasets.landscapes_manifest()
+    assert len(records) == 1480
+    assert Counter(r.category for r in records) == {
+        "city": 93, "field": 141, "forest": 436, "lake": 229, "mountain": 226, "ocean": 139, "road": 216,
+    }
+    photographers = Counter(r.owner_id for r in records)
+    assert len(photographers) == 715
+    assert photographers.most_common(1) == [("8584048@N05", 360)]
+    assert Counter(r.license for r in records) == {"BY": 690, "BY-SA": 742, "CC0": 21, "PDM": 26, "USGov": 1}
+    assert sum(r.bytes for r in records) == 33_895_638  # "34 MB"
+    assert all(re.fullmatch(r"[0-9a-f]{64}", r.sha256) for r in records)
+    assert len({r.file for r in records}) == 1480
+    first = records[0]
+    assert (first.file, first.title, first.owner, first.license_name) == (
+        "city/10044951014_ca0e00a0ba.jpg", "city veins", "jaumescar", "CC BY 2.0",
+    )
+    assert first.page_url == "https://www.flickr.com/photos/28842017@N00/10044951014"
+
+
+def test_every_licence_code_maps_to_a_deed():
+    assert {r.license for r in datasets.landscapes_manifest()} <= set(datasets.LICENSES)
+    links = {code: datasets.LICENSES[code].url for code in ("BY", "BY-SA", "CC0", "PDM")}
+    assert links == {
+        "BY": "https://creativecommons.org/licenses/by/2.0/",
+        "BY-SA": "https://creativecommons.org/licenses/by-sa/2.0/",
+        "CC0": "https://creativecommons.org/publicdomain/zero/1.0/",
+        "PDM": "https://creativecommons.org/publicdomain/mark/1.0/",
+    }
+    assert datasets.LICENSES["USGov"].name == "US Government work"
+
+
+def test_kodak24_manifest():
+    records = datasets.kodak24_manifest()
+    assert [r.file for r in records] == [f"kodim{i:02d}.png" for i in range(1, 25)]
+    assert {(r.license, r.owner, r.dataset) for r in records} == {
+        ("Kodak, free for any use", "Eastman Kodak Company", "kodak24")
+    }
+    assert records[0].sha256 == "a56e27cbf5f843c048b6af1d6e090760e9c92fadba88b7dee0205918a37523bd"
+    assert records[0].bytes == 736_501
+    assert sum(r.bytes for r in records) == sum(
+        int(line.split(",")[1]) for line in (REPO / "colorlib/manifests/kodak24_sizes.csv").read_text().split()[1:]
+    )
+
+
+def test_remote_files_use_the_pinned_addresses_and_cache_layout():
+    landscape = datasets.remote_files("landscapes")[0]
+    assert landscape.filename == "landscapes/images/city/10044951014_ca0e00a0ba.jpg"
+    assert landscape.url == (
+        "https://raw.githubusercontent.com/ml5js/ml5-examples/27039e7dd25d1c619fae931bcafd9aae1bdae5a5/"
+        "p5js/00_ImageClassification_MultipleImages/images/landscapes_small/city/10044951014_ca0e00a0ba.jpg"
+    )
+    assert (landscape.sha256, landscape.size) == (
+        "34085a80b62f8ee48552ea958830fcff547c4e78340012283ecd242b0c650564", 26_409,
+    )
+    kodak = datasets.remote_files("kodak24")[23]
+    assert kodak.filename == "kodak24/kodim24.png"
+    assert kodak.url == (
+        "https://raw.githubusercontent.com/coodie/quant/bc7affc715299a8d98403622918116b88657a8b8/images/kodim/kodim24.png"
+    )
+
+
+@pytest.mark.parametrize("function", [datasets.remote_files, datasets.download_dataset, datasets.dataset_files])
+def test_unknown_data_sets_are_refused_by_name(function, tmp_path):
+    with pytest.raises(ValueError, match="expected one of landscapes, kodak24"):
+        function("imagenet") if function is datasets.remote_files else function("imagenet", root=tmp_path)
+    with pytest.raises(ValueError, match="colorlib download places205"):
+        function("places205") if function is datasets.remote_files else function("places205", root=tmp_path)
+
+
+# --------------------------------------------------------------------------------------
+# the split by photographer
+# --------------------------------------------------------------------------------------
+
+
+def test_split_keeps_each_photographer_on_one_side():
+    train, validation = datasets.landscapes_split_records()
+    train_owners = {r.owner_id for r in train}
+    validation_owners = {r.owner_id for r in validation}
+    assert not train_owners & validation_owners
+    assert len(train) + len(validation) == 1480
+    assert {r.file for r in train} | {r.file for r in validation} == {r.file for r in datasets.landscapes_manifest()}
+    assert 0.13 <= len(validation) / 1480 <= 0.17
+    assert "8584048@N05" in train_owners  # 360 photos would be 24 % on its own
+    # pinned: a change of rule or manifest shows here
+    assert (len(train), len(validation), len(train_owners), len(validation_owners)) == (1258, 222, 571, 144)
+    assert validation[0].file == "city/10443931784_b5a13317b6.jpg"
+    assert train[0].file == "city/10044951014_ca0e00a0ba.jpg"
+
+
+def test_split_is_deterministic_and_follows_the_hash_order():
+    first = datasets.landscapes_split_records()
+    second = datasets.landscapes_split_records()
+    assert first == second
+    # the rule by hand: photographers in sha256(id) order, each taken whole while it fits under 222
+    records = datasets.landscapes_manifest()
+    photos = Counter(r.owner_id for r in records)
+    taken, chosen = 0, set()
+    for owner in sorted(photos, key=lambda o: hashlib.sha256(o.encode()).hexdigest()):
+        if taken + photos[owner] <= 222:
+            chosen.add(owner)
+            taken += photos[owner]
+    assert {r.owner_id for r in first[1]} == chosen
+
+
+def test_split_fraction_is_respected_and_checked():
+    train, validation = datasets.landscapes_split_records(validation_fraction=0.3)
+    assert len(validation) == 444 and len(train) == 1036
+    assert not {r.owner_id for r in train} & {r.owner_id for r in validation}
+    for bad in (0.0, 1.0, -0.1, 1.5):
+        with pytest.raises(ValueError, match="strictly between 0 and 1"):
+            datasets.landscapes_split_records(bad)
+
+
+# --------------------------------------------------------------------------------------
+# the downloader, against a local server
+# --------------------------------------------------------------------------------------
+
+
+def _fake_landscapes(seed: int = 0) -> tuple[list[datasets.PhotoRecord], dict[str, bytes]]:
+    """Three small "photos" of random bytes and their records (real records, other files)."""
+    generator = random.Random(seed)
+    real = datasets.landscapes_manifest()
+    records, contents = [], {}
+    for record, size in zip((real[0], real[200], real[900]), (40_000, 30_000, 20_000)):
+        content = generator.randbytes(size)
+        records.append(replace(record, sha256=hashlib.sha256(content).hexdigest(), bytes=size))
+        contents[record.file] = content
+    return records, contents
+
+
+@pytest.fixture
+def fake_landscapes(http_server, tmp_path, monkeypatch):
+    """The landscapes manifest swapped for three served files; yields (records, contents, server, root)."""
+    records, contents = _fake_landscapes()
+    for record in records:
+        served = http_server.root / record.cache_name
+        served.parent.mkdir(parents=True, exist_ok=True)
+        served.write_bytes(contents[record.file])
+    monkeypatch.setattr(datasets, "landscapes_manifest", lambda: list(records))
+    monkeypatch.setenv(hub.MIRROR_ENV, http_server.url)
+    root = tmp_path / "download-root"
+    return records, contents, http_server, root
+
+
+def test_download_then_nothing_is_fetched_again(fake_landscapes):
+    records, contents, server, root = fake_landscapes
+    folder = datasets.download_dataset("landscapes", root=root, workers=2, progress=False)
+    assert folder == root / "landscapes"
+    for record in records:
+        assert (root / record.cache_name).read_bytes() == contents[record.file]
+    assert (folder / "manifest.csv").read_bytes() == (REPO / "colorlib/manifests/landscapes.csv").read_bytes()
+    assert sorted(path for path, _ in server.requests) == sorted(r.cache_name for r in records)
+    assert not list(root.rglob("*.part"))
+
+    before = len(server.requests)
+    datasets.download_dataset("landscapes", root=root, progress=False)
+    paths = datasets.dataset_files("landscapes", root=root)
+    assert len(server.requests) == before  # present and verified: no request at all
+    assert paths == sorted(root / r.cache_name for r in records)
+
+
+def test_wrong_hash_is_refused_and_leaves_nothing(fake_landscapes):
+    records, contents, server, root = fake_landscapes
+    bad = records[1]
+    served = server.root / bad.cache_name
+    served.write_bytes(bytes(b ^ 0xFF for b in contents[bad.file]))  # same size, other bytes
+    with pytest.raises(hub.ChecksumError, match=re.escape(bad.cache_name)):
+        datasets.download_dataset("landscapes", root=root, progress=False)
+    assert not (root / bad.cache_name).exists()
+    assert not (root / (bad.cache_name + ".part")).exists()
+    assert not list(root.rglob("*.part"))
+    assert (root / records[0].cache_name).read_bytes() == contents[records[0].file]  # the good ones stay
+
+
+def test_dropped_connection_resumes_with_a_range_request(fake_landscapes):
+    records, contents, server, root = fake_landscapes
+    target = records[0]
+    server.drop_after(target.cache_name, 12_345)
+    datasets.download_dataset("landscapes", root=root, progress=False)
+    assert server.requests_for(target.cache_name) == [None, "bytes=12345-"]
+    assert hub.sha256_of(root / target.cache_name) == target.sha256
+    assert datasets.verify_dataset("landscapes", root=root) == []
+
+
+def test_interrupted_run_resumes_on_the_next_call(fake_landscapes):
+    records, contents, server, root = fake_landscapes
+    target = records[0]
+    partial = root / (target.cache_name + ".part")  # what a killed run leaves behind
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(contents[target.file][:25_000])
+    paths = datasets.dataset_files("landscapes", root=root, progress=False)
+    assert server.requests_for(target.cache_name) == ["bytes=25000-"]
+    assert (root / target.cache_name).read_bytes() == contents[target.file]
+    assert not partial.exists()
+    assert len(paths) == 3
+
+
+def test_missing_file_is_named_with_the_hand_copy(fake_landscapes):
+    records, contents, server, root = fake_landscapes
+    missing = records[2]
+    (server.root / missing.cache_name).unlink()
+    with pytest.raises(hub.DownloadError) as caught:
+        datasets.download_dataset("landscapes", root=root, progress=False)
+    message = str(caught.value)
+    assert missing.cache_name in message and "HTTP 404" in message
+    assert records[0].cache_name not in message  # only the failed file is named
+    assert "copy the landscapes dataset folder" in message and str(root / "landscapes") in message
+    assert hub.MIRROR_ENV in message
+    assert (root / records[0].cache_name).is_file() and not (root / missing.cache_name).exists()
+
+
+def test_dataset_files_checks_sizes_lazily_and_verify_checks_hashes(fake_landscapes):
+    records, contents, server, root = fake_landscapes
+    with pytest.raises(FileNotFoundError, match=r"3 of 3 landscapes files are missing") as caught:
+        datasets.dataset_files("landscapes", root=root, download=False)
+    assert records[0].cache_name in str(caught.value) and "colorlib download landscapes" in str(caught.value)
+    assert server.requests == []
+
+    datasets.download_dataset("landscapes", root=root, progress=False)
+    # same size, other bytes: the per-call check (size) does not see it, verify_dataset does
+    corrupt = root / records[1].cache_name
+    corrupt.write_bytes(bytes(len(contents[records[1].file])))
+    assert len(datasets.dataset_files("landscapes", root=root, download=False)) == 3
+    assert datasets.verify_dataset("landscapes", root=root) == [records[1].cache_name]
+    # a truncated file is seen on every call, and refetched
+    truncated = root / records[2].cache_name
+    truncated.write_bytes(contents[records[2].file][:100])
+    before = len(server.requests)
+    datasets.dataset_files("landscapes", root=root, progress=False)
+    assert truncated.read_bytes() == contents[records[2].file]
+    assert corrupt.read_bytes() == contents[records[1].file]  # downloading hashes every file
+    assert len(server.requests) == before + 2
+
+
+def test_http_server_fixture_serves_ranges(http_server):
+    (http_server.root / "a.bin").write_bytes(bytes(range(100)))
+    request = urllib.request.Request(f"{http_server.url}/a.bin", headers={"Range": "bytes=90-"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 206
+        assert response.headers["Content-Range"] == "bytes 90-99/100"
+        assert response.read() == bytes(range(90, 100))
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(f"{http_server.url}/missing.bin", timeout=5)
+    assert caught.value.code == 404
+    assert http_server.requests == [("a.bin", "bytes=90-"), ("missing.bin", None)]
+
+
+# --------------------------------------------------------------------------------------
+# credits
+# --------------------------------------------------------------------------------------
+
+
+def test_credits_markdown_names_every_photographer_and_licence():
+    sample = random.Random(9).sample(datasets.landscapes_manifest(), 40)
+    sample += [r for r in datasets.landscapes_manifest() if r.license in ("CC0", "PDM", "USGov")][:3]
+    text = datasets.credits_markdown(sample, title="Sample")
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert text.startswith("## Sample\n") and len(rows) == len(sample)
+    for record in sample:
+        assert f"](https://www.flickr.com/photos/{record.owner_id}/)" in text
+        assert f"({record.page_url})" in text
+        plain = record.owner.replace("_", "\\_").replace("[", "\\[").replace("]", "\\]")
+        assert f"[{plain}]" in text
+    for code in {r.license for r in sample}:
+        license = datasets.LICENSES[code]
+        assert f"[{license.name}]({license.url})" in text
+    assert "[CC0 1.0](https://creativecommons.org/publicdomain/zero/1.0/)" in text
+
+
+def test_markdown_special_characters_cannot_break_the_table():
+    record = replace(datasets.landscapes_manifest()[0], title="a | b [c] *d*", owner="x_y")
+    row = datasets.credits_markdown([record]).splitlines()[-1]
+    assert row.count("|") - row.count("\\|") == 5  # four cells, whatever the title holds
+    assert "[a \\| b \\[c\\] \\*d\\*](" in row and "[x\\_y](" in row
+
+
+def test_credits_accept_paths_and_resolve_them():
+    mountain = "/somewhere/landscapes/images/mountain/139432484_ddd5d3d4c7.jpg"
+    road = Path("images") / "road" / "139432484_ddd5d3d4c7.jpg"
+    found = datasets.credits([mountain, road, mountain, Path("x/kodak24/kodim07.png")])
+    assert [(c.dataset, c.photo) for c in found] == [
+        ("landscapes", "mountain/139432484_ddd5d3d4c7.jpg"),
+        ("landscapes", "road/139432484_ddd5d3d4c7.jpg"),
+        ("kodak24", "kodim07.png"),
+    ]
+    assert found[0].license == "CC BY-SA 2.0" and found[0].owner == "pfly"
+    assert found[0].source_url == "https://www.flickr.com/photos/24934185@N00/139432484"
+    assert datasets.credits("10044951014_ca0e00a0ba.jpg")[0].title == "city veins"  # a unique bare name
+    with pytest.raises(ValueError, match="ambiguous"):
+        datasets.credits(["139432484_ddd5d3d4c7.jpg"])
+    with pytest.raises(ValueError, match="not a landscapes or kodak24 photo"):
+        datasets.credits(["holiday.jpg"])
+    untitled = datasets.credits(["city/2050402831_a9db92b3fb.jpg"])[0]
+    assert untitled.title == "untitled"
+
+
+def test_credit_line():
+    assert datasets.credit_line(["images/city/10044951014_ca0e00a0ba.jpg", "kodim05.png"]) == (
+        'Photos: "city veins" by jaumescar (CC BY 2.0), "kodim05" by Eastman Kodak Company '
+        "(free for any use); full credits in CREDITS.md"
+    )
+    assert datasets.credit_line("city/10443931784_b5a13317b6.jpg").startswith('Photo: "sunish" by Philippe Put')
+    with pytest.raises(ValueError, match="at least one photo"):
+        datasets.credit_line([])
+
+
+def test_credits_file_is_deterministic_and_up_to_date(tmp_path):
+    first = datasets.write_credits(tmp_path / "one.md").read_bytes()
+    second = datasets.write_credits(tmp_path / "two.md").read_bytes()
+    assert first == second
+    text = first.decode("utf-8")
+    assert text.count("\n| `") == 1480 + 24
+    for url in (
+        "https://creativecommons.org/licenses/by/2.0/",
+        "https://creativecommons.org/licenses/by-sa/2.0/",
+        "https://creativecommons.org/publicdomain/zero/1.0/",
+        "https://creativecommons.org/publicdomain/mark/1.0/",
+    ):
+        assert f"]({url})" in text
+    assert "690 CC BY 2.0, 742 CC BY-SA 2.0, 21 CC0 1.0, 26 Public Domain Mark 1.0, 1 US Government work" in text
+    assert (REPO / "CREDITS.md").read_bytes() == first, "CREDITS.md is stale: run `colorlib credits`"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.md", "two.md"]  # no temporary left
+
+
+# --------------------------------------------------------------------------------------
+# the real photos, from the cache (seeded by CI)
+# --------------------------------------------------------------------------------------
+
+
+def _cached(name: str, marker: str) -> Path:
+    root = cache_dir()
+    if not (root / name / marker).is_file():
+        pytest.skip(f"the cache {root} has no {name}/{marker} (CI seeds it from the shared data)")
+    return root
+
+
+def test_cached_landscapes_match_the_manifest():
+    root = _cached("landscapes", "manifest.csv")
+    assert (root / "landscapes/manifest.csv").read_bytes() == (REPO / "colorlib/manifests/landscapes.csv").read_bytes()
+    paths = datasets.dataset_files("landscapes", download=False)  # sizes of all 1,480
+    assert len(paths) == 1480 and all(p.stat().st_size > 0 for p in paths)
+    records = random.Random(3).sample(datasets.landscapes_manifest(), 30)
+    for record in records:
+        assert hub.sha256_of(root / record.cache_name) == record.sha256
+    image = load_image(root / records[0].cache_name)
+    assert image.dtype.name == "uint8" and image.ndim == 3 and min(image.shape[:2]) >= 169
+    train, validation = datasets.landscapes_split(download=False)
+    assert (len(train), len(validation)) == (1258, 222)
+    assert not set(train) & set(validation)
+
+
+def test_cached_kodak24_is_the_test_set():
+    root = _cached("kodak24", "SHA256SUMS")
+    files = datasets.kodak24_files(download=False)
+    assert [p.name for p in files] == [f"kodim{i:02d}.png" for i in range(1, 25)]
+    assert datasets.verify_dataset("kodak24") == []
+    assert load_image(files[0]).shape == (512, 768, 3)
+    assert load_image(root / "kodak24/kodim04.png").shape == (768, 512, 3)
