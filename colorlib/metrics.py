@@ -39,6 +39,7 @@ __all__ = [
     "ab_error",
     "ab_error_curve",
     "ab_error_auc",
+    "rebalanced_ab_error_auc",
     "psnr",
     "ssim",
     "colourfulness",
@@ -272,3 +273,70 @@ def ab_histograms(
     density_a, _ = np.histogram(values[:, 0], bins=edges, density=True)
     density_b, _ = np.histogram(values[:, 1], bins=edges, density=True)
     return density_a, density_b, edges
+
+
+def rebalanced_ab_error_auc(
+    predicted_ab: np.ndarray,
+    true_ab: np.ndarray,
+    bins: np.ndarray | None = None,
+    max_threshold: float = AUC_MAX_THRESHOLD,
+) -> float:
+    """Zhang et al. 2016's class-rebalanced AuC: :func:`ab_error_auc` with every colour bin counting equally.
+
+    Natural photos are mostly grayish, so the plain AuC is dominated by gray pixels, which
+    a dull prediction gets right. Here each pixel is weighted inversely to how common its
+    *true* colour's bin is among all the pixels passed in (all images together): the
+    result is the mean, over the occupied bins, of :func:`ab_error_auc` on that bin's
+    pixels. A bin with 3 pixels and one with 1 count the same; every pixel of the first
+    weighs a third of the single pixel of the second.
+
+    Args:
+        predicted_ab, true_ab: ``(H, W, 2)``, or a batch ``(N, H, W, 2)`` pooled into one
+            number, in ab units.
+        bins: ``(Q, 2)`` bin centres in ab units (e.g. ``colorlib.losses.ab_bins().numpy()``);
+            each pixel goes to the nearest centre. Default: squares of 10 ab units centred
+            on multiples of 10, which gives the same bins as Zhang et al.'s (and
+            ``colorlib.losses.ab_bins()``) for every displayable colour.
+        max_threshold: as for :func:`ab_error_auc`.
+
+    Returns:
+        One float for everything passed in, percent, 0..100.
+
+    Raises:
+        ValueError: shapes that differ or are not ``(..., H, W, 2)``, no pixels, bad
+            ``bins`` or ``max_threshold``.
+
+    >>> truth = np.zeros((1, 4, 2)); truth[0, 3] = 50.0      # 3 gray pixels, 1 orange-ish
+    >>> prediction = truth.copy(); prediction[..., 0] += [0.0, 30.0, 60.0, 75.0]
+    >>> round(ab_error_auc(prediction, truth), 2), round(rebalanced_ab_error_auc(prediction, truth), 2)
+    (72.5, 65.0)
+    """
+    predicted_ab = _check_ab(predicted_ab, "rebalanced_ab_error_auc")
+    true_ab = _check_ab(true_ab, "rebalanced_ab_error_auc")
+    _check_pair(predicted_ab, true_ab, "rebalanced_ab_error_auc")
+    predicted_pixels, true_pixels = predicted_ab.reshape(-1, 2), true_ab.reshape(-1, 2)
+    if len(true_pixels) == 0:
+        raise ValueError("rebalanced_ab_error_auc: expected at least one pixel, got none")
+    if bins is None:
+        cells = np.floor(true_pixels / 10.0 + 0.5).astype(np.int64)  # the grid cell of each pixel
+        labels = cells[:, 0] * (1 << 32) + cells[:, 1]
+    else:
+        centres = np.asarray(bins, dtype=np.float64)
+        if centres.ndim != 2 or centres.shape[1] != 2 or len(centres) == 0:
+            raise ValueError(
+                f"rebalanced_ab_error_auc: expected bins as an array (Q, 2) of (a, b), got {centres.shape}"
+            )
+        # Nearest centre: argmin of |x - c|^2 = |x|^2 - 2 x.c + |c|^2, where |x|^2 is common.
+        offsets = (centres**2).sum(axis=1)
+        labels = np.concatenate([
+            (offsets - 2.0 * chunk @ centres.T).argmin(axis=1)
+            for chunk in np.array_split(true_pixels, max(1, len(true_pixels) // 65536))
+        ])
+    labels = labels.reshape(-1)
+    order = np.argsort(labels, kind="stable")
+    boundaries = np.flatnonzero(np.diff(labels[order])) + 1
+    per_bin = [
+        ab_error_auc(predicted_pixels[group][None], true_pixels[group][None], max_threshold)
+        for group in np.split(order, boundaries)
+    ]
+    return float(np.mean(per_bin))

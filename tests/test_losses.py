@@ -1,0 +1,350 @@
+"""colorlib.losses: ab bins, soft encoding, rebalancing, annealed mean and the loss objects."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from skimage.color import lab2rgb, rgb2lab
+
+from colorlib import losses
+from colorlib.color import ab_to_target, out_of_gamut, rgb_to_lab, target_to_ab
+
+BINS = losses.ab_bins()
+
+
+def bin_index(a: float, b: float) -> int:
+    matches = ((BINS[:, 0] == a) & (BINS[:, 1] == b)).nonzero()
+    assert len(matches) == 1, f"no bin at ({a}, {b})"
+    return int(matches[0, 0])
+
+
+def random_ab(seed: int, shape: tuple[int, ...]) -> torch.Tensor:
+    """ab of random sRGB colours, (N, 2, H, W)."""
+    generator = torch.Generator().manual_seed(seed)
+    rgb = torch.randint(0, 256, (shape[0], 3, *shape[1:]), generator=generator, dtype=torch.uint8)
+    return rgb_to_lab(rgb.float() / 255.0)[:, 1:]
+
+
+# --------------------------------------------------------------------------------------
+# Bins.
+# --------------------------------------------------------------------------------------
+
+
+def test_ab_bins_count_grid_and_determinism():
+    assert BINS.shape == (262, 2) and BINS.dtype == torch.float32
+    assert torch.equal(BINS, torch.round(BINS / 10) * 10)  # centres on multiples of 10
+    assert len({tuple(p) for p in BINS.tolist()}) == 262
+    assert BINS[:, 0].min() == -90 and BINS[:, 0].max() == 100
+    assert BINS[:, 1].min() == -110 and BINS[:, 1].max() == 90
+    again = losses.ab_bins(10)
+    assert torch.equal(again, BINS)
+    again[0] = 1000.0  # a copy: the cache is not corrupted
+    assert torch.equal(losses.ab_bins(), BINS)
+    assert len(losses.ab_bins(20.0)) == 77
+
+
+def test_every_srgb_colour_falls_in_a_kept_bin():
+    # scikit-image's conversion of a 64^3 grid of the RGB cube (corners included).
+    levels = np.linspace(0.0, 1.0, 64)
+    cube = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(1, -1, 3)
+    ab = rgb2lab(cube)[0, :, 1:]
+    cells = {tuple(c) for c in (np.floor(ab / 10 + 0.5) * 10).astype(int).tolist()}
+    kept = {tuple(int(v) for v in p) for p in BINS.tolist()}
+    assert cells <= kept
+    assert len(cells) >= 250
+
+
+def test_every_kept_bin_holds_a_displayable_colour():
+    # In each bin's cell, find a colour strictly inside the gamut (no tolerance) and let
+    # scikit-image confirm it: Lab -> RGB -> Lab comes back unchanged, so nothing was clipped.
+    offsets = np.linspace(-5.0, 5.0, 11)
+    offset_a, offset_b, lightness = np.meshgrid(offsets, offsets, np.arange(0.0, 101.0), indexing="ij")
+    samples = np.stack((lightness, offset_a, offset_b), axis=-1).reshape(-1, 3)  # (S, 3)
+    lab = np.repeat(samples[None], len(BINS), axis=0)  # one row of samples per bin
+    lab[..., 1:] += BINS.double().numpy()[:, None, :]
+    inside = ~out_of_gamut(lab, tolerance=0.0)  # (Q, S)
+    assert inside.any(axis=1).all(), f"bins without an in-gamut colour: {BINS[~inside.any(axis=1)].tolist()}"
+    witnesses = lab[np.arange(len(BINS)), inside.argmax(axis=1)][None]
+    assert np.abs(rgb2lab(lab2rgb(witnesses)) - witnesses).max() < 1e-3  # clipping moves Lab by > 0.05
+
+
+def test_out_of_gamut_corners_are_excluded():
+    kept = {tuple(int(v) for v in p) for p in BINS.tolist()}
+    for corner in [(-110, 110), (110, 110), (-110, -110), (110, -110), (100, 100), (-100, -100), (0, -110)]:
+        assert corner not in kept
+        a, b = corner
+        offsets = np.linspace(-5.0, 5.0, 6)
+        grid_a, grid_b, grid_l = np.meshgrid(a + offsets, b + offsets, np.arange(0.0, 101.0, 2.0), indexing="ij")
+        lab = np.stack((grid_l, grid_a, grid_b), axis=-1).reshape(1, -1, 3)
+        assert out_of_gamut(lab).all()
+
+
+def test_displayable_bins_at_a_lightness():
+    for lightness in (0.0, 100):
+        mask = losses.displayable_bins_at(lightness)
+        assert mask.dtype == torch.bool and mask.shape == (262,)
+        assert BINS[mask].tolist() == [[0.0, 0.0]]  # black and white only
+    blue = bin_index(80, -110)  # sRGB blue is L 32, a 79, b -108
+    assert losses.displayable_bins_at(32)[blue]
+    assert not losses.displayable_bins_at(50)[blue] and not losses.displayable_bins_at(90)[blue]
+    assert 150 < int(losses.displayable_bins_at(50).sum()) < 262
+    union = torch.zeros(262, dtype=torch.bool)
+    for lightness in range(0, 101):
+        union |= losses.displayable_bins_at(lightness)
+    assert union.all()
+    with pytest.raises(ValueError, match="0..100"):
+        losses.displayable_bins_at(101)
+    with pytest.raises(ValueError, match="step"):
+        losses.ab_bins(0)
+
+
+# --------------------------------------------------------------------------------------
+# Soft encoding.
+# --------------------------------------------------------------------------------------
+
+
+def test_soft_encode_on_a_bin_centre_by_hand():
+    target = losses.soft_encode(torch.zeros(1, 2, 1, 1), BINS)[0, :, 0, 0]
+    e2 = math.exp(-2.0)  # exp(-10^2 / (2 * 5^2))
+    assert target[bin_index(0, 0)].item() == pytest.approx(1 / (1 + 4 * e2), rel=1e-6)
+    for a, b in [(10, 0), (-10, 0), (0, 10), (0, -10)]:
+        assert target[bin_index(a, b)].item() == pytest.approx(e2 / (1 + 4 * e2), rel=1e-6)
+    assert int((target > 0).sum()) == 5
+
+
+def test_soft_encode_off_centre_by_hand():
+    # (3, 4): squared distances 25, 45, 65, 85, 185 to (0,0), (0,10), (10,0), (10,10), (-10,0).
+    ab = torch.tensor([3.0, 4.0]).view(1, 2, 1, 1)
+    target = losses.soft_encode(ab, BINS)[0, :, 0, 0]
+    squared = {(0, 0): 25, (0, 10): 45, (10, 0): 65, (10, 10): 85, (-10, 0): 185}
+    total = sum(math.exp(-d / 50) for d in squared.values())
+    for (a, b), d in squared.items():
+        assert target[bin_index(a, b)].item() == pytest.approx(math.exp(-d / 50) / total, rel=1e-5)
+
+
+def test_soft_encode_sums_to_one_and_peaks_at_the_nearest_bin():
+    ab = random_ab(0, (3, 16, 16))
+    target = losses.soft_encode(ab, BINS)
+    assert target.shape == (3, 262, 16, 16) and target.dtype == torch.float32
+    torch.testing.assert_close(target.sum(dim=1), torch.ones(3, 16, 16))
+    assert int((target > 0).sum(dim=1).min()) == 5 and int((target > 0).sum(dim=1).max()) == 5
+    pixels = ab.permute(0, 2, 3, 1).reshape(-1, 2).double().numpy()
+    nearest = ((pixels[:, None] - BINS.double().numpy()[None]) ** 2).sum(-1).argmin(axis=1)
+    assert np.array_equal(target.permute(0, 2, 3, 1).reshape(-1, 262).argmax(dim=1).numpy(), nearest)
+    # Far outside the gamut the weights do not underflow.
+    far = losses.soft_encode(torch.full((1, 2, 1, 1), 127.0), BINS)
+    assert torch.isfinite(far).all() and far.sum().item() == pytest.approx(1.0)
+
+
+def test_soft_encode_checks_its_input():
+    with pytest.raises(ValueError, match=r"\(N, 2, H, W\)"):
+        losses.soft_encode(torch.zeros(2, 4, 4), BINS)
+    with pytest.raises(ValueError, match=r"\(Q, 2\)"):
+        losses.soft_encode(torch.zeros(1, 2, 4, 4), BINS[:, 0])
+    with pytest.raises(ValueError, match="neighbours"):
+        losses.soft_encode(torch.zeros(1, 2, 4, 4), BINS, neighbours=0)
+    with pytest.raises(ValueError, match="sigma"):
+        losses.soft_encode(torch.zeros(1, 2, 4, 4), BINS, sigma=-1.0)
+
+
+# --------------------------------------------------------------------------------------
+# Rebalancing.
+# --------------------------------------------------------------------------------------
+
+
+def test_bin_prior_counts_nearest_bins():
+    ab = torch.zeros(1, 2, 2, 2)
+    ab[0, :, 1, 1] = torch.tensor([52.0, 47.0])  # nearest bin (50, 50)
+    ab[0, :, 0, 1] = torch.tensor([1.0, -2.0])  # nearest bin (0, 0)
+    prior = losses.bin_prior([ab, ab[0]], BINS)  # a batch and a single image
+    assert prior.shape == (262,) and prior.sum().item() == pytest.approx(1.0)
+    assert prior[bin_index(0, 0)].item() == pytest.approx(0.75)
+    assert prior[bin_index(50, 50)].item() == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="no pixels"):
+        losses.bin_prior([], BINS)
+
+
+def test_rebalancing_weights_by_hand():
+    prior = losses.bin_prior([random_ab(1, (2, 32, 32))], BINS)
+    centres = BINS.double().numpy()
+    kernel = np.exp(-((centres[:, None] - centres[None]) ** 2).sum(-1) / (2 * 5.0**2))
+    smoothed = kernel @ prior.numpy()
+    smoothed /= smoothed.sum()
+    expected = 1.0 / (0.5 * smoothed + 0.5 / 262)
+    expected /= (smoothed * expected).sum()
+    weights = losses.rebalancing_weights(prior)
+    assert weights.dtype == torch.float32 and weights.shape == (262,)
+    np.testing.assert_allclose(weights.numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(losses.smooth_prior(prior, BINS).numpy(), smoothed, rtol=1e-10)
+    assert float((torch.from_numpy(smoothed) * weights.double()).sum()) == pytest.approx(1.0, abs=1e-6)
+    # Rarer bins get larger weights, and lam = 1 switches rebalancing off.
+    order = np.argsort(smoothed)
+    assert np.all(np.diff(weights.numpy()[order]) <= 1e-6)
+    assert weights.max() > 1 > weights.min()
+    torch.testing.assert_close(losses.rebalancing_weights(prior, lam=1.0), torch.ones(262))
+    with pytest.raises(ValueError, match="lam"):
+        losses.rebalancing_weights(prior, lam=1.5)
+    with pytest.raises(ValueError, match=r"\(262,\)"):
+        losses.rebalancing_weights(prior[:10])
+
+
+# --------------------------------------------------------------------------------------
+# Annealed mean.
+# --------------------------------------------------------------------------------------
+
+
+def test_annealed_mean_by_hand_on_two_bins():
+    bins = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
+    logits = torch.tensor([0.0, math.log(3.0)]).view(1, 2, 1, 1)  # p = (1/4, 3/4)
+    assert losses.annealed_mean(logits, bins, 1.0)[0, :, 0, 0].tolist() == pytest.approx([7.5, 0.0])
+    assert losses.annealed_mean(logits, bins, 0.5)[0, :, 0, 0].tolist() == pytest.approx([9.0, 0.0])  # p ~ (1, 9)
+
+
+def test_annealed_mean_between_mean_and_mode():
+    generator = torch.Generator().manual_seed(2)
+    logits = torch.randn(2, 262, 3, 4, generator=generator) * 3
+    mean = torch.einsum("nqhw,qc->nchw", torch.softmax(logits, dim=1), BINS)
+    torch.testing.assert_close(losses.annealed_mean(logits, BINS, 1.0), mean)
+    mode = BINS[logits.argmax(dim=1)].permute(0, 3, 1, 2)
+    torch.testing.assert_close(losses.annealed_mean(logits, BINS, 1e-4), mode)
+    default = losses.annealed_mean(logits, BINS)
+    torch.testing.assert_close(default, losses.annealed_mean(logits, BINS, 0.38))
+    assert losses.ANNEALED_MEAN_TEMPERATURE == 0.38
+    # Annealing moves the colour away from the dull mean: more chroma on average.
+    assert default.norm(dim=1).mean() > mean.norm(dim=1).mean()
+    for bad in (0, -1.0, float("nan"), float("inf"), "hot", None):
+        with pytest.raises(ValueError, match="temperature"):
+            losses.annealed_mean(logits, BINS, bad)
+    with pytest.raises(ValueError, match=r"\(N, 262, H, W\)"):
+        losses.annealed_mean(logits[:, :10], BINS)
+
+
+# --------------------------------------------------------------------------------------
+# Loss objects.
+# --------------------------------------------------------------------------------------
+
+
+def test_mse_loss_is_exactly_the_papers_training_loss():
+    generator = torch.Generator().manual_seed(3)
+    rgb = torch.randint(0, 256, (4, 3, 8, 8), generator=generator, dtype=torch.uint8)
+    ab = rgb_to_lab(rgb.float() / 255.0)[:, 1:]  # the true ab the loss objects are given
+    targets = ab_to_target(ab)  # the paper's (and the course's original) training target
+    prediction = torch.rand(4, 2, 8, 8, generator=generator)
+    loss = losses.make_loss("mse")
+    assert loss.name == "mse" and loss.output_channels == 2 and not loss.rebalance
+    assert torch.equal(loss(prediction, ab), F.mse_loss(prediction.float(), targets))
+    assert torch.equal(losses.make_loss("l1")(prediction, ab), F.l1_loss(prediction, targets))
+    torch.testing.assert_close(loss.decode(prediction), target_to_ab(prediction))
+    # bfloat16 outputs (autocast) are scored in float32, as train.py does.
+    half = prediction.bfloat16()
+    assert torch.equal(loss(half, ab), F.mse_loss(half.float(), targets))
+
+
+def test_ab_is_area_averaged_to_the_output_size():
+    ab = random_ab(4, (2, 8, 8))
+    prediction = torch.rand(2, 2, 4, 4, generator=torch.Generator().manual_seed(4))
+    expected = F.mse_loss(prediction, ab_to_target(F.avg_pool2d(ab, 2)))
+    torch.testing.assert_close(losses.make_loss("mse")(prediction, ab), expected)
+    with pytest.raises(ValueError, match="smaller than the output"):
+        losses.make_loss("mse")(torch.rand(2, 2, 16, 16), ab)
+    with pytest.raises(ValueError, match="batch size"):
+        losses.make_loss("mse")(torch.rand(3, 2, 8, 8), ab)
+    with pytest.raises(ValueError, match=r"\(N, 2, h, w\)"):
+        losses.make_loss("l1")(torch.rand(2, 3, 8, 8), ab)
+
+
+def test_classification_loss_is_the_soft_cross_entropy():
+    ab = random_ab(5, (2, 8, 8))
+    logits = torch.randn(2, 262, 4, 4, generator=torch.Generator().manual_seed(5), requires_grad=True)
+    loss = losses.make_loss("classification")
+    assert loss.name == "classification" and loss.output_channels == 262
+    target = losses.soft_encode(F.avg_pool2d(ab, 2), BINS)
+    expected = -(target * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+    value = loss(logits, ab)
+    torch.testing.assert_close(value, expected)
+    value.backward()
+    # d loss / d logits = (softmax - target) / pixels
+    pixels = 2 * 4 * 4
+    torch.testing.assert_close(logits.grad, (torch.softmax(logits, dim=1) - target).detach() / pixels)
+    # The minimum is at softmax(logits) = target, where the loss is the target's entropy.
+    perfect = torch.log(target.clamp(min=1e-30))
+    entropy = -(target * perfect).sum(dim=1).mean()
+    torch.testing.assert_close(loss(perfect, ab), entropy)
+    assert entropy < value
+    # Decoding: the annealed mean, temperature 0.38 unless overridden.
+    torch.testing.assert_close(loss.decode(logits), losses.annealed_mean(logits, BINS, 0.38))
+    torch.testing.assert_close(loss.decode(logits, temperature=1.0), losses.annealed_mean(logits, BINS, 1.0))
+
+
+def test_rebalanced_losses_weight_each_pixel_by_its_nearest_bin():
+    ab = random_ab(6, (2, 4, 4))
+    prior = losses.bin_prior([random_ab(7, (4, 16, 16))], BINS)
+    weights = losses.rebalancing_weights(prior)
+    pixel_weight = weights[torch.cdist(ab.permute(0, 2, 3, 1).reshape(-1, 2), BINS).argmin(dim=1)].view(2, 1, 4, 4)
+    logits = torch.randn(2, 262, 4, 4, generator=torch.Generator().manual_seed(6))
+    target = losses.soft_encode(ab, BINS)
+    cross_entropy = -(target * torch.log_softmax(logits, dim=1)).sum(dim=1, keepdim=True)
+    loss = losses.make_loss("classification", rebalance=True, prior=prior)
+    assert loss.rebalance
+    torch.testing.assert_close(loss(logits, ab), (pixel_weight * cross_entropy).mean())
+    prediction = torch.rand(2, 2, 4, 4, generator=torch.Generator().manual_seed(7))
+    squared = (prediction - ab_to_target(ab)) ** 2
+    torch.testing.assert_close(
+        losses.make_loss("mse", rebalance=True, prior=prior)(prediction, ab), (pixel_weight * squared).mean()
+    )
+
+
+def test_state_round_trip_through_a_checkpoint():
+    ab = random_ab(8, (1, 8, 8))
+    prior = losses.bin_prior([random_ab(9, (2, 16, 16))], BINS)
+    generator = torch.Generator().manual_seed(8)
+    cases = [
+        (losses.make_loss("mse"), torch.rand(1, 2, 8, 8, generator=generator)),
+        (losses.make_loss("l1", rebalance=True, prior=prior, lam=0.3), torch.rand(1, 2, 8, 8, generator=generator)),
+        (
+            losses.make_loss("classification", rebalance=True, prior=prior),
+            torch.randn(1, 262, 8, 8, generator=generator),
+        ),
+    ]
+    for loss, output in cases:
+        state = loss.state()
+        assert state["name"] == loss.name
+        assert all(v is None or isinstance(v, (torch.Tensor, str, float, int, bool)) for v in state.values())
+        buffer = io.BytesIO()
+        torch.save({"loss": state}, buffer)
+        buffer.seek(0)
+        restored = losses.loss_from_state(torch.load(buffer, weights_only=True)["loss"])
+        assert type(restored) is type(loss) and restored.name == loss.name and restored.rebalance == loss.rebalance
+        assert restored.output_channels == loss.output_channels
+        assert torch.equal(restored(output, ab), loss(output, ab))
+        assert torch.equal(restored.decode(output), loss.decode(output))
+    assert cases[1][0].state()["lam"] == 0.3
+    assert torch.equal(cases[2][0].state()["bins"], BINS)
+
+
+def test_bad_names_options_and_temperatures():
+    with pytest.raises(ValueError, match="mse"):
+        losses.make_loss("cross-entropy")
+    with pytest.raises(ValueError, match="prior"):
+        losses.make_loss("classification", rebalance=True)
+    with pytest.raises(ValueError, match=r"\(262,\)"):
+        losses.make_loss("classification", rebalance=True, prior=torch.ones(313))
+    with pytest.raises(ValueError, match="name"):
+        losses.loss_from_state({"name": "perceptual"})
+    with pytest.raises(ValueError, match="ColorLoss.state"):
+        losses.loss_from_state("mse")
+    logits = torch.zeros(1, 262, 2, 2)
+    for kind, output in (("classification", logits), ("mse", torch.zeros(1, 2, 2, 2))):
+        loss = losses.make_loss(kind)
+        for bad in (0.0, -0.38, float("nan")):
+            with pytest.raises(ValueError, match="temperature"):
+                loss.decode(output, temperature=bad)
+    # Regression has no distribution to anneal: a valid temperature changes nothing.
+    output = torch.rand(1, 2, 2, 2, generator=torch.Generator().manual_seed(9))
+    assert torch.equal(losses.make_loss("mse").decode(output, temperature=0.38), target_to_ab(output))
+    assert losses.LOSS_NAMES == ("mse", "l1", "classification")
