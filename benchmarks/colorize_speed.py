@@ -5,8 +5,8 @@ The workload: a 4000x3000 photo (the sample photo "coffee", enlarged with a bicu
 filter so that it has a photo's smooth gradients and edges) colorized with the authors'
 released model (``colorlib.load_pretrained("paper")``), 224x224 network input.
 
-- colorlib: :func:`colorlib.colorize.colorize` (float32 torch conversions, in bands of
-  rows that stay in the CPU cache).
+- colorlib: :func:`colorlib.colorize` (float32 torch conversions, ab enlarged and
+  merged in bands of rows that stay in the CPU cache).
 - baseline: the same pipeline (same resizing, same network, same bilinear upsampling of
   ab) with the full-resolution conversions done by ``skimage.color.rgb2lab`` /
   ``lab2rgb`` on the whole photo (float64 numpy).
@@ -34,7 +34,7 @@ import skimage.color
 import torch
 from PIL import Image
 
-from colorlib.colorize import _run_network, _upsample_ab, colorize, network_input
+from colorlib.inference import colorize, predict_ab
 from colorlib.samples import sample_photo
 from colorlib.weights import load_pretrained
 
@@ -52,8 +52,7 @@ def best_seconds(work: Callable[[], object], repeats: int) -> tuple[float, float
 
 def colorize_with_skimage(rgb: np.ndarray, model: torch.nn.Module, size: int) -> np.ndarray:
     """The baseline: colorlib's pipeline with scikit-image's full-resolution conversions."""
-    ab_small = _run_network(model, network_input([rgb], size))[0]
-    ab = _upsample_ab(ab_small, rgb.shape[0], rgb.shape[1], "bilinear").permute(1, 2, 0).numpy()
+    ab = predict_ab(model, rgb, size)  # the same network input and bilinear enlargement
     lab = skimage.color.rgb2lab(rgb)
     lab[..., 1:] = ab
     return (skimage.color.lab2rgb(lab) * 255).round().astype(np.uint8)

@@ -1,6 +1,12 @@
-"""colorlib.colorize: every input kind, the photo's own size and lightness, batches, the command."""
+"""colorlib.inference: every input kind, the photo's own size and lightness, batches, files and folders, the command."""
 
 from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -8,10 +14,24 @@ import skimage.color
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from torch import nn
 
-from colorlib import cli, colorize as colorize_module
+from colorlib import cli, inference as colorize_module
 from colorlib.color import out_of_gamut, target_to_ab
-from colorlib.colorize import colorize, colorize_many, load_image, network_input, predict_ab, replace_ab
+from colorlib.files import new_file_mode
+from colorlib.images import load_image
+from colorlib.inference import (
+    ColorizeOutcome,
+    colorize,
+    colorize_many,
+    colorize_paths,
+    network_input,
+    plan_outputs,
+    predict_ab,
+    replace_ab,
+)
+from colorlib.model import ColorizationNet
+from colorlib.modelz import ModelZ
 from colorlib.samples import sample_photo
 from colorlib.weights import load_pretrained
 
@@ -175,6 +195,7 @@ def test_predict_ab_is_the_network_output_enlarged(model, photo):
     torch.testing.assert_close(
         torch.from_numpy(smooth).permute(2, 0, 1)[None],
         F.interpolate(torch.from_numpy(small[::2, ::2]).permute(2, 0, 1)[None], scale_factor=2, mode="bilinear"),
+        rtol=0, atol=1e-3,
     )
     assert np.abs(smooth - small).max() > 1
 
@@ -287,6 +308,210 @@ def test_replace_ab_keeps_lightness_with_zero_ab_giving_gray(photo):
     assert np.abs(_lightness(gray) - _lightness(photo)).max() < 0.8
 
 
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("height, width", [(150, 226), (56, 56), (28, 28), (2, 3), (17, 900), (301, 64)])
+def test_ab_enlarged_band_by_band_equals_interpolate_on_the_whole(mode, height, width):
+    generator = torch.Generator().manual_seed(height * width)
+    ab_small = torch.randn(2, 28, 28, generator=generator) * 40
+    options = {"align_corners": False} if mode == "bilinear" else {}
+    whole = F.interpolate(ab_small[None], size=(height, width), mode=mode, **options)[0]
+    enlarged = colorize_module._EnlargedAb(ab_small, height, width, mode)
+    bands = torch.cat([enlarged.rows(top, min(top + 7, height)) for top in range(0, height, 7)], dim=1)
+    assert bands.shape == (2, height, width)
+    torch.testing.assert_close(bands, whole, rtol=0, atol=2e-4)  # float32 rounding only (values up to ~150)
+
+
+def test_size_defaults_to_the_model_input_size(model, photo):
+    assert model.input_size == 224  # recorded by load_pretrained for the authors' checkpoints
+    assert np.array_equal(colorize(photo, model), colorize(photo, model, size=224))
+    untrained = ColorizationNet()  # input_size None: the size must be given
+    with pytest.raises(ValueError, match="input_size"):
+        colorize(photo, untrained)
+    with pytest.raises(ValueError, match="input_size"):
+        colorize_paths([], "unused", untrained)
+    assert colorize(photo[:16, :16], untrained, size=16).shape == (16, 16, 3)
+
+
+class _HalfDecoder:
+    """A stand-in classification decoder: 3 raw channels, ab = 100 * (first two - third)."""
+
+    name = "half"
+    output_channels = 3
+
+    def __init__(self) -> None:
+        self.temperatures: list = []
+
+    def decode(self, output: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        self.temperatures.append(temperature)
+        return 100.0 * (output[:, :2] - output[:, 2:])
+
+
+def test_every_kind_of_model_answers_in_ab_units(photo):
+    square = np.ascontiguousarray(photo[:32, :32])
+    lightness = network_input([square], 32)
+    # a classification-style ColorizationNet: its decoder turns the raw output into ab
+    torch.manual_seed(0)
+    decoder = _HalfDecoder()
+    classifying = ColorizationNet(decoder=decoder, input_size=32).eval()
+    with torch.inference_mode():
+        raw = classifying(lightness)
+    expected = (100.0 * (raw[:, :2] - raw[:, 2:]))[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(predict_ab(classifying, square, temperature=0.5), expected, atol=1e-4)
+    assert decoder.temperatures == [0.5]
+
+    # any other module maps L/100 to targets (ab + 128) / 255
+    class Constant(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.target = nn.Parameter(torch.tensor([0.75, 0.25]))
+
+        def forward(self, x):
+            return self.target.view(1, 2, 1, 1).expand(x.shape[0], 2, *x.shape[-2:])
+
+    ab = predict_ab(Constant(), square, size=32)
+    np.testing.assert_allclose(ab[..., 0], 0.75 * 255 - 128, atol=1e-4)  # 63.25
+    np.testing.assert_allclose(ab[..., 1], 0.25 * 255 - 128, atol=1e-4)  # -64.25
+    with pytest.raises(ValueError, match="temperature"):
+        predict_ab(Constant(), square, size=32, temperature=0.5)
+
+    # ModelZ takes L in 0..100 in its predict_ab
+    class TinyZ(ModelZ):
+        def __init__(self) -> None:
+            nn.Module.__init__(self)
+            self.scale = nn.Parameter(torch.ones(()))
+            self.seen: list = []
+
+        def predict_ab(self, lightness, temperature=None):
+            self.seen.append((float(lightness.max()), temperature))
+            return torch.zeros(lightness.shape[0], 2, *lightness.shape[-2:])
+
+    tiny_z = TinyZ()
+    assert np.abs(predict_ab(tiny_z, square, size=32, temperature=0.38)).max() == 0
+    assert tiny_z.seen[0][0] == pytest.approx(float(lightness.max()) * 100, rel=1e-6) and tiny_z.seen[0][1] == 0.38
+
+
+# --------------------------------------------------------------------------------------
+# Files and folders: the naming rule, formats, permissions.
+# --------------------------------------------------------------------------------------
+
+
+def _names(plan, root):
+    return [None if o.target is None else o.target.relative_to(root).as_posix() for o in plan]
+
+
+def _touch(path, rgb=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8) if rgb is None else rgb).save(path)
+    return path
+
+
+def test_plan_same_names_get_numbers_never_png_png(tmp_path):
+    a, b, c = _touch(tmp_path / "a" / "same.png"), _touch(tmp_path / "b" / "same.png"), _touch(tmp_path / "c" / "same.png")
+    out = tmp_path / "out"
+    assert _names(plan_outputs([a, b, c], out), out) == ["same.png", "same-2.png", "same-3.png"]
+    # a photo whose own name is unique keeps it, even if a renamed one would have wanted it
+    taken = _touch(tmp_path / "d" / "same-2.png")
+    assert _names(plan_outputs([a, b, taken], out), out) == ["same.png", "same-3.png", "same-2.png"]
+    # names differing only in case are one name (they are on macOS and Windows)
+    upper = _touch(tmp_path / "e" / "SAME.png")
+    assert _names(plan_outputs([a, upper], out), out) == ["same.png", "SAME-2.png"]
+    # the same file twice: two outputs, not one overwritten
+    assert _names(plan_outputs([a, a], out), out) == ["same.png", "same-2.png"]
+
+
+def test_plan_formats_folders_and_errors(tmp_path):
+    photos = tmp_path / "family"
+    for name in ("b.jpg", "a.JPEG", "c.png", "d.tif", "e.webp", "f.gif", "g.bmp", "notes.txt", "sub/h.jpg"):
+        path = photos / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")  # the plan looks at names only
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "out"
+    plan = plan_outputs([photos, tmp_path / "missing.jpg", tmp_path / "empty"], out)
+    assert _names(plan, out) == [
+        "family/a.JPEG", "family/b.jpg", "family/c.png", "family/d.png", "family/e.png", "family/f.png",
+        "family/g.png", None, None,
+    ]
+    assert plan[-2].error == f"{tmp_path / 'missing.jpg'}: no such file or folder"
+    assert str(tmp_path / "empty") in plan[-1].error and "no image files" in plan[-1].error
+    recursive = plan_outputs([photos], out, recursive=True, output_format="jpg")
+    assert _names(recursive, out)[-1] == "family/sub/h.jpg" and {n[-4:] for n in _names(recursive, out)} == {".jpg"}
+    assert {n[-4:] for n in _names(plan_outputs([photos], out, output_format="png"), out)} == {".png"}
+    # "." is named after the folder it is
+    os.chdir(photos)
+    try:
+        assert _names(plan_outputs(["."], out), out)[0] == "family/a.JPEG"
+    finally:
+        os.chdir(tmp_path)
+    with pytest.raises(ValueError, match="'keep', 'png' or 'jpg'"):
+        plan_outputs([photos], out, output_format="tiff")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_plan_refuses_a_pipe_that_would_block_the_reader(tmp_path):
+    os.mkfifo(tmp_path / "pipe.jpg")
+    plan = plan_outputs([tmp_path / "pipe.jpg"], tmp_path / "out")
+    assert plan[0].target is None and plan[0].error == f"{tmp_path / 'pipe.jpg'}: not a regular file or folder"
+
+
+def test_plan_never_overwrites_an_input(tmp_path):
+    photo = _touch(tmp_path / "photo.png")
+    other = _touch(tmp_path / "sub" / "photo.png")
+    assert _names(plan_outputs([photo, other], tmp_path), tmp_path) == ["photo-2.png", "photo-3.png"]
+
+
+def test_colorize_paths_writes_jpeg_for_jpeg_png_for_png_upright_with_normal_modes(model, photo, tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(photo).save(folder / "rotated.jpg", quality=95, exif=exif)
+    Image.fromarray(photo).save(folder / "cat.png")
+    Image.fromarray(photo).save(folder / "cat.tif")
+    out = tmp_path / "out"
+    outcomes = list(colorize_paths([folder], out, model, size=SIZE))
+    assert [o.target.relative_to(out).as_posix() for o in outcomes] == ["in/cat.png", "in/cat-2.png", "in/rotated.jpg"]
+    assert all(isinstance(o, ColorizeOutcome) and o.ok for o in outcomes)
+    expected = colorize(photo, model, size=SIZE)
+    assert np.array_equal(np.asarray(Image.open(out / "in" / "cat.png")), expected)  # PNG: exact
+    assert np.array_equal(np.asarray(Image.open(out / "in" / "cat-2.png")), expected)  # TIFF in: PNG out
+    with Image.open(out / "in" / "rotated.jpg") as written:
+        assert written.format == "JPEG" and written.size == (photo.shape[0], photo.shape[1])  # upright
+        assert written.getexif().get(0x0112) in (None, 1)  # no orientation left to apply twice
+        upright = np.asarray(written).astype(int)
+    reference = colorize(folder / "rotated.jpg", model, size=SIZE).astype(int)
+    assert np.abs(upright - reference).mean() < 1.5  # JPEG at quality 95
+    for outcome in outcomes:
+        assert stat.S_IMODE(outcome.target.stat().st_mode) == new_file_mode()  # not the temporary file's 0600
+    assert sorted(p.name for p in (out / "in").iterdir()) == ["cat-2.png", "cat.png", "rotated.jpg"]
+
+
+def test_colorize_paths_checks_arguments_at_the_call(model, tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        colorize_paths([], tmp_path / "file", model)
+    with pytest.raises(ValueError, match="workers"):
+        colorize_paths([], tmp_path / "out", model, workers=0)
+    with pytest.raises(ValueError, match="divisible by 8"):
+        colorize_paths([], tmp_path / "out", model, size=100)
+    with pytest.raises(ValueError, match="max_pixels"):
+        colorize_paths([], tmp_path / "out", model, max_pixels=0)
+
+
+def test_colorize_paths_stopped_early_leaves_no_threads_or_temporaries(model, photo, tmp_path):
+    names = [f"p{i}.png" for i in range(4)]
+    for name in names:
+        Image.fromarray(photo[:64, :64]).save(tmp_path / name)
+    outcomes = colorize_paths([tmp_path / name for name in names], tmp_path / "out", model, size=SIZE)
+    first = next(outcomes)
+    outcomes.close()
+    assert first.ok and first.target.name == "p0.png"
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+    assert not [t for t in threading.enumerate() if t.name.startswith("colorlib-")]
+
+
 # --------------------------------------------------------------------------------------
 # The command.
 # --------------------------------------------------------------------------------------
@@ -305,11 +530,38 @@ def test_command_skips_a_bad_file_and_fails_at_the_end(model, photo, tmp_path, c
     errors = captured.err.strip().splitlines()
     assert len(errors) == 1 and "notes.txt" in errors[0] and "not an image" in errors[0]
     assert "Traceback" not in captured.err
-    assert sorted(p.name for p in out_dir.iterdir()) == ["cat.jpg.png", "cat.png", "small.png"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["cat.jpg", "cat.png", "small.png"]
     written = np.asarray(Image.open(out_dir / "cat.png"))
     assert np.array_equal(written, colorize(photo, model, size=SIZE))
+    assert Image.open(out_dir / "cat.jpg").format == "JPEG"
     assert np.asarray(Image.open(out_dir / "small.png")).shape == (64, 64, 3)
-    assert captured.out.count(" -> ") == 3
+    assert captured.out.splitlines() == [
+        f"{tmp_path / 'cat.png'} -> {out_dir / 'cat.png'}",
+        f"{tmp_path / 'cat.jpg'} -> {out_dir / 'cat.jpg'}",
+        f"{tmp_path / 'small.tiff'} -> {out_dir / 'small.png'}",
+    ]
+
+
+def test_command_folders_recursive_and_format(photo, tmp_path, capsys):
+    family = tmp_path / "family"
+    for name in ("a.jpg", "b.png", "trip/c.jpg"):
+        _touch(family / name, photo[:40, :56])
+    assert cli.main(["colorize", str(family), "-o", str(tmp_path / "out"), "--size", str(SIZE)]) == 0
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*")) == [
+        "family/a.jpg", "family/b.png",
+    ]
+    assert cli.main(["colorize", str(family), "-o", str(tmp_path / "all"), "--recursive", "--format", "png",
+                     "--size", str(SIZE)]) == 0
+    assert sorted(p.relative_to(tmp_path / "all").as_posix() for p in (tmp_path / "all").rglob("*.*")) == [
+        "family/a.png", "family/b.png", "family/trip/c.png",
+    ]
+    capsys.readouterr()
+    # a missing input is one line; the rest is done
+    assert cli.main(["colorize", str(tmp_path / "nope"), str(family / "a.jpg"), "-o", str(tmp_path / "x"),
+                     "--size", str(SIZE)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip() == f"colorlib colorize: error: {tmp_path / 'nope'}: no such file or folder"
+    assert (tmp_path / "x" / "a.jpg").is_file()
 
 
 def test_command_all_good_exits_zero_and_bad_model_is_one_line(photo, tmp_path, capsys):
@@ -324,3 +576,24 @@ def test_command_all_good_exits_zero_and_bad_model_is_one_line(photo, tmp_path, 
     with pytest.raises(SystemExit):
         cli.main(["colorize", str(tmp_path / "cat.png"), "-o", str(tmp_path / "out"), "--size", "100"])
     assert "divisible by 8" in capsys.readouterr().err
+    # OUTDIR is a file: a usage error, one line
+    assert cli.main(["colorize", str(tmp_path / "cat.png"), "-o", str(tmp_path / "cat.png")]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 1 and "is a file" in errors[0]
+
+
+def test_command_help_and_start_without_torch():
+    code = (
+        "import sys, contextlib, io\n"
+        "from colorlib import cli\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    try:\n"
+        "        cli.main(['colorize', '--help'])\n"
+        "    except SystemExit as done:\n"
+        "        assert done.code == 0\n"
+        "print('torch' in sys.modules, 'numpy' in sys.modules, '--recursive' in out.getvalue(),\n"
+        "      '--max-pixels' in out.getvalue(), '--format' in out.getvalue())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.split() == ["False", "False", "True", "True", "True"]
