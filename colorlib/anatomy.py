@@ -9,20 +9,19 @@ Everything here *measures* the live model instead of restating the paper:
   ``nn.Upsample`` on small numeric grids (the paper's Figures 3 and 4);
   :func:`draw_max_pool` and :func:`draw_upsample` draw them.
 - :func:`trace_shapes`, :func:`encoder_feature_maps`, :func:`receptive_fields` and
-  :func:`parameter_counts` look inside the encoder and decoder.
-- :func:`predict_half_resolution`, :func:`upsample_ab` and :class:`UpsamplingComparison`
-  (an ipywidgets toggle and slider) show why the predictions look like mosaics.
-- :func:`describe_checkpoint` and :func:`compare_checkpoints` check what the authors'
-  released files contain, loading them the safe way (:mod:`colorlib.weights`).
+  :func:`colorlib.model.parameter_counts` look inside the encoder and decoder.
+- :func:`predict_half_resolution` and :func:`upsample_ab` show why the predictions
+  look like mosaics (the slider and its static twin are
+  :class:`colorlib.widgets.UpsamplingComparison` and
+  :func:`colorlib.widgets.draw_nearest_vs_bilinear`).
+
+What the authors' checkpoint files contain is :mod:`colorlib.checkpoints`' subject.
 """
 
 from __future__ import annotations
 
-import io
-import os
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -31,12 +30,13 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
-from PIL import Image
+from skimage.color import rgb2gray
 from torch import nn
 from torchvision.models import resnet18
 
 from .color import target_to_ab
-from .model import ENCODER_CHILDREN, ColorizationNet
+from .inference import network_input, replace_ab
+from .model import ENCODER_CHILDREN, ColorizationNet, describe_module, kernel_text, pair
 
 __all__ = [
     "LayerRow",
@@ -55,23 +55,14 @@ __all__ = [
     "encoder_feature_maps",
     "draw_feature_maps",
     "receptive_fields",
-    "ParameterCounts",
-    "parameter_counts",
-    "square_photo",
+    "check_square_photo",
     "predict_half_resolution",
     "upsample_ab",
     "is_block_constant",
     "colorize_from_half_resolution",
-    "UpsamplingComparison",
-    "draw_nearest_vs_bilinear",
     "InputComparison",
     "compare_luma_and_lightness",
     "draw_pipeline",
-    "CheckpointFacts",
-    "describe_checkpoint",
-    "module_tree",
-    "TensorDifference",
-    "compare_checkpoints",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -129,30 +120,21 @@ class LayerRow:
         return "x".join(str(n) for n in self.output_shape)
 
 
-def _pair(value) -> tuple[int, int]:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-
-
-def _kernel(module: nn.Module) -> str:
-    height, width = _pair(module.kernel_size)
-    return f"{height}x{width}"
-
-
 def _describe_stage(stage: nn.Sequential) -> str:
     """``"[3x3, 64; 3x3, 64] x 2"`` for a ResNet stage of identical blocks."""
     block = stage[0]
     convs = [m for name, m in block.named_modules() if isinstance(m, nn.Conv2d) and "downsample" not in name]
-    inner = "; ".join(f"{_kernel(conv)}, {conv.out_channels}" for conv in convs)
-    first_stride = max(_pair(convs[0].stride))
+    inner = "; ".join(f"{kernel_text(conv)}, {conv.out_channels}" for conv in convs)
+    first_stride = max(pair(convs[0].stride))
     stride = f", stride {first_stride}" if first_stride > 1 else ""
     return f"[{inner}] x {len(stage)}{stride}"
 
 
 def _describe_module(module: nn.Module, input_shape: tuple[int, ...]) -> str:
     if isinstance(module, nn.Conv2d):
-        return f"{_kernel(module)}, {module.out_channels}, stride {_pair(module.stride)[0]}"
+        return f"{kernel_text(module)}, {module.out_channels}, stride {pair(module.stride)[0]}"
     if isinstance(module, nn.MaxPool2d):
-        return f"{_kernel(module)} max pool, stride {_pair(module.stride)[0]}"
+        return f"{kernel_text(module)} max pool, stride {pair(module.stride)[0]}"
     if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AvgPool2d)):
         height, width = input_shape[-2:]
         return f"{height}x{width} average pool"
@@ -433,20 +415,6 @@ class ShapeRow:
     output_shape: tuple[int, ...]
 
 
-def _short_repr(module: nn.Module) -> str:
-    if isinstance(module, nn.Conv2d):
-        return f"Conv2d({module.in_channels}->{module.out_channels}, {_kernel(module)}, stride {_pair(module.stride)[0]})"
-    if isinstance(module, nn.BatchNorm2d):
-        return f"BatchNorm2d({module.num_features})"
-    if isinstance(module, nn.Upsample):
-        return f"Upsample(x{module.scale_factor:g}, {module.mode})"
-    if isinstance(module, nn.MaxPool2d):
-        return f"MaxPool2d({_kernel(module)}, stride {_pair(module.stride)[0]})"
-    if isinstance(module, nn.Sequential):
-        return f"{len(module)} x {type(module[0]).__name__}"
-    return type(module).__name__
-
-
 def trace_shapes(sequential: nn.Sequential, inputs: torch.Tensor, names: Sequence[str] | None = None) -> list[ShapeRow]:
     """Run ``sequential`` on ``inputs`` with a forward hook on each child; one row per child.
 
@@ -470,7 +438,7 @@ def trace_shapes(sequential: nn.Sequential, inputs: torch.Tensor, names: Sequenc
     handles = []
     for display, (_, child) in zip(names, children):
         def hook(module, args, output, display=display):
-            rows.append(ShapeRow(display, _short_repr(module), tuple(output.shape[1:])))
+            rows.append(ShapeRow(display, describe_module(module), tuple(output.shape[1:])))
 
         handles.append(child.register_forward_hook(hook))
     try:
@@ -575,48 +543,12 @@ def receptive_fields(model: nn.Module) -> list[tuple[str, int, int]]:
     for name, module in model.named_modules():
         if "downsample" in name.split(".") or not isinstance(module, (nn.Conv2d, nn.MaxPool2d)):
             continue
-        kernel = _pair(module.kernel_size)[0]
-        dilation = _pair(module.dilation)[0]
+        kernel = pair(module.kernel_size)[0]
+        dilation = pair(module.dilation)[0]
         field += (kernel - 1) * dilation * jump
-        jump *= _pair(module.stride)[0]
+        jump *= pair(module.stride)[0]
         rows.append((name, field, jump))
     return rows
-
-
-@dataclass(frozen=True)
-class ParameterCounts:
-    """Numbers of values in a module.
-
-    Attributes:
-        trainable: parameter values with ``requires_grad`` (what the optimiser changes).
-        frozen: parameter values without ``requires_grad``.
-        float_buffers: floating-point buffer values (batch-norm running means and
-            variances; integer counters such as ``num_batches_tracked`` are left out).
-    """
-
-    trainable: int
-    frozen: int
-    float_buffers: int
-
-    @property
-    def parameters(self) -> int:
-        """All parameter values, trainable or frozen."""
-        return self.trainable + self.frozen
-
-    @property
-    def float_values(self) -> int:
-        """Parameters plus floating-point buffers: every float stored in a checkpoint."""
-        return self.parameters + self.float_buffers
-
-
-def parameter_counts(module: nn.Module) -> ParameterCounts:
-    """Count a module's trainable and frozen parameters and its float buffers."""
-    if not isinstance(module, nn.Module):
-        raise ValueError(f"parameter_counts: expected an nn.Module, got {type(module).__name__}")
-    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
-    buffers = sum(b.numel() for b in module.buffers() if b.is_floating_point())
-    return ParameterCounts(trainable, frozen, buffers)
 
 
 # --------------------------------------------------------------------------------------
@@ -624,33 +556,8 @@ def parameter_counts(module: nn.Module) -> ParameterCounts:
 # --------------------------------------------------------------------------------------
 
 
-def square_photo(image: np.ndarray, size: int = 224) -> np.ndarray:
-    """The centre square of a photo, resized to ``size`` x ``size`` (bicubic).
-
-    The network's input is square; cropping first keeps the photo's proportions
-    (:func:`colorlib.colorize.colorize` instead squeezes the whole photo, then
-    stretches the colours back).
-
-    Args:
-        image: uint8 array (H, W, 3), RGB 0..255 (a sample photo, say).
-        size: side of the result in pixels.
-
-    Returns:
-        uint8 array (size, size, 3), RGB 0..255.
-    """
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
-        raise ValueError("square_photo: expected a uint8 RGB array shaped (H, W, 3)")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"square_photo: expected a positive integer size, got {size!r}")
-    height, width = image.shape[:2]
-    side = min(height, width)
-    top, left = (height - side) // 2, (width - side) // 2
-    square = Image.fromarray(image[top : top + side, left : left + side])
-    return np.asarray(square.resize((size, size), Image.BICUBIC))
-
-
-def _check_square_photo(photo: np.ndarray, what: str) -> int:
-    """The side of a square uint8 RGB photo whose side is divisible by 8."""
+def check_square_photo(photo: np.ndarray, what: str) -> int:
+    """The side of a square uint8 RGB photo (S, S, 3) whose side is divisible by 8; ValueError naming ``what`` otherwise."""
     if (
         not isinstance(photo, np.ndarray)
         or photo.dtype != np.uint8
@@ -662,7 +569,7 @@ def _check_square_photo(photo: np.ndarray, what: str) -> int:
         shape = getattr(photo, "shape", None)
         raise ValueError(
             f"{what}: expected a square uint8 RGB photo (S, S, 3) with S divisible by 8 "
-            f"(see square_photo), got {type(photo).__name__} {shape}"
+            f"(see colorlib.images.square_crop), got {type(photo).__name__} {shape}"
         )
     return photo.shape[0]
 
@@ -727,103 +634,8 @@ def colorize_from_half_resolution(photo: np.ndarray, half_target: torch.Tensor, 
     Returns:
         ``(rgb uint8 (H, W, 3), ab float32 (H, W, 2) in ab units)``.
     """
-    from .colorize import replace_ab
-
     ab = target_to_ab(upsample_ab(half_target, photo.shape[:2], mode))[0].permute(1, 2, 0).numpy()
     return replace_ab(photo, ab), ab
-
-
-def _png_bytes(image: np.ndarray, scale: int) -> bytes:
-    picture = Image.fromarray(image)
-    picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-class UpsamplingComparison:
-    """The released model's colours with its last up-sampling done two ways, as a widget.
-
-    A toggle picks ``nearest`` (the paper) or ``bilinear``; a slider zooms into the
-    centre of the image so that the 2x2 blocks become visible. The picture is an
-    ``ipywidgets.Image`` holding a PNG, so it changes in the kernel itself (tests set
-    ``mode.value`` or ``zoom.value`` and read ``image.value``).
-
-    Args:
-        model: a :class:`ColorizationNet` (e.g. ``load_pretrained("paper")``).
-        photo: a square uint8 RGB photo (S, S, 3), S divisible by 8 (see :func:`square_photo`).
-        display_size: side of the shown picture in pixels.
-    """
-
-    ZOOMS = (1, 2, 4, 8)
-
-    def __init__(self, model: ColorizationNet, photo: np.ndarray, display_size: int = 336) -> None:
-        import ipywidgets
-
-        from .colorize import network_input
-
-        side = _check_square_photo(photo, "UpsamplingComparison")
-        self.photo = photo
-        self.half_target = predict_half_resolution(model, network_input([photo], size=side))
-        self._colorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.display_size = display_size
-        self.mode = ipywidgets.ToggleButtons(options=["nearest", "bilinear"], value="nearest", description="upsample")
-        self.zoom = ipywidgets.SelectionSlider(options=list(self.ZOOMS), value=1, description="zoom")
-        self.image = ipywidgets.Image(format="png")
-        self.mode.observe(self.update, names="value")
-        self.zoom.observe(self.update, names="value")
-        self.widget = ipywidgets.VBox([ipywidgets.HBox([self.mode, self.zoom]), self.image])
-        self.update()
-
-    def view(self, mode: str, zoom: int) -> np.ndarray:
-        """The colourized picture for ``mode`` and ``zoom``: uint8 (h, w, 3), the centre 1/zoom."""
-        if zoom not in self.ZOOMS:
-            raise ValueError(f"UpsamplingComparison.view: zoom must be one of {self.ZOOMS}, got {zoom!r}")
-        rgb, _ = self.colorized(mode)
-        height, width = rgb.shape[:2]
-        h, w = height // zoom, width // zoom
-        top, left = (height - h) // 2, (width - w) // 2
-        return rgb[top : top + h, left : left + w]
-
-    def colorized(self, mode: str) -> tuple[np.ndarray, np.ndarray]:
-        """The whole photo for ``mode``: ``(rgb uint8 (S, S, 3), ab float32 (S, S, 2))``, computed once."""
-        if mode not in self._colorized:
-            self._colorized[mode] = colorize_from_half_resolution(self.photo, self.half_target, mode)
-        return self._colorized[mode]
-
-    def update(self, change=None) -> None:
-        """Redraw ``self.image`` for the toggle's and slider's current values."""
-        picture = self.view(self.mode.value, self.zoom.value)
-        scale = max(1, self.display_size // picture.shape[0])
-        self.image.value = _png_bytes(picture, scale)
-
-
-def draw_nearest_vs_bilinear(comparison: UpsamplingComparison, zoom: int = 8) -> Figure:
-    """Static twin of :class:`UpsamplingComparison`: whole image and a zoomed centre, both modes.
-
-    The third column shows the predicted ``a`` channel of the zoomed region, where the
-    2x2 blocks of nearest up-sampling are plain to see.
-    """
-    figure, axes = plt.subplots(2, 3, figsize=(10.5, 7.2))
-    for row, mode in enumerate(("nearest", "bilinear")):
-        whole = comparison.view(mode, 1)
-        zoomed = comparison.view(mode, zoom)
-        _, ab = comparison.colorized(mode)
-        h, w = zoomed.shape[:2]
-        top, left = (ab.shape[0] - h) // 2, (ab.shape[1] - w) // 2
-        a_crop = ab[top : top + h, left : left + w, 0]
-        axes[row, 0].imshow(whole)
-        axes[row, 0].add_patch(Rectangle((left - 0.5, top - 0.5), w, h, fill=False, edgecolor="white", lw=1.5))
-        axes[row, 1].imshow(zoomed, interpolation="nearest")
-        axes[row, 2].imshow(a_crop, cmap="gray", interpolation="nearest")
-        axes[row, 0].set_title(f"{mode}: whole image", fontsize=10)
-        axes[row, 1].set_title(f"{mode}: centre {h}x{w}, zoom x{zoom}", fontsize=10)
-        axes[row, 2].set_title(f"{mode}: predicted a, same crop", fontsize=10)
-        for axis in axes[row]:
-            axis.axis("off")
-    figure.suptitle("The last nn.Upsample: nearest (the paper) vs bilinear")
-    figure.tight_layout()
-    return figure
 
 
 # --------------------------------------------------------------------------------------
@@ -851,13 +663,9 @@ def compare_luma_and_lightness(model: ColorizationNet, photo: np.ndarray) -> Inp
 
     Args:
         model: a :class:`ColorizationNet` in eval mode.
-        photo: a square uint8 RGB photo (S, S, 3), S divisible by 8 (see :func:`square_photo`).
+        photo: a square uint8 RGB photo (S, S, 3), S divisible by 8 (see :func:`colorlib.images.square_crop`).
     """
-    from skimage.color import rgb2gray
-
-    from .colorize import network_input
-
-    side = _check_square_photo(photo, "compare_luma_and_lightness")
+    side = check_square_photo(photo, "compare_luma_and_lightness")
     lightness = network_input([photo], size=side)
     luma = torch.from_numpy(rgb2gray(photo).astype(np.float32))[None, None]
     with torch.no_grad():
@@ -877,37 +685,52 @@ def draw_pipeline(
     lab: np.ndarray,
     predicted_lab: np.ndarray,
     predicted_rgb: np.ndarray,
-    shared_scale: bool = False,
+    ab_limit: float = 40.0,
+    title: str | None = None,
 ) -> Figure:
     """The paper's Figure 1 with real data: RGB -> Lab -> L -> network -> predicted a, b -> RGB.
 
-    Channels are drawn with a grayscale colour map, as in the paper.
+    Channels are drawn with a grayscale colour map, as in the paper, but unlike the
+    paper all four a and b panels (true and predicted) share **one fixed scale**,
+    ``-ab_limit`` (black) .. 0 (mid gray: no colour) .. ``+ab_limit`` (white), shown by
+    one colour bar, and each title gives the channel's mean absolute value. So a dull
+    prediction looks dull: its panels stay near mid gray where the true ones are light
+    or dark. (The paper stretched every panel to its own range, which hides that.)
 
     Args:
         rgb, predicted_rgb: float arrays (H, W, 3) in 0..1.
-        lab, predicted_lab: float arrays (H, W, 3): L in 0..100, a and b in ab units.
-        shared_scale: draw the true and the predicted ``a`` (and ``b``) on one common
-            scale; by default each panel is stretched to its own range, like the paper.
+        lab, predicted_lab: float arrays (H, W, 3): L in 0..100, a and b in ab units
+            (about -128..127).
+        ab_limit: the end of the shared a/b scale in ab units (> 0); values beyond it
+            are drawn black or white.
+        title: the figure's title (default: the pipeline in words).
+
+    Raises:
+        ValueError: an array that is not (H, W, 3), arrays of different sizes, or
+            ``ab_limit`` <= 0.
     """
-    for what, array in (("rgb", rgb), ("lab", lab), ("predicted_lab", predicted_lab), ("predicted_rgb", predicted_rgb)):
+    arrays = {"rgb": rgb, "lab": lab, "predicted_lab": predicted_lab, "predicted_rgb": predicted_rgb}
+    for what, array in arrays.items():
         if not isinstance(array, np.ndarray) or array.ndim != 3 or array.shape[-1] != 3:
-            raise ValueError(f"draw_pipeline: expected {what} as an array (H, W, 3)")
-    figure = plt.figure(figsize=(14.0, 5.8))
-    grid = figure.add_gridspec(2, 6, wspace=0.3, hspace=0.5, width_ratios=(1, 1, 1, 1, 1.1, 1.5))
+            raise ValueError(f"draw_pipeline: expected {what} as an array (H, W, 3), got {getattr(array, 'shape', type(array).__name__)}")
+    if len({array.shape for array in arrays.values()}) != 1:
+        raise ValueError(f"draw_pipeline: expected four arrays of one size, got {[array.shape for array in arrays.values()]}")
+    if not np.isfinite(ab_limit) or ab_limit <= 0:
+        raise ValueError(f"draw_pipeline: expected ab_limit > 0 (ab units), got {ab_limit!r}")
+    figure = plt.figure(figsize=(14.0, 6.2))
+    grid = figure.add_gridspec(2, 6, wspace=0.3, hspace=0.62, width_ratios=(1, 1, 1, 1, 1.1, 1.5))
+    ab_scale = {"cmap": "gray", "vmin": -ab_limit, "vmax": ab_limit}
 
     def panel(where, image, title, **kwargs):
         axis = figure.add_subplot(where)
-        axis.imshow(image, **kwargs)
-        axis.set_title(title, fontsize=11)
+        shown = axis.imshow(image, **kwargs)
+        axis.set_title(title, fontsize=10)
         axis.set_xticks([])
         axis.set_yticks([])
-        return axis
+        return axis, shown
 
-    def channel_scale(k: int) -> dict:
-        if not shared_scale:
-            return {"cmap": "gray"}
-        limit = float(max(np.abs(lab[..., k]).max(), np.abs(predicted_lab[..., k]).max()))
-        return {"cmap": "gray", "vmin": -limit, "vmax": limit}
+    def channel(where, values, name):
+        return panel(where, values, f"{name}\nmean |value| {float(np.abs(values).mean()):.1f}", **ab_scale)
 
     def box(where, text, face, edge):
         axis = figure.add_subplot(where)
@@ -916,16 +739,21 @@ def draw_pipeline(
                   bbox=dict(boxstyle="round,pad=0.6", facecolor=face, edgecolor=edge))
         return axis
 
-    rgb_axis = panel(grid[0, 0], rgb, "RGB")
-    a_axis = panel(grid[0, 1], lab[..., 1], "A channel", **channel_scale(1))
-    panel(grid[0, 2], lab[..., 2], "B channel", **channel_scale(2))
-    l_axis = panel(grid[1, 0], lab[..., 0], "L channel", cmap="gray", vmin=0, vmax=100)
+    rgb_axis, _ = panel(grid[0, 0], rgb, "RGB")
+    a_axis, scale = channel(grid[0, 1], lab[..., 1], "A channel")
+    channel(grid[0, 2], lab[..., 2], "B channel")
+    l_axis, _ = panel(grid[1, 0], lab[..., 0], "L channel", cmap="gray", vmin=0, vmax=100)
     net_axis = box(grid[1, 1:3], "ColorizationNet\nResNet-18 conv1..conv3_x (down)\n+ conv / nn.Upsample (up)\n"
                    "in: L/100   out: (ab+128)/255", "#dbe8f7", "#3c6fb4")
-    pa_axis = panel(grid[0, 3], predicted_lab[..., 1], "A channel (predicted)", **channel_scale(1))
-    pb_axis = panel(grid[1, 3], predicted_lab[..., 2], "B channel (predicted)", **channel_scale(2))
+    pa_axis, _ = channel(grid[0, 3], predicted_lab[..., 1], "A channel (predicted)")
+    pb_axis, _ = channel(grid[1, 3], predicted_lab[..., 2], "B channel (predicted)")
     merge_axis = box(grid[:, 4], "input L\n+ predicted A, B\n= predicted Lab", "#f7e3db", "#b4573c")
-    out_axis = panel(grid[:, 5], predicted_rgb, "RGB (predicted)")
+    out_axis, _ = panel(grid[:, 5], predicted_rgb, "RGB (predicted)")
+    # One colour bar for the four a/b panels, under the true A and B.
+    bar_axis = a_axis.inset_axes([0.0, -0.17, 2.3, 0.07])
+    bar = figure.colorbar(scale, cax=bar_axis, orientation="horizontal")
+    bar.set_label("a and b, all four panels (ab units; mid gray = no colour)", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
 
     def connect(source, target, start=(1.0, 0.5), end=(0.0, 0.5)):
         to_figure = figure.transFigure.inverted()
@@ -934,7 +762,7 @@ def draw_pipeline(
             posB=to_figure.transform(target.transAxes.transform(end)),
             transform=figure.transFigure, arrowstyle="-|>", mutation_scale=16, lw=1.4, color="#333333"))
 
-    connect(rgb_axis, l_axis, (0.5, -0.03), (0.5, 1.15))
+    connect(rgb_axis, l_axis, (0.5, -0.03), (0.5, 1.2))
     connect(rgb_axis, a_axis)  # RGB -> Lab gives A and B (side by side) and L (below)
     a_axis.annotate("to Lab", xy=(-0.165, 0.56), xycoords="axes fraction", ha="center", fontsize=8)
     connect(l_axis, net_axis, end=(0.05, 0.5))
@@ -943,128 +771,6 @@ def draw_pipeline(
     connect(pa_axis, merge_axis, end=(0.1, 0.56))
     connect(pb_axis, merge_axis, end=(0.1, 0.44))
     connect(merge_axis, out_axis, (0.97, 0.5), (0.0, 0.5))
-    figure.suptitle("The paper's Figure 1, run: RGB -> Lab -> L -> network -> predicted A, B -> predicted RGB", fontsize=12)
+    figure.suptitle(title or "The paper's Figure 1, run: RGB -> Lab -> L -> network -> predicted A, B -> predicted RGB",
+                    fontsize=12)
     return figure
-
-
-# --------------------------------------------------------------------------------------
-# What the released checkpoints contain.
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CheckpointFacts:
-    """Facts read from one of the authors' checkpoint files (loaded the safe way).
-
-    Attributes:
-        file_name: the file's name (no folder).
-        pickled_globals: the classes the pickle refers to, read without unpickling.
-        children: the module's top-level attributes and their classes.
-        counts: trainable / frozen parameters and float buffers, as stored.
-        conv1_in_channels: the ``in_channels`` attribute stored with the first convolution.
-        conv1_weight_shape: the shape of its weight.
-        batches_tracked: the batch-norm ``num_batches_tracked`` counters (one value if
-            all agree).
-        upsample_modes: the ``mode`` of every ``nn.Upsample``.
-    """
-
-    file_name: str
-    pickled_globals: tuple[str, ...]
-    children: tuple[tuple[str, str], ...]
-    counts: ParameterCounts
-    conv1_in_channels: int
-    conv1_weight_shape: tuple[int, ...]
-    batches_tracked: tuple[int, ...]
-    upsample_modes: tuple[str, ...]
-
-
-def _load_authors(path: str | os.PathLike) -> nn.Module:
-    from .weights import load_authors_module
-
-    return load_authors_module(path)
-
-
-def describe_checkpoint(path: str | os.PathLike) -> CheckpointFacts:
-    """Open one of the authors' ``model*.pth`` files safely and report what it holds.
-
-    The pickle's global names are listed with
-    ``torch.serialization.get_unsafe_globals_in_checkpoint`` (no unpickling; PyTorch 2.5 or
-    later, as :func:`colorlib.weights.safe_torch_load` needs anyway); the module
-    itself comes from :func:`colorlib.weights.load_authors_module` (allow-list, no code
-    from the file runs).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"describe_checkpoint: no file {path.name}")
-    globals_ = tuple(sorted(torch.serialization.get_unsafe_globals_in_checkpoint(path)))
-    module = _load_authors(path)
-    first_conv = next(m for m in module.modules() if isinstance(m, nn.Conv2d))
-    counters = sorted({int(b) for name, b in module.named_buffers() if name.endswith("num_batches_tracked")})
-    return CheckpointFacts(
-        file_name=path.name,
-        pickled_globals=globals_,
-        children=tuple((name, type(child).__name__) for name, child in module.named_children()),
-        counts=parameter_counts(module),
-        conv1_in_channels=first_conv.in_channels,
-        conv1_weight_shape=tuple(first_conv.weight.shape),
-        batches_tracked=tuple(counters),
-        upsample_modes=tuple(m.mode for m in module.modules() if isinstance(m, nn.Upsample)),
-    )
-
-
-def module_tree(module: nn.Module, max_depth: int = 2) -> str:
-    """A compact outline of a module: one line per sub-module down to ``max_depth``,
-    with its parameter count (``midlevel_resnet.4  Sequential  147,968``)."""
-    lines = []
-    for name, child in module.named_modules():
-        depth = 0 if not name else name.count(".") + 1
-        if depth == 0 or depth > max_depth:
-            continue
-        count = sum(p.numel() for p in child.parameters())
-        label = _short_repr(child) if depth == max_depth else type(child).__name__
-        lines.append(f"{'  ' * (depth - 1)}{name:<{24 - 2 * (depth - 1)}}{label:<40}{count:>9,}")
-    return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class TensorDifference:
-    """One entry of the checkpoints' state dicts compared across files.
-
-    Attributes:
-        name: the state-dict key (``"upsample.1.running_mean"``).
-        kind: ``"parameter"`` or ``"buffer"``.
-        identical: bit-identical in every file.
-        max_abs_difference: the largest absolute difference to the first file.
-    """
-
-    name: str
-    kind: str
-    identical: bool
-    max_abs_difference: float
-
-
-def compare_checkpoints(paths: Sequence[str | os.PathLike]) -> list[TensorDifference]:
-    """Compare the authors' checkpoint files tensor by tensor (each loaded the safe way).
-
-    Returns:
-        One :class:`TensorDifference` per state-dict entry, in state-dict order.
-
-    Raises:
-        ValueError: fewer than two files, or files whose entries differ in name or shape.
-    """
-    if len(paths) < 2:
-        raise ValueError("compare_checkpoints: expected at least two checkpoint files")
-    modules = [_load_authors(path) for path in paths]
-    states = [module.state_dict() for module in modules]
-    parameter_names = {name for name, _ in modules[0].named_parameters()}
-    first = states[0]
-    for path, state in zip(paths[1:], states[1:]):
-        if list(state) != list(first) or any(state[k].shape != first[k].shape for k in first):
-            raise ValueError(f"compare_checkpoints: {Path(path).name} does not have the same tensors as {Path(paths[0]).name}")
-    rows = []
-    for name, reference in first.items():
-        others = [state[name] for state in states[1:]]
-        identical = all(torch.equal(reference, other) for other in others)
-        difference = max(float((other.double() - reference.double()).abs().max()) for other in others)
-        rows.append(TensorDifference(name, "parameter" if name in parameter_names else "buffer", identical, difference))
-    return rows

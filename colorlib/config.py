@@ -25,7 +25,10 @@ DATA_ENV = "COLORLIB_DATA"
 
 @dataclass(frozen=True)
 class Profile:
-    """Sizes, epochs and data for one way of running the course.
+    """Sizes, epochs, data and training policy for one way of running the course.
+
+    Every per-profile choice lives here (and nowhere else): :class:`colorlib.train.TrainConfig`
+    is a profile plus the settings of one run.
 
     Attributes:
         name: ``"quick"`` or ``"paper"``.
@@ -33,11 +36,25 @@ class Profile:
         epochs: training epochs.
         batch_size: training batch size.
         learning_rate: Adam's learning rate (the paper: 0.01).
-        train_images: images in the training set (crops, in the quick profile).
-        val_images: images in the validation set.
-        data: ``"samples"`` (offline sample photos) or ``"places205"``.
+        train_images: at most this many training photos.
+        val_images: at most this many validation photos.
+        data: ``"landscapes"`` (the course's photos), ``"places205"`` (the paper's),
+            ``"samples"`` (a few offline sample photos) or a folder.
         device: ``"cpu"`` or ``"auto"`` (a GPU when there is one).
         num_workers: data-loader worker processes.
+        encoder_weights: ``"released"`` (the encoder of the authors' checkpoint: ImageNet
+            filters, batch-norm statistics adapted by their training; offline),
+            ``"imagenet"`` (torchvision's, downloaded) or ``"random"``.
+        freeze_encoder: keep the ResNet part fixed (the authors' code did; the paper
+            does not say).
+        start_from_gray: start the last convolution at "predict gray" (not in the authors'
+            code; saves most of a short run's steps).
+        loss: ``"mse"`` (the paper), ``"l1"`` or ``"classification"`` (notebook 06).
+        rebalance: classification only: Zhang et al.'s class rebalancing.
+        cache_features: encode every training photo once with the frozen encoder (the
+            photo squeezed to ``image_size`` and its mirror image) and train the decoder
+            on the stored features: no random crops, but each step costs only the
+            decoder. Needs ``freeze_encoder``.
     """
 
     name: str
@@ -50,6 +67,12 @@ class Profile:
     data: str
     device: str
     num_workers: int
+    encoder_weights: str = "imagenet"
+    freeze_encoder: bool = True
+    start_from_gray: bool = False
+    loss: str = "mse"
+    rebalance: bool = False
+    cache_features: bool = False
 
     def to_dict(self) -> dict:
         """The profile as a plain dict (for JSON files and checkpoints)."""
@@ -61,18 +84,22 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    # A lesson on a 2-core laptop CPU, offline, in minutes.
+    # A lesson on a 2-core laptop CPU, offline, in minutes: the landscapes' training split,
+    # the frozen encoder's features computed once, the decoder trained on them.
     "quick": Profile(
         name="quick",
         image_size=128,
-        epochs=6,
-        batch_size=16,
+        epochs=8,
+        batch_size=32,
         learning_rate=0.003,
-        train_images=192,
-        val_images=8,
-        data="samples",
+        train_images=10_000,
+        val_images=10_000,
+        data="landscapes",
         device="cpu",
         num_workers=0,
+        encoder_weights="released",
+        start_from_gray=True,
+        cache_features=True,
     ),
     # The paper: Places205 subset (40,000 train / 1,000 validation), 224x224, 100 epochs.
     "paper": Profile(
@@ -86,6 +113,7 @@ PROFILES: dict[str, Profile] = {
         data="places205",
         device="auto",
         num_workers=8,
+        encoder_weights="imagenet",
     ),
 }
 
@@ -132,6 +160,13 @@ def repo_root() -> Path | None:
     """The course repository that holds this package (its ``notebooks/`` folder), if any."""
     here = Path(__file__).resolve().parent.parent
     return here if (here / "notebooks").is_dir() else None
+
+
+def run_dir(name: str) -> Path:
+    """Where a training run of profile ``name`` is kept: ``<repo>/runs/<name>`` (``runs/<name>``
+    in the current folder outside the repository). Not created here."""
+    root = repo_root()
+    return (root if root is not None else Path.cwd()) / "runs" / name
 
 
 def figures_dir() -> Path:

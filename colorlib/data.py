@@ -1,4 +1,4 @@
-"""Training data: datasets that yield RGB crops, and the per-batch step to (L/100, ab target).
+"""Training data: datasets that yield RGB crops, and the per-batch step to (L/100, ab).
 
 The input pipeline has two halves, so that the expensive colour conversion runs once per
 batch as tensor code (on the GPU when there is one) and never per image in Python:
@@ -8,18 +8,21 @@ batch as tensor code (on the GPU when there is one) and never per image in Pytho
    validation, as in the authors' code, where 256 -> 224 becomes ``size * 256/224 -> size``);
    :func:`collate_crops` stacks the crops into a :class:`CropBatch` and keeps a record of
    the files it had to skip;
-2. :func:`rgb_batch_to_network` turns ``(N, 3, H, W)`` uint8 into the network input
-   ``L / 100`` ``(N, 1, H, W)`` and the target ``(ab + 128) / 255`` ``(N, 2, H, W)``
-   with :func:`colorlib.color.rgb_to_lab`.
+2. :func:`rgb_batch_to_lightness_ab` turns ``(N, 3, H, W)`` uint8 into the network input
+   ``L / 100`` ``(N, 1, H, W)`` and the true ab ``(N, 2, H, W)`` with
+   :func:`colorlib.color.rgb_to_lab`; the loss (:mod:`colorlib.losses`) scales them.
+
+Every file is read by :func:`colorlib.images.load_image`, the reader all of colorlib
+shares (EXIF orientation, 16-bit, alpha, palettes, the pixel limit).
 
 Skipped files never crash an epoch: a grayscale photo (nothing to learn: its ab is 0
 everywhere) and an unreadable, truncated or non-image file each leave a note in the batch
 instead of a crop; :mod:`colorlib.train` counts them and warns once.
 
-Data sources (:func:`build_datasets`): ``"samples"`` (the quick profile: random crops of
-:data:`colorlib.samples.TRAIN_PHOTOS`, validation crops of
-:data:`colorlib.samples.VALIDATION_PHOTOS` only, offline), ``"places205"`` (the paper's
-split, see :mod:`colorlib.places205`) or any folder of images.
+Data sources (:func:`build_datasets`): ``"landscapes"`` (the quick profile: the course's
+1,480 outdoor photos split by photographer, :mod:`colorlib.datasets`), ``"places205"``
+(the paper's split, see :mod:`colorlib.places205`), ``"samples"`` (crops of a few
+offline sample photos, for tests) or any folder of images.
 """
 
 from __future__ import annotations
@@ -31,69 +34,27 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from PIL import Image, ImageChops
+from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import transforms
 
-from .color import ab_to_target, lab_to_network_input, rgb_to_lab
+from .color import lab_to_network_input, rgb_to_lab
 from .config import data_dir
+from .datasets import landscapes_split
+from .images import DEFAULT_MAX_PIXELS, RESIZE_RATIO, ImageReadError, find_images, is_grayscale, load_image
+from .places205 import has_split, read_split
 from .samples import TRAIN_PHOTOS, VALIDATION_PHOTOS, sample_photo
 
 __all__ = [
-    "IMAGE_EXTENSIONS",
-    "find_images",
-    "is_grayscale",
     "train_transform",
     "validation_transform",
     "CropBatch",
     "collate_crops",
     "ImageFolderDataset",
     "SampleCropsDataset",
-    "rgb_batch_to_network",
+    "rgb_batch_to_lightness_ab",
     "build_datasets",
 ]
-
-#: File name endings the folder datasets pick up (case-insensitive).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
-#: The authors resized to 256 and cropped 224: the resize side is ``size * 256 / 224``.
-_RESIZE_RATIO = 256 / 224
-_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
-
-
-def find_images(folder: str | os.PathLike) -> list[Path]:
-    """Every image file below ``folder`` (recursive), sorted by path relative to ``folder``.
-
-    Only the file name ending is looked at (:data:`IMAGE_EXTENSIONS`); whether a file
-    really is an image is found out when it is read.
-
-    Raises:
-        FileNotFoundError: ``folder`` is not a folder.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"expected a folder of images, {folder} is not a folder")
-    found = [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
-    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
-
-
-def is_grayscale(image: Image.Image, tolerance: int = 2) -> bool:
-    """Whether a photo has no colour: a gray mode, or R, G and B within ``tolerance`` everywhere.
-
-    Args:
-        image: a PIL image of any mode.
-        tolerance: the largest difference between the channels of one pixel (0..255)
-            still counted as gray (absorbs rounding in files saved as RGB).
-    """
-    if image.mode in _GRAY_MODES:
-        return True
-    red, green, blue = (image if image.mode == "RGB" else image.convert("RGB")).split()
-    # The largest channel spread of a pixel is its largest pairwise difference. Most
-    # colour photos fail the first test, so this costs one pass in C over the pixels.
-    for first, second in ((red, green), (green, blue), (red, blue)):
-        if ImageChops.difference(first, second).getextrema()[1] > tolerance:
-            return False
-    return True
-
 
 def train_transform(size: int) -> transforms.Compose:
     """The training crop of the authors' code: random resized crop to ``size``, random horizontal flip (PIL in, PIL out)."""
@@ -102,7 +63,7 @@ def train_transform(size: int) -> transforms.Compose:
 
 def validation_transform(size: int) -> transforms.Compose:
     """The validation crop of the authors' code: resize the short side to ``size * 256/224``, centre crop ``size``."""
-    return transforms.Compose([transforms.Resize(round(size * _RESIZE_RATIO)), transforms.CenterCrop(size)])
+    return transforms.Compose([transforms.Resize(round(size * RESIZE_RATIO)), transforms.CenterCrop(size)])
 
 
 def _to_uint8_tensor(image: Image.Image) -> torch.Tensor:
@@ -145,9 +106,10 @@ class ImageFolderDataset(Dataset):
     """Photos from files, cropped for training or validation.
 
     Args:
-        files: image files (see :func:`find_images`).
+        files: image files (see :func:`colorlib.images.find_images`).
         size: side of the square crop in pixels.
         train: random resized crop + flip (``True``) or resize + centre crop (``False``).
+        max_pixels: larger images are skipped as unreadable, before decoding.
 
     Items are dicts: ``rgb`` uint8 ``(3, size, size)`` (``None`` for a skipped file),
     ``path``, ``problem`` (``None``, ``"grayscale"`` or ``"unreadable"``) and ``reason``.
@@ -155,12 +117,14 @@ class ImageFolderDataset(Dataset):
     its workers).
     """
 
-    def __init__(self, files: Sequence[str | os.PathLike], size: int, train: bool) -> None:
+    def __init__(self, files: Sequence[str | os.PathLike], size: int, train: bool,
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
         if size < 8:
             raise ValueError(f"ImageFolderDataset: expected a crop size of at least 8 pixels, got {size}")
         self.files = [Path(f) for f in files]
         self.size = size
         self.train = train
+        self.max_pixels = max_pixels
         self.transform = train_transform(size) if train else validation_transform(size)
 
     def __len__(self) -> int:
@@ -169,15 +133,13 @@ class ImageFolderDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         path = self.files[index]
         try:
-            with Image.open(path) as image:
-                image.load()  # decode now: a truncated file fails here, not later
-                rgb = image.convert("RGB") if image.mode not in _GRAY_MODES else None
-            if rgb is None or is_grayscale(rgb):
-                return {"rgb": None, "path": str(path), "problem": "grayscale", "reason": ""}
-        except Exception as error:  # noqa: BLE001 - any decoder failure means "skip this file"
-            reason = f"{type(error).__name__}: {error}".splitlines()[0]
+            rgb = load_image(path, max_pixels=self.max_pixels)  # the one reader: EXIF, 16-bit, alpha, limits
+        except (ImageReadError, OSError) as error:
+            reason = " ".join(str(error).split())
             return {"rgb": None, "path": str(path), "problem": "unreadable", "reason": reason}
-        return {"rgb": _to_uint8_tensor(self.transform(rgb)), "path": str(path), "problem": None, "reason": ""}
+        if is_grayscale(rgb):
+            return {"rgb": None, "path": str(path), "problem": "grayscale", "reason": ""}
+        return {"rgb": _to_uint8_tensor(self.transform(Image.fromarray(rgb))), "path": str(path), "problem": None, "reason": ""}
 
 
 class SampleCropsDataset(Dataset):
@@ -232,12 +194,12 @@ class SampleCropsDataset(Dataset):
         return {"rgb": rgb, "path": f"sample:{self.photos[index % len(self.photos)]}", "problem": None, "reason": ""}
 
 
-def rgb_batch_to_network(
+def rgb_batch_to_lightness_ab(
     rgb: torch.Tensor,
     device: torch.device | str | None = None,
     channels_last: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The per-batch colour step: uint8 RGB crops -> (network input, training target).
+    """The per-batch colour step: uint8 RGB crops -> (network input, true ab).
 
     Args:
         rgb: uint8 ``(N, 3, H, W)`` sRGB 0..255 (or float in 0..1).
@@ -246,25 +208,26 @@ def rgb_batch_to_network(
             convolutions on GPUs).
 
     Returns:
-        ``(inputs, targets)``: ``L / 100`` float32 ``(N, 1, H, W)`` in 0..1 and
-        ``(ab + 128) / 255`` float32 ``(N, 2, H, W)`` in about 0..1.
+        ``(inputs, ab)``: ``L / 100`` float32 ``(N, 1, H, W)`` in 0..1 and the true ab
+        float32 ``(N, 2, H, W)`` in ab units (about -128..127); the loss scales them
+        (the paper's MSE compares ``(ab + 128) / 255``, see :mod:`colorlib.losses`).
 
     Raises:
         ValueError: not a batch shaped (N, 3, H, W).
     """
     if not isinstance(rgb, torch.Tensor) or rgb.ndim != 4 or rgb.shape[1] != 3:
         shape = tuple(rgb.shape) if isinstance(rgb, torch.Tensor) else type(rgb).__name__
-        raise ValueError(f"rgb_batch_to_network: expected an RGB batch shaped (N, 3, H, W), got {shape}")
+        raise ValueError(f"rgb_batch_to_lightness_ab: expected an RGB batch shaped (N, 3, H, W), got {shape}")
     rgb = rgb.to(device, non_blocking=True) if device is not None else rgb
     from_bytes = rgb.dtype == torch.uint8
     rgb = rgb.float() / 255.0 if from_bytes else rgb.float()
     lab = rgb_to_lab(rgb, validate=not from_bytes)  # 8-bit data is in range: no GPU sync
     inputs = lab_to_network_input(lab[:, :1])
-    targets = ab_to_target(lab[:, 1:])
+    ab = lab[:, 1:]
     if channels_last:
         inputs = inputs.contiguous(memory_format=torch.channels_last)
-        targets = targets.contiguous(memory_format=torch.channels_last)
-    return inputs, targets
+        ab = ab.contiguous(memory_format=torch.channels_last)
+    return inputs, ab
 
 
 def _subfolder(folder: Path, names: Sequence[str]) -> Path | None:
@@ -286,6 +249,8 @@ def build_datasets(
     Args:
         data: where the photos come from:
 
+            - ``"landscapes"``: the course's photos (:mod:`colorlib.datasets`), split by
+              photographer, downloaded on first use;
             - ``"samples"``: ``train_images`` random crops of the training sample photos
               and ``val_images`` fixed crops of the validation sample photos (offline);
             - ``"places205"``: the paper's split under :func:`colorlib.config.data_dir`
@@ -303,8 +268,12 @@ def build_datasets(
         ValueError: a source with no training or no validation images.
         FileNotFoundError: a folder that does not exist, or ``places205`` not downloaded.
     """
-    from .places205 import has_split, read_split  # local import: places205 imports this module lazily
-
+    if os.fspath(data) == "landscapes":
+        train_files, val_files = landscapes_split()
+        return (
+            ImageFolderDataset(train_files[:train_images], size, train=True),
+            ImageFolderDataset(val_files[:val_images], size, train=False),
+        )
     if os.fspath(data) == "samples":
         return (
             SampleCropsDataset(TRAIN_PHOTOS, train_images, size, train=True),

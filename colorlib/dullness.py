@@ -33,6 +33,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
@@ -40,6 +41,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .color import lab_to_rgb
+from .metrics import chroma
 from .modelz import ANNEALED_MEAN_TEMPERATURE
 
 __all__ = [
@@ -347,10 +349,6 @@ def plot_toy_experiment(
     images: ToyImages, regression: ToyRegressionResult, classification: ToyClassificationResult | None = None
 ) -> Figure:
     """The figure of the toy experiment: inputs, targets, predictions, and the ab plane."""
-    import matplotlib.pyplot as plt
-
-    from .metrics import chroma
-
     red_index = int(torch.nonzero(images.is_red)[0])
     blue_index = int(torch.nonzero(~images.is_red)[0])
     truth = images.rgb()

@@ -6,7 +6,7 @@ A *colorizer* here is any function from a colour photo to a colorized photo (bot
 * **gray**: ab = 0 everywhere (the grayscale input itself, as a colour image);
 * **mean ab**: one constant ab everywhere, the mean ab of the training photos;
 * **a model**: the paper's released network, the course's quick model, ModelZ ...
-  through :func:`colorlib.colorize.colorize`.
+  through :func:`colorlib.colorize`.
 
 All keep the true L channel, so every difference is in the colours. Every colorizer
 is scored by :func:`image_metrics` on the same photos and summarised by
@@ -19,69 +19,50 @@ model, with the gray baseline beside it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
-from PIL import Image
 
 from . import metrics
-from .config import Profile, data_dir, get_profile
+from .config import Profile, data_dir, get_profile, run_dir
+from .datasets import kodak24_files, landscapes_split
 from .files import atomic_write
-from .samples import TRAIN_PHOTOS, VALIDATION_PHOTOS, sample_photo
+from .images import DEFAULT_MAX_PIXELS, ImageReadError, find_images, is_grayscale, load_image
+from .inference import colorize, replace_ab
+from .places205 import read_split
+from .weights import load_pretrained
 
 __all__ = [
     "Colorizer",
     "EvaluationImage",
     "EvaluationResult",
-    "QUICK_EVALUATION_CROPS",
     "gray_colorizer",
     "constant_ab_colorizer",
     "model_colorizer",
     "mean_ab",
     "training_mean_ab",
-    "sample_crop",
-    "quick_evaluation_images",
     "evaluation_images",
-    "centre_crop",
-    "folder_images",
+    "PhotoSet",
+    "photo_set",
+    "kodak24_photos",
+    "EvaluationReport",
+    "evaluate_command",
     "image_metrics",
     "evaluate_colorizer",
     "summarize",
     "metrics_table",
     "course_model_path",
     "plot_comparison_grid",
-    "plot_validation_examples",
     "plot_dullness_on_photos",
-    "register_cli",
 ]
 
 #: ``(uint8 RGB (H, W, 3)) -> uint8 RGB (H, W, 3)``, using only the input's lightness.
 Colorizer = Callable[[np.ndarray], np.ndarray]
-
-#: The ten evaluation images of the quick profile: square crops ``(photo, top, left, side)``
-#: of the six offline sample photos, shown at 224x224: one crop of each photo first, then
-#: a second, different crop of four of them. Crops of
-#: :data:`colorlib.samples.VALIDATION_PHOTOS` were never seen in the quick training.
-QUICK_EVALUATION_CROPS: tuple[tuple[str, int, int, int], ...] = (
-    ("astronaut", 0, 0, 512),
-    ("coffee", 0, 100, 400),
-    ("rocket", 0, 106, 427),
-    ("motorcycle", 0, 120, 500),
-    ("chelsea", 0, 0, 300),
-    ("grace_hopper", 0, 0, 512),
-    ("astronaut", 0, 280, 232),
-    ("motorcycle", 0, 400, 300),
-    ("grace_hopper", 300, 200, 300),
-    ("chelsea", 0, 151, 300),
-)
-
 
 @dataclass(frozen=True)
 class EvaluationImage:
@@ -98,8 +79,6 @@ class EvaluationImage:
 
 
 def _with_constant_ab(image: np.ndarray, ab: tuple[float, float]) -> np.ndarray:
-    from .colorize import replace_ab  # local import: colorize loads torch models
-
     return replace_ab(image, np.broadcast_to(np.asarray(ab, dtype=np.float32), image.shape[:2] + (2,)))
 
 
@@ -119,12 +98,15 @@ def constant_ab_colorizer(ab: tuple[float, float]) -> Colorizer:
     return colorize_constant
 
 
-def model_colorizer(model, size: int = 224) -> Colorizer:
-    """A network as a colorizer: :func:`colorlib.colorize.colorize` at ``size`` x ``size``."""
-    from .colorize import colorize  # local import: colorize loads torch models
+def model_colorizer(model, size: int | None = None, **options) -> Colorizer:
+    """A network as a colorizer: :func:`colorlib.colorize` (the whole photo at ``size`` x
+    ``size``, default the model's own input size; colours back at the photo's resolution).
+
+    ``options`` go to :func:`colorlib.colorize` (``temperature=`` for a classification model).
+    """
 
     def colorize_with_model(image: np.ndarray) -> np.ndarray:
-        return colorize(image, model, size=size)
+        return colorize(image, model, size=size, **options)
 
     return colorize_with_model
 
@@ -144,16 +126,17 @@ def mean_ab(images: Iterable[np.ndarray]) -> tuple[float, float]:
 def training_mean_ab(profile: Profile | None = None, max_images: int = 2000) -> tuple[float, float]:
     """The mean ab of the profile's training photos (the "mean ab" baseline's colour).
 
-    Quick profile: all of :data:`colorlib.samples.TRAIN_PHOTOS`. Paper profile: the
-    first ``max_images`` training photos of the Places205 split (enough for a mean).
+    Quick profile: the landscapes' training split. Paper profile: the first ``max_images``
+    training photos of the Places205 split (enough for a mean).
     """
     profile = profile or get_profile()
-    if profile.data == "samples":
-        return mean_ab(sample_photo(name) for name in TRAIN_PHOTOS)
-    from .places205 import read_split
-
-    paths = read_split(data_dir()).train[:max_images]
-    return mean_ab(_read_rgb(path) for path in paths)
+    if profile.data == "landscapes":
+        paths = landscapes_split()[0][:max_images]
+    elif profile.data == "places205":
+        paths = read_split(data_dir()).train[:max_images]
+    else:
+        paths = find_images(profile.data)[:max_images]
+    return mean_ab(load_image(path) for path in paths)
 
 
 # --------------------------------------------------------------------------------------
@@ -161,56 +144,53 @@ def training_mean_ab(profile: Profile | None = None, max_images: int = 2000) -> 
 # --------------------------------------------------------------------------------------
 
 
-def _read_rgb(path: Path) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+@dataclass
+class PhotoSet:
+    """Photos to evaluate on, and what was left out: ``images``, ``skipped_gray`` (names of
+    photos without colour: nothing to score, and the gray baseline would be exact, PSNR
+    infinite), ``unreadable`` (one line per file that could not be read)."""
+
+    images: list[EvaluationImage]
+    skipped_gray: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """``"24 photos (skipped: 1 gray, 0 unreadable)"``."""
+        return f"{len(self.images)} photos (skipped: {len(self.skipped_gray)} gray, {len(self.unreadable)} unreadable)"
 
 
-def _resize(image: np.ndarray, size: int) -> np.ndarray:
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BICUBIC))
+def photo_set(paths: Sequence[str | os.PathLike], max_pixels: int | None = DEFAULT_MAX_PIXELS) -> PhotoSet:
+    """Whole photos from files, through :func:`colorlib.images.load_image`.
+
+    Gray and nearly gray photos are skipped and counted, as in training; files that
+    cannot be read (not an image, truncated, above ``max_pixels``) are named, and the
+    others are still evaluated.
+    """
+    found = PhotoSet([])
+    for path in paths:
+        path = Path(path)
+        try:
+            rgb = load_image(path, max_pixels=max_pixels)
+        except (ImageReadError, OSError) as error:
+            found.unreadable.append(" ".join(str(error).split()))
+            continue
+        if is_grayscale(rgb):
+            found.skipped_gray.append(path.name)
+        else:
+            found.images.append(EvaluationImage(path.name, rgb))
+    return found
 
 
-def sample_crop(photo: str, top: int, left: int, side: int, size: int = 224) -> np.ndarray:
-    """A square crop of an offline sample photo, resized to ``size`` x ``size``: uint8 (size, size, 3)."""
-    image = sample_photo(photo)
-    height, width = image.shape[:2]
-    if top < 0 or left < 0 or top + side > height or left + side > width:
-        raise ValueError(f"sample_crop: the crop ({top}, {left}, side {side}) does not fit {photo} ({height}x{width})")
-    return _resize(np.ascontiguousarray(image[top : top + side, left : left + side]), size)
+def kodak24_photos() -> PhotoSet:
+    """The course's test set: the 24 Kodak photos, whole (768x512 or 512x768), downloaded on first use."""
+    return photo_set(kodak24_files())
 
 
-def quick_evaluation_images(size: int = 224) -> list[EvaluationImage]:
-    """The quick profile's ten evaluation images (:data:`QUICK_EVALUATION_CROPS`)."""
-    images, seen = [], {}
-    for photo, top, left, side in QUICK_EVALUATION_CROPS:
-        seen[photo] = seen.get(photo, 0) + 1
-        name = photo if seen[photo] == 1 else f"{photo} {seen[photo]}"
-        images.append(EvaluationImage(name, sample_crop(photo, top, left, side, size), photo in TRAIN_PHOTOS))
-    return images
-
-
-def centre_crop(image: np.ndarray, size: int = 224) -> np.ndarray:
-    """Resize the short side to ``size * 256/224`` and cut the central ``size`` x ``size``
-    square, like the authors' validation images: uint8 RGB in, uint8 ``(size, size, 3)`` out."""
-    from .data import validation_transform
-
-    return np.asarray(validation_transform(size)(Image.fromarray(np.asarray(image))))
-
-
-def folder_images(paths: Sequence[str | os.PathLike], size: int = 224) -> list[EvaluationImage]:
-    """Photos from files (any mode, converted to RGB), :func:`centre_crop`-ped to ``size``."""
-    return [EvaluationImage(Path(path).name, centre_crop(_read_rgb(Path(path)), size)) for path in paths]
-
-
-def evaluation_images(profile: Profile | None = None, count: int = 10, size: int = 224) -> list[EvaluationImage]:
-    """The images the course evaluates on: quick profile, the ten sample crops; paper
-    profile, the first ``count`` validation images of the Places205 split."""
-    profile = profile or get_profile()
-    if profile.data == "samples":
-        return quick_evaluation_images(size)[:count]
-    from .places205 import read_split
-
-    return folder_images(read_split(data_dir()).validation[:count], size)
+def evaluation_images(profile: Profile | None = None, count: int | None = None) -> list[EvaluationImage]:
+    """The photos the course evaluates on: Kodak24 (the test set, in every profile: nothing
+    was trained or tuned on it), the first ``count`` of them."""
+    images = kodak24_photos().images
+    return images[:count] if count is not None else images
 
 
 # --------------------------------------------------------------------------------------
@@ -337,37 +317,42 @@ def metrics_table(summaries: dict[str, dict[str, float]], ground_truth: bool = T
 def course_model_path(profile: Profile | None = None) -> Path:
     """Where notebook 04 (``colorlib train``) leaves the profile's best model:
     ``<repo>/runs/<profile>/best.pth`` (it may not exist yet)."""
-    from .train import BEST_CHECKPOINT, TrainConfig
-
-    return Path(TrainConfig.from_profile(profile or get_profile()).out) / BEST_CHECKPOINT
-
-
-def _missing_panel(axis, text: str) -> None:
-    axis.set_facecolor("0.93")
-    axis.text(0.5, 0.5, text.replace(" are ", " are\n", 1), ha="center", va="center", fontsize=8, color="0.3", wrap=True)
-    axis.set_xticks([])
-    axis.set_yticks([])
-    for spine in axis.spines.values():
-        spine.set_visible(False)
+    return run_dir((profile or get_profile()).name) / "best.pth"
 
 
 def plot_comparison_grid(
     images: Sequence[EvaluationImage],
-    rows: dict[str, Sequence[np.ndarray] | None],
+    rows: dict[str, Sequence[np.ndarray]],
     block_size: int = 5,
-    missing_text: str = "not available",
     size: float = 2.0,
 ):
-    """The layout of the paper's Figure 5: blocks of ``block_size`` images, one row per source.
+    """The course's own side-by-side comparison: the ground truth, then one row per colorizer.
+
+    Photos come in blocks of ``block_size`` columns; each block has the ground truth on
+    top and one row per entry of ``rows`` below it. Every panel shows a picture: a
+    colorizer that is not available (ModelZ offline, say) is left out of ``rows``, not
+    drawn as an empty row. (The paper's Figure 5 itself, on the paper's photos, is
+    :func:`colorlib.paper.plot_figure5`.)
 
     Args:
-        images: the ground-truth photos (first row of every block).
-        rows: ``{row label: one uint8 RGB image per photo}``, in order; ``None`` for a
-            source that is not available (its panels show ``missing_text``).
-        block_size: photos per block (the paper: two blocks of five).
+        images: the ground-truth photos, uint8 RGB (H, W, 3) each (any sizes).
+        rows: ``{row label: one uint8 RGB image per photo}``, in order.
+        block_size: photos per block.
+        size: inches per panel.
+
+    Raises:
+        ValueError: no photos, a row that is ``None`` or has the wrong number of images.
     """
     import matplotlib.pyplot as plt
 
+    if not images or block_size < 1:
+        raise ValueError(f"plot_comparison_grid: expected at least one photo and block_size >= 1, got {len(images)} and {block_size}")
+    for label, source in rows.items():
+        if source is None or len(source) != len(images):
+            raise ValueError(
+                f"plot_comparison_grid: row {label!r} must hold one image per photo ({len(images)}), got "
+                f"{'None (leave a colorizer that is not available out of rows)' if source is None else len(source)}"
+            )
     labels = ["ground truth", *rows]
     sources = [[image.rgb for image in images], *rows.values()]
     blocks = -(-len(images) // block_size)
@@ -381,39 +366,14 @@ def plot_comparison_grid(
             if index >= len(images):
                 axis.axis("off")
                 continue
-            if source is None:
-                _missing_panel(axis, missing_text)
-            else:
-                axis.imshow(source[index])
-                axis.set_xticks([])
-                axis.set_yticks([])
+            axis.imshow(source[index])
+            axis.set_xticks([])
+            axis.set_yticks([])
             if row == 0:
-                axis.set_title(f"image{index + 1}: {images[index].name}", fontsize=8)
+                axis.set_title(images[index].name, fontsize=8)
             if column == 0:
                 axis.set_ylabel(label, fontsize=9)
     figure.tight_layout(h_pad=0.3, w_pad=0.3)
-    return figure
-
-
-def plot_validation_examples(images: Sequence[np.ndarray], colorized: Sequence[np.ndarray], pairs_per_row: int = 3, size: float = 2.2):
-    """The layout of the paper's Figure 6: each grayscale input beside its colorization."""
-    import matplotlib.pyplot as plt
-
-    from .metrics import as_rgb255
-    from .color import rgb_to_lab
-
-    if len(images) != len(colorized) or not images:
-        raise ValueError(f"plot_validation_examples: expected as many colorized images as inputs, got {len(images)} and {len(colorized)}")
-    rows = -(-len(images) // pairs_per_row)
-    figure, axes = plt.subplots(rows, 2 * pairs_per_row, figsize=(2 * pairs_per_row * size, rows * size), squeeze=False)
-    for axis in axes.flat:
-        axis.axis("off")
-    for index, (image, colour) in enumerate(zip(images, colorized)):
-        row, pair = divmod(index, pairs_per_row)
-        lightness = rgb_to_lab(as_rgb255(image) / 255.0)[..., 0]
-        axes[row, 2 * pair].imshow(lightness, cmap="gray", vmin=0, vmax=100)
-        axes[row, 2 * pair + 1].imshow(colour)
-    figure.tight_layout(w_pad=0.4, h_pad=0.6)
     return figure
 
 
@@ -475,64 +435,63 @@ def _write_json(path: Path, payload: dict) -> None:
     atomic_write(path, lambda name: Path(name).write_text(text, encoding="utf-8"))
 
 
-def _command(args: argparse.Namespace) -> int:
-    from .weights import WeightsUnavailableError, load_pretrained
+@dataclass
+class EvaluationReport:
+    """What ``colorlib evaluate`` shows: the table ``text`` and the ``problems`` (one line each)."""
 
-    if args.data is None:
-        images = [EvaluationImage(name, centre_crop(sample_photo(name), args.size)) for name in VALIDATION_PHOTOS]
-        source = f"offline validation sample photos: {', '.join(VALIDATION_PHOTOS)}"
+    text: str
+    problems: list[str]
+    summaries: dict[str, dict[str, float]]
+
+
+def evaluate_command(
+    model_name: str = "paper",
+    data: str | os.PathLike | None = None,
+    size: int | None = None,
+    json_path: str | os.PathLike | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> EvaluationReport:
+    """``colorlib evaluate``: a model beside the gray baseline on whole photos.
+
+    Args:
+        model_name: a registry name (``"paper"``) or a checkpoint path.
+        data: a folder of colour photos; ``None`` or ``"kodak24"``: the test set.
+        size: the network's input side (default: the model's own).
+        json_path: also write the numbers (summary and per photo) there.
+        max_pixels: larger files are refused (named in ``problems``).
+
+    Raises:
+        FileNotFoundError: ``data`` is not a folder.
+        ValueError: no colour photo to evaluate, or a model that cannot be loaded.
+    """
+    if data is None or os.fspath(data) == "kodak24":
+        photos, source = photo_set(kodak24_files(), max_pixels), "Kodak24, the test set"
     else:
-        from .data import find_images
-
-        try:
-            paths = find_images(args.data)
-        except FileNotFoundError as error:
-            print(f"colorlib evaluate: {error}", file=sys.stderr)
-            return 2
-        if not paths:
-            print(f"colorlib evaluate: no images found in {args.data}", file=sys.stderr)
-            return 2
-        images = folder_images(paths, args.size)
-        source = f"photos from {args.data}"
-    try:
-        model = load_pretrained(args.model)
-    except (WeightsUnavailableError, FileNotFoundError, ValueError) as error:
-        print(f"colorlib evaluate: cannot load the model {args.model!r}: {error}", file=sys.stderr)
-        return 2
-    model_name = args.model if args.model.startswith("paper") else Path(args.model).name
+        photos, source = photo_set(find_images(data), max_pixels), f"photos from {data}"
+    problems = [f"skipped {name}: a gray photo" for name in photos.skipped_gray] + list(photos.unreadable)
+    if not photos.images:
+        raise ValueError(f"no colour photo to evaluate in {data or 'kodak24'} ({photos.describe()})")
+    model = load_pretrained(model_name, progress=False)
+    label = model_name if model_name.startswith("paper") else Path(model_name).name
     results = [
-        evaluate_colorizer("gray (ab = 0)", gray_colorizer, images),
-        evaluate_colorizer(model_name, model_colorizer(model, args.size), images),
+        evaluate_colorizer("gray (ab = 0)", gray_colorizer, photos.images),
+        evaluate_colorizer(label, model_colorizer(model, size), photos.images),
     ]
     summaries = {result.name: result.summary() for result in results}
-    print(f"{len(images)} images ({source}); centre crops of {args.size}x{args.size}")
-    print(metrics_table(summaries))
-    if args.json:
+    shown = size or model.input_size
+    text = f"{photos.describe()}, {source}; whole photos, network input {shown}x{shown}\n{metrics_table(summaries)}"
+    if json_path is not None:
         _write_json(
-            Path(args.json),
+            Path(json_path),
             {
-                "model": args.model,
-                "size": args.size,
-                "images": [image.name for image in images],
+                "model": model_name,
+                "size": shown,
+                "images": [image.name for image in photos.images],
+                "skipped_gray": photos.skipped_gray,
+                "unreadable": photos.unreadable,
                 "summary": summaries,
                 "per_image": {result.name: result.per_image for result in results},
             },
         )
-        print(f"wrote {args.json}")
-    return 0
-
-
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "evaluate",
-        help="the metrics table of a model (AuC, PSNR, SSIM, colourfulness) beside the gray baseline",
-        description=(
-            "Colorize a folder of colour photos with a model and print AuC, PSNR, SSIM, "
-            "colourfulness and chroma, beside the gray baseline (ab = 0)."
-        ),
-    )
-    parser.add_argument("--model", default="paper", help="paper, paper-epoch40, paper-epoch90 or a checkpoint path (default: paper)")
-    parser.add_argument("--data", help="a folder of colour photos (default: the offline validation sample photos)")
-    parser.add_argument("--json", help="also write the numbers (summary and per image) to this JSON file")
-    parser.add_argument("--size", type=int, default=224, help="network input and crop size (default 224)")
-    parser.set_defaults(handler=_command)
+        text += f"\nwrote {json_path}"
+    return EvaluationReport(text, problems, summaries)

@@ -9,24 +9,36 @@
       -> ab on the target scale (ab + 128) / 255
 
 The decoder is exactly the layout of the authors' released checkpoints, so their
-weights load into it (see :mod:`colorlib.weights`). Weights are a separate concern:
-:class:`ColorizationNet` starts from random numbers and :func:`build_colorization_net`
-fills the encoder with ImageNet weights.
+weights load into it. Weights are a separate concern (:mod:`colorlib.weights`):
+:class:`ColorizationNet` starts from random numbers; ``weights.build_colorization_net``
+fills the encoder with ImageNet weights and ``weights.load_pretrained`` loads a trained
+network. This module imports no loader.
+
+Only the last convolution depends on the loss: 2 outputs (a and b) for the paper's MSE,
+Q logits for a classification loss over Q colour bins (notebook 06). The decoding from
+the raw output to ab is the job of an :class:`OutputDecoder` (a loss from
+:mod:`colorlib.losses`); without one, the output is the paper's ``(ab + 128) / 255``.
 """
 
 from __future__ import annotations
 
-import socket
-import warnings
-from typing import Literal
+from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 from torch import nn
-from torchvision.models import ResNet18_Weights, resnet18
+from torchvision.models import resnet18
+
+from .color import target_to_ab
 
 __all__ = [
     "ColorizationNet",
-    "build_colorization_net",
+    "OutputDecoder",
+    "ParameterCounts",
+    "parameter_counts",
+    "describe_module",
+    "kernel_text",
+    "pair",
     "make_encoder",
     "make_decoder",
     "ENCODER_CHILDREN",
@@ -65,8 +77,12 @@ def make_encoder(resnet: nn.Module | None = None) -> nn.Sequential:
     return nn.Sequential(*children)
 
 
-def make_decoder() -> nn.Sequential:
-    """The authors' up-sampling half: (N, 128, h, w) -> (N, 2, 8h, 8w), no output activation."""
+def make_decoder(output_channels: int = 2) -> nn.Sequential:
+    """The authors' up-sampling half: (N, 128, h, w) -> (N, output_channels, 8h, 8w), no output activation.
+
+    ``output_channels`` is 2 (a and b) for the paper; a classification loss asks for one
+    logit per colour bin. Only the last convolution changes.
+    """
     return nn.Sequential(
         nn.Conv2d(128, 128, kernel_size=3, padding=1),
         nn.BatchNorm2d(128),
@@ -79,9 +95,20 @@ def make_decoder() -> nn.Sequential:
         nn.Conv2d(64, 32, kernel_size=3, padding=1),
         nn.BatchNorm2d(32),
         nn.ReLU(),
-        nn.Conv2d(32, 2, kernel_size=3, padding=1),
+        nn.Conv2d(32, output_channels, kernel_size=3, padding=1),
         nn.Upsample(scale_factor=2),
     )
+
+
+class OutputDecoder(Protocol):
+    """What turns the network's raw output into ab: a loss of :mod:`colorlib.losses`."""
+
+    name: str
+    output_channels: int
+
+    def decode(self, output: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """Raw output (N, C, H, W) -> ab (N, 2, H, W) in ab units."""
+        ...
 
 
 class ColorizationNet(nn.Module):
@@ -93,17 +120,56 @@ class ColorizationNet(nn.Module):
             authors' code let their running statistics drift during training; that is
             why their three checkpoints differ only there).
 
+        decoder: how the raw output becomes ab (a loss of :mod:`colorlib.losses`);
+            ``None`` is the paper's: 2 outputs on the ``(ab + 128) / 255`` scale.
+        input_size: the side of the square input the weights were trained at (224 for
+            the paper; ``None`` for untrained weights). :mod:`colorlib.inference` and
+            :mod:`colorlib.evaluate` use it as their default.
+        input_convention: ``"L/100"`` (colorlib) or ``"luma"`` (the authors' code fed
+            ``skimage.color.rgb2gray``); recorded for what it says, the network takes
+            any 0..1 lightness.
+
     Input: ``(N, 1, H, W)`` float, ``L / 100`` in 0..1, H and W divisible by 8.
-    Output: ``(N, 2, H, W)`` float, ab on the target scale ``(ab + 128) / 255``
-    (about 0..1; not clamped).
+    Output: ``(N, C, H, W)`` float: for the paper (C = 2) ab on the target scale
+    ``(ab + 128) / 255`` (about 0..1; not clamped). :meth:`predict_ab` gives ab in ab
+    units for any decoder.
     """
 
-    def __init__(self, freeze_encoder: bool = True) -> None:
+    def __init__(
+        self,
+        freeze_encoder: bool = True,
+        decoder: OutputDecoder | None = None,
+        input_size: int | None = None,
+        input_convention: str = "L/100",
+    ) -> None:
         super().__init__()
         self.encoder = make_encoder()
-        self.decoder = make_decoder()
+        self.decoder = make_decoder(2 if decoder is None else decoder.output_channels)
+        # A plain attribute, not a sub-module: the decoder's state lives in checkpoints'
+        # own entry, so the state dict stays exactly the authors' layout.
+        self.__dict__["output_decoder"] = decoder
+        self.input_size = input_size
+        self.input_convention = input_convention
         self.encoder_frozen = False
         self.freeze_encoder(freeze_encoder)
+
+    @property
+    def loss_name(self) -> str:
+        """``"mse"`` for the paper's output, else the decoder's name."""
+        return "mse" if self.output_decoder is None else self.output_decoder.name
+
+    def predict_ab(self, lightness: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """``L / 100`` (N, 1, H, W) -> ab (N, 2, H, W) in ab units (about -128..127).
+
+        Uses the model in whatever mode it is in; ``temperature`` is passed to a
+        classification decoder (the annealed mean) and must be ``None`` otherwise.
+        """
+        output = self(lightness)
+        if self.output_decoder is None:
+            if temperature is not None:
+                raise ValueError("temperature applies to classification models only; this model regresses ab (MSE)")
+            return target_to_ab(output)
+        return self.output_decoder.decode(output, temperature)
 
     def freeze_encoder(self, frozen: bool = True) -> "ColorizationNet":
         """Freeze (or unfreeze) the ResNet part; returns ``self``."""
@@ -134,68 +200,68 @@ class ColorizationNet(nn.Module):
         return self.decoder(self.encoder(lightness))
 
 
-def _imagenet_resnet18(timeout_s: float) -> nn.Module:
-    """torchvision's ImageNet ResNet-18, downloaded by torchvision on first use."""
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout_s)  # never hang on a half-open network
-    try:
-        return resnet18(weights=ResNet18_Weights.IMAGENET1K_V1)
-    finally:
-        socket.setdefaulttimeout(previous)
+# --------------------------------------------------------------------------------------
+# Describing and counting layers.
+# --------------------------------------------------------------------------------------
 
 
-def build_colorization_net(
-    encoder_weights: Literal["imagenet", "released", "random"] = "imagenet",
-    freeze_encoder: bool = True,
-    download_timeout_s: float = 20.0,
-) -> ColorizationNet:
-    """A :class:`ColorizationNet` whose encoder starts from pretrained weights.
+def pair(value) -> tuple[int, int]:
+    """``3 -> (3, 3)``; a pair stays a pair (PyTorch's ``kernel_size``, ``stride``, ...)."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
-    Args:
-        encoder_weights:
-            - ``"imagenet"``: torchvision's ``ResNet18_Weights.IMAGENET1K_V1``
-              (downloaded by torchvision into its own cache on first use). With no
-              network and no cached copy, a warning is issued and the fallback is the
-              encoder of the authors' released checkpoint if it is in colorlib's cache
-              (it holds the same ImageNet weights, already summed to one channel), or a
-              random initialisation otherwise.
-            - ``"released"``: the encoder of the authors' released checkpoint
-              (``colorlib.load_pretrained("paper")``; no torchvision download).
-            - ``"random"``: no pretrained weights.
-        freeze_encoder: see :class:`ColorizationNet`.
-        download_timeout_s: socket timeout for torchvision's download.
 
-    Returns:
-        A model in training mode; the decoder is randomly initialised.
+def kernel_text(module: nn.Module) -> str:
+    """``"3x3"``: a convolution's or pooling's kernel size."""
+    height, width = pair(module.kernel_size)
+    return f"{height}x{width}"
+
+
+def describe_module(module: nn.Module) -> str:
+    """One short line for a layer: ``"Conv2d(128->64, 3x3, stride 1)"``, ``"Upsample(x2, nearest)"``."""
+    if isinstance(module, nn.Conv2d):
+        return f"Conv2d({module.in_channels}->{module.out_channels}, {kernel_text(module)}, stride {pair(module.stride)[0]})"
+    if isinstance(module, nn.BatchNorm2d):
+        return f"BatchNorm2d({module.num_features})"
+    if isinstance(module, nn.Upsample):
+        return f"Upsample(x{module.scale_factor:g}, {module.mode})"
+    if isinstance(module, nn.MaxPool2d):
+        return f"MaxPool2d({kernel_text(module)}, stride {pair(module.stride)[0]})"
+    if isinstance(module, nn.Sequential):
+        return f"{len(module)} x {type(module[0]).__name__}"
+    return type(module).__name__
+
+
+@dataclass(frozen=True)
+class ParameterCounts:
+    """Numbers of values in a module.
+
+    Attributes:
+        trainable: parameter values with ``requires_grad`` (what the optimiser changes).
+        frozen: parameter values without ``requires_grad``.
+        float_buffers: floating-point buffer values (batch-norm running means and
+            variances; integer counters such as ``num_batches_tracked`` are left out).
     """
-    from . import weights  # local import: weights imports this module
 
-    if encoder_weights not in ("imagenet", "released", "random"):
-        raise ValueError(
-            f"encoder_weights: expected 'imagenet', 'released' or 'random', got {encoder_weights!r}"
-        )
-    net = ColorizationNet(freeze_encoder=freeze_encoder)
-    if encoder_weights == "imagenet":
-        try:
-            net.encoder = make_encoder(_imagenet_resnet18(download_timeout_s))
-        except Exception as error:  # URLError, timeouts, a corrupt partial file, ...
-            fallback = "a random initialisation"
-            if weights.is_cached("paper"):
-                try:
-                    released = weights.load_pretrained("paper", progress=False)
-                except (ValueError, OSError, weights.WeightsUnavailableError):
-                    pass  # a corrupt cached copy that cannot be fetched again offline
-                else:
-                    net.encoder.load_state_dict(released.encoder.state_dict())
-                    fallback = "the encoder of the released checkpoint (same ImageNet weights)"
-            warnings.warn(
-                f"ImageNet weights for ResNet-18 are not available ({type(error).__name__}: "
-                f"{error}); using {fallback} instead. Connect to the network once, or put "
-                "resnet18-f37072fd.pth into torch's hub cache, to get them.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-    elif encoder_weights == "released":
-        net.encoder.load_state_dict(weights.load_pretrained("paper").encoder.state_dict())
-    net.freeze_encoder(freeze_encoder)
-    return net.train()
+    trainable: int
+    frozen: int
+    float_buffers: int
+
+    @property
+    def parameters(self) -> int:
+        """All parameter values, trainable or frozen."""
+        return self.trainable + self.frozen
+
+    @property
+    def float_values(self) -> int:
+        """Parameters plus floating-point buffers: every float stored in a checkpoint."""
+        return self.parameters + self.float_buffers
+
+
+def parameter_counts(module: nn.Module) -> ParameterCounts:
+    """Count a module's trainable and frozen parameters and its float buffers."""
+    if not isinstance(module, nn.Module):
+        raise ValueError(f"parameter_counts: expected an nn.Module, got {type(module).__name__}")
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
+    buffers = sum(b.numel() for b in module.buffers() if b.is_floating_point())
+    return ParameterCounts(trainable, frozen, buffers)

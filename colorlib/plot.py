@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from PIL import Image
 
 from .config import figures_dir
+from .files import atomic_write
 
-__all__ = ["save_figure", "show_images"]
+__all__ = ["save_figure", "show_images", "png_bytes"]
 
 
 def save_figure(figure: Figure, filename: str, dpi: int = 110) -> Path:
@@ -23,8 +26,30 @@ def save_figure(figure: Figure, filename: str, dpi: int = 110) -> Path:
     if not filename.endswith(".png"):
         raise ValueError(f"save_figure: expected a .png file name, got {filename!r}")
     path = figures_dir() / filename
-    figure.savefig(path, dpi=dpi, bbox_inches="tight", facecolor="white")
-    return path
+    # No "Software" entry: the bytes depend only on the drawing, not on the matplotlib version.
+    return atomic_write(
+        path,
+        lambda name: figure.savefig(name, format="png", dpi=dpi, bbox_inches="tight", facecolor="white",
+                                    metadata={"Software": None}),
+    )
+
+
+def png_bytes(rgb: np.ndarray, scale: int = 1) -> bytes:
+    """An RGB picture as PNG bytes (for ``ipywidgets.Image``), enlarged ``scale`` times by pixel repetition.
+
+    Args:
+        rgb: ``(H, W, 3)``, uint8 0..255 or float 0..1 (clipped, rounded to 8 bits).
+        scale: a positive integer zoom (nearest neighbour: every pixel becomes a block).
+    """
+    array = np.asarray(rgb)
+    if array.dtype != np.uint8:
+        array = np.round(np.clip(array, 0.0, 1.0) * 255).astype(np.uint8)
+    picture = Image.fromarray(array)
+    if scale != 1:
+        picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def show_images(

@@ -1,33 +1,42 @@
-"""Training the paper's network: MSE on the scaled ab, Adam, checkpoints, resume, DDP.
+"""Training the paper's network: the loss on ab, Adam, checkpoints, resume, DDP.
 
 The paper's recipe (:data:`colorlib.config.PROFILES` ``"paper"``): MSE between the
-predicted and the true ``(ab + 128) / 255``, Adam with learning rate 0.01, batch 64,
-100 epochs at 224x224 on 40,000 Places205 photos, the ResNet part frozen. The quick
-profile runs the same code on crops of the offline sample photos in about a minute.
+predicted and the true ``(ab + 128) / 255``, Adam with learning rate 0.01, 100 epochs at
+224x224 on 40,000 Places205 photos; the authors' code (not the paper) adds batch 64 and a
+frozen ResNet part. The quick profile runs the same loop on the course's landscape photos
+in about three minutes on a laptop CPU.
+
+The loop is a few small functions that a notebook can call and show:
+
+- :func:`train_step`: forward, loss, backward, optimizer step, for one batch;
+- :func:`train_epoch`: :func:`train_step` over a loader, the mean loss;
+- :func:`validate`: the mean loss over a loader, without gradients;
+- :func:`save_checkpoint` / :func:`load_checkpoint`: atomic, ``weights_only`` files;
+- :func:`train`: all of it with resume, history, divergence checks and DDP. It owns the
+  process while it runs: it seeds the global random generators, and on a GPU it sets
+  cuDNN's autotuner and TF32 (left set afterwards).
+
+Batches are pairs ``(inputs, ab)``: ``inputs`` is ``L / 100`` ``(N, 1, H, W)``, or, with
+``cache_features``, the frozen encoder's output ``(N, 128, H/8, W/8)`` computed once
+(:func:`encode_photos`); ``ab`` is the true ab ``(N, 2, H, W)`` in ab units. The loss
+(:mod:`colorlib.losses`) turns the network's raw output and the true ab into a number.
 
 :func:`train` writes into its output folder:
 
 - ``last.pth`` after every epoch and ``best.pth`` whenever the validation loss is the
   lowest so far: dicts ``{"format": CHECKPOINT_FORMAT, "model", "optimizer", "epoch",
-  "step", "rng", "config", "history", ...}`` of plain types and tensors, written
-  atomically (temporary file, then ``os.replace``), loadable with
-  ``torch.load(weights_only=True)`` and by :func:`colorlib.load_pretrained`;
+  "step", "rng", "config", "meta", "loss_state", "history", ...}`` of plain types and
+  tensors, written atomically, loadable with ``torch.load(weights_only=True)`` and by
+  :func:`colorlib.load_pretrained` (``meta`` records the input size, input convention,
+  loss and profile: the model it loads knows them);
 - ``history.json``: per epoch the training loss, validation loss, images/s, seconds
   and learning rate, plus the counts of skipped files.
 
 Robustness: ``resume=True`` continues from ``last.pth`` (a run killed at any moment
 loses at most the epoch in progress, and no epoch is recorded twice); each epoch draws
 its randomness from ``(seed, epoch)``, so a resumed run does exactly what the
-uninterrupted run would have done, and seeded CPU runs repeat bit for bit. (With
-data-loader worker processes, ``num_workers`` > 0, the crops are drawn by the workers,
-which are seeded once when they start: the data order still follows ``(seed, epoch)``
-but a resumed run's crops differ.) A NaN or infinite loss raises
-:class:`TrainingDivergedError` before anything is saved, so the last good checkpoint
-stays intact.
-
-Speed: the colour conversion runs per batch on the training device
-(:func:`colorlib.data.rgb_batch_to_network`); on a GPU the forward pass runs under
-bfloat16 autocast with ``channels_last`` tensors, optionally ``torch.compile``\\ d.
+uninterrupted run would have done, and seeded CPU runs repeat bit for bit. A NaN or
+infinite loss raises :class:`TrainingDivergedError` before anything is saved.
 
 Several processes: launched by ``torchrun`` (``WORLD_SIZE`` > 1), :func:`train` joins
 the process group (NCCL on GPUs, Gloo on CPUs), wraps the model in
@@ -37,7 +46,6 @@ writes the files.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -45,39 +53,46 @@ import random
 import time
 import warnings
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset, TensorDataset
 from tqdm.auto import tqdm
 
-from . import __version__
-from .config import Profile, get_profile, repo_root
 from .color import ab_to_target
+from .config import Profile, get_profile, run_dir
+from .data import CropBatch, build_datasets, collate_crops, rgb_batch_to_lightness_ab
 from .files import atomic_write
-from .data import CropBatch, build_datasets, collate_crops, rgb_batch_to_network
-from .model import DOWNSAMPLING_FACTOR, ColorizationNet, build_colorization_net
-from .weights import CHECKPOINT_FORMAT, safe_torch_load
+from .losses import ColorLoss, ab_bins, bin_prior, make_loss, soft_encode
+from .model import DOWNSAMPLING_FACTOR, ColorizationNet
+from .weights import CHECKPOINT_FORMAT, build_colorization_net, safe_torch_load
 
 __all__ = [
     "TrainConfig",
     "TrainResult",
     "TrainingDivergedError",
     "HISTORY_FORMAT",
+    "LAST_CHECKPOINT",
+    "BEST_CHECKPOINT",
+    "HISTORY_FILE",
     "choose_device",
     "make_loader",
-    "evaluate",
+    "encode_photos",
+    "train_step",
+    "train_epoch",
+    "validate",
+    "save_checkpoint",
+    "load_checkpoint",
     "mean_target",
     "constant_prediction_loss",
     "mse_to_ab_rmse",
+    "start_from_gray",
     "train",
-    "register_cli",
 ]
 
 #: ``format`` entry of ``history.json``.
@@ -86,58 +101,33 @@ LAST_CHECKPOINT = "last.pth"
 BEST_CHECKPOINT = "best.pth"
 HISTORY_FILE = "history.json"
 
+Batch = tuple[torch.Tensor, torch.Tensor]
+
 
 class TrainingDivergedError(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint was left untouched."""
 
 
-@dataclass
-class TrainConfig:
-    """Everything one training run needs; plain types only (it is saved in checkpoints).
+@dataclass(frozen=True)
+class TrainConfig(Profile):
+    """A :class:`~colorlib.config.Profile` plus the settings of one run (plain types: saved in checkpoints).
+
+    Every field of the profile (``image_size``, ``epochs``, ``batch_size``,
+    ``learning_rate``, ``data``, ``loss``, ``cache_features``, ...) keeps its meaning; the
+    profile's ``name`` is the profile the defaults came from. Added here:
 
     Attributes:
-        profile: the profile the defaults came from (``"quick"`` or ``"paper"``).
-        image_size: crop side in pixels (divisible by 8).
-        epochs: train until this many epochs are complete (counting resumed ones).
-        batch_size: images per optimizer step (per process under torchrun).
-        learning_rate: Adam's learning rate.
-        train_images: at most this many training images (crops for ``"samples"``).
-        val_images: at most this many validation images.
-        data: ``"samples"``, ``"places205"`` or a folder (see :func:`colorlib.data.build_datasets`).
         out: output folder for ``last.pth``, ``best.pth`` and ``history.json``.
         seed: seeds the decoder's initialisation and every epoch's randomness.
         max_steps: stop after this many optimizer steps in all (``None``: no limit).
-        encoder_weights: ``"released"``, ``"imagenet"`` or ``"random"`` (see
-            :func:`colorlib.model.build_colorization_net`).
-        freeze_encoder: keep the ResNet part fixed (the paper's setting).
-        start_from_gray: start the decoder's last convolution with zero weights and the
-            bias of ``ab = 0``, so that the untrained network predicts gray (its loss is the
-            gray baseline's) instead of random colours. Not in the authors' code (PyTorch's
-            default initialisation): on by default in the quick profile only, where it
-            saves most of a short run's steps.
-        device: ``"auto"`` (a GPU when there is one), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
-        num_workers: data-loader worker processes.
         compile: run the model through ``torch.compile``.
         amp: bfloat16 autocast (``None``: on for CUDA, off elsewhere).
         channels_last: ``channels_last`` memory format (``None``: on for CUDA).
     """
 
-    profile: str
-    image_size: int
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    train_images: int
-    val_images: int
-    data: str
-    out: str
+    out: str = "runs/quick"
     seed: int = 0
     max_steps: int | None = None
-    encoder_weights: str = "released"
-    freeze_encoder: bool = True
-    start_from_gray: bool = False
-    device: str = "auto"
-    num_workers: int = 0
     compile: bool = False
     amp: bool | None = None
     channels_last: bool | None = None
@@ -147,33 +137,42 @@ class TrainConfig:
         """The configuration of a profile (default: ``COLORLIB_PROFILE``), with overrides (``None`` values ignored).
 
         The default output folder is ``<repo>/runs/<profile>`` (``runs/<profile>`` outside
-        the repository); the default encoder is the released checkpoint's in the quick
-        profile (offline) and torchvision's ImageNet weights in the paper profile;
-        ``start_from_gray`` is on in the quick profile only.
+        the repository).
+
+        Raises:
+            ValueError: an unknown setting or a bad value.
         """
         chosen = profile if isinstance(profile, Profile) else get_profile(profile)
-        root = repo_root()
-        values = dict(
-            profile=chosen.name,
-            image_size=chosen.image_size,
-            epochs=chosen.epochs,
-            batch_size=chosen.batch_size,
-            learning_rate=chosen.learning_rate,
-            train_images=chosen.train_images,
-            val_images=chosen.val_images,
-            data=chosen.data,
-            out=str((root / "runs" / chosen.name) if root is not None else Path("runs") / chosen.name),
-            device=chosen.device,
-            num_workers=chosen.num_workers,
-            encoder_weights="released" if chosen.data == "samples" else "imagenet",
-            start_from_gray=chosen.name == "quick",
-        )
+        values = {f.name: getattr(chosen, f.name) for f in fields(Profile)}
+        values["out"] = str(run_dir(chosen.name))
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
         if unknown:
             raise ValueError(f"TrainConfig: unknown settings {sorted(unknown)}; expected some of {sorted(known)}")
         values.update({k: (os.fspath(v) if isinstance(v, Path) else v) for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        """A configuration from :meth:`to_dict` (a checkpoint's ``config``); unknown keys are ignored."""
+        known = {f.name for f in fields(cls)}
+        renamed = dict(values)
+        if "profile" in renamed and "name" not in renamed:  # checkpoints of colorlib 0.1
+            renamed["name"] = renamed.pop("profile")
+        base = cls.from_profile(renamed.get("name") if renamed.get("name") in ("quick", "paper") else None)
+        return cls(**{**base.to_dict(), **{k: v for k, v in renamed.items() if k in known}})
+
+    @classmethod
+    def for_command_line(cls, profile: str | None, resume: bool = False, **overrides) -> "TrainConfig":
+        """What ``colorlib train`` runs: a profile with overrides, or, when resuming without
+        ``--profile``, the stored settings of ``<out>/last.pth`` with the overrides on top."""
+        out = overrides.get("out") or cls.from_profile(profile).out
+        last = Path(out) / LAST_CHECKPOINT
+        if resume and last.exists() and profile is None:
+            stored = load_checkpoint(last).get("config", {})
+            changed = {k: v for k, v in overrides.items() if v is not None}
+            return cls.from_dict({**stored, **changed})
+        return cls.from_profile(profile, **overrides)
 
     def __post_init__(self) -> None:
         if self.image_size < DOWNSAMPLING_FACTOR or self.image_size % DOWNSAMPLING_FACTOR:
@@ -187,10 +186,17 @@ class TrainConfig:
             raise ValueError(f"learning_rate: expected a positive finite number, got {self.learning_rate}")
         if self.encoder_weights not in ("released", "imagenet", "random"):
             raise ValueError(f"encoder_weights: expected 'released', 'imagenet' or 'random', got {self.encoder_weights!r}")
+        if self.loss not in ("mse", "l1", "classification"):
+            raise ValueError(f"loss: expected 'mse', 'l1' or 'classification', got {self.loss!r}")
+        if self.rebalance and self.loss != "classification":
+            raise ValueError("rebalance: class rebalancing applies to the classification loss only")
+        if self.cache_features and not self.freeze_encoder:
+            raise ValueError("cache_features: the encoder's features can be stored only when the encoder is frozen")
 
-    def to_dict(self) -> dict:
-        """The configuration as a plain dict."""
-        return asdict(self)
+    @property
+    def profile(self) -> str:
+        """The name of the profile the defaults came from."""
+        return self.name
 
 
 @dataclass
@@ -222,6 +228,10 @@ class TrainResult:
     @property
     def best_checkpoint(self) -> Path:
         return self.out / BEST_CHECKPOINT
+
+    @property
+    def history_file(self) -> Path:
+        return self.out / HISTORY_FILE
 
     def summary(self) -> str:
         """One paragraph: epochs, losses, and the counts of skipped files."""
@@ -293,55 +303,8 @@ def _epoch_seed(seed: int, epoch: int, rank: int) -> int:
     return (seed * 1_000_003 + epoch * 10_007 + rank * 101) % (2**63)
 
 
-def _rng_states() -> dict:
-    """Random generator states as tensors and plain types (loadable with weights_only)."""
-    numpy_state = np.random.get_state()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": {
-            "keys": torch.from_numpy(numpy_state[1].astype(np.int64)),
-            "position": int(numpy_state[2]),
-            "has_gauss": int(numpy_state[3]),
-            "cached_gaussian": float(numpy_state[4]),
-        },
-        "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
-    }
-
-
-def _restore_rng_states(states: dict) -> None:
-    torch.set_rng_state(states["torch"])
-    if states.get("cuda") and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(states["cuda"])
-    numpy_state = states["numpy"]
-    np.random.set_state(
-        ("MT19937", numpy_state["keys"].numpy().astype(np.uint32), numpy_state["position"],
-         numpy_state["has_gauss"], numpy_state["cached_gaussian"])
-    )
-    version, internal, gauss = states["python"]
-    random.setstate((version, tuple(internal), gauss))
-
-
 # --------------------------------------------------------------------------------------
-# Files.
-# --------------------------------------------------------------------------------------
-
-
-def _save_checkpoint(checkpoint: dict, path: Path) -> None:
-    atomic_write(path, lambda name: torch.save(checkpoint, name))
-
-
-def _save_json(data: dict, path: Path) -> None:
-    def write(name: str) -> None:
-        with open(name, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=2)
-            out.write("\n")
-
-    atomic_write(path, write)
-
-
-# --------------------------------------------------------------------------------------
-# Loading data, evaluating.
+# Loading data, baselines.
 # --------------------------------------------------------------------------------------
 
 
@@ -354,8 +317,10 @@ def make_loader(
     pin_memory: bool = False,
     sampler=None,
     drop_last: bool = False,
+    collate_fn: Callable | None = collate_crops,
 ) -> DataLoader:
-    """A DataLoader of :class:`colorlib.data.CropBatch` es (uint8 crops) with colorlib's collate.
+    """A DataLoader of :class:`colorlib.data.CropBatch` es (uint8 crops) with colorlib's collate
+    (``collate_fn=None``: torch's default, for a ``TensorDataset`` of stored features).
 
     ``shuffle`` draws the order from a generator seeded with ``seed``; workers are kept
     alive between epochs and prefetch batches.
@@ -368,7 +333,7 @@ def make_loader(
         shuffle=shuffle if sampler is None else False,
         sampler=sampler,
         num_workers=num_workers,
-        collate_fn=collate_crops,
+        collate_fn=collate_fn,
         pin_memory=pin_memory,
         drop_last=drop_last,
         generator=generator,
@@ -376,54 +341,6 @@ def make_loader(
     )
 
 
-def _autocast(device: torch.device, enabled: bool):
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
-
-
-def _validation_sums(
-    model: nn.Module,
-    loader: DataLoader,
-    device: torch.device,
-    amp: bool = False,
-    channels_last: bool = False,
-    on_skip: Callable[[CropBatch], None] | None = None,
-) -> torch.Tensor:
-    """``[sum of squared errors, number of values]`` over ``loader`` (float64, on ``device``)."""
-    sums = torch.zeros(2, dtype=torch.float64, device=device)
-    was_training = model.training
-    model.eval()
-    with torch.inference_mode():
-        for batch in loader:
-            if on_skip is not None:
-                on_skip(batch)
-            if len(batch) == 0:
-                continue
-            inputs, targets = rgb_batch_to_network(batch.rgb, device, channels_last)
-            with _autocast(device, amp):
-                prediction = model(inputs)
-            sums[0] += F.mse_loss(prediction.float(), targets, reduction="sum").double()
-            sums[1] += targets.numel()
-    model.train(was_training)
-    return sums
-
-
-def evaluate(
-    model: nn.Module,
-    loader: DataLoader,
-    device: torch.device | str | None = None,
-    amp: bool = False,
-    channels_last: bool = False,
-) -> float:
-    """Mean squared error of ``model`` over every ab value of ``loader``'s images, on the target scale.
-
-    The training loss of the paper: ``mean((predicted - (ab + 128) / 255) ** 2)``; see
-    :func:`mse_to_ab_rmse` for ab units. ``device`` defaults to the model's.
-    """
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    sums = _validation_sums(model, loader, device, amp, channels_last)
-    if sums[1] == 0:
-        raise ValueError("evaluate: the loader yielded no images")
-    return float(sums[0] / sums[1])
 
 
 def mean_target(loader: DataLoader) -> torch.Tensor:
@@ -434,11 +351,10 @@ def mean_target(loader: DataLoader) -> torch.Tensor:
     """
     total = torch.zeros(2, dtype=torch.float64)
     count = 0
-    for batch in loader:
-        if len(batch):
-            _, targets = rgb_batch_to_network(batch.rgb)
-            total += targets.double().sum(dim=(0, 2, 3))
-            count += targets[:, 0].numel()
+    for _, ab in _photo_batches(loader, torch.device("cpu"), False, None):
+        targets = ab_to_target(ab)
+        total += targets.double().sum(dim=(0, 2, 3))
+        count += targets[:, 0].numel()
     if count == 0:
         raise ValueError("mean_target: the loader yielded no images")
     return (total / count).float()
@@ -452,11 +368,10 @@ def constant_prediction_loss(loader: DataLoader, target: torch.Tensor | Sequence
     """
     constant = torch.as_tensor(target, dtype=torch.float32).view(1, 2, 1, 1)
     total, count = 0.0, 0
-    for batch in loader:
-        if len(batch):
-            _, targets = rgb_batch_to_network(batch.rgb)
-            total += float(((targets - constant) ** 2).sum(dtype=torch.float64))
-            count += targets.numel()
+    for _, ab in _photo_batches(loader, torch.device("cpu"), False, None):
+        targets = ab_to_target(ab)
+        total += float(((targets - constant) ** 2).sum(dtype=torch.float64))
+        count += targets.numel()
     if count == 0:
         raise ValueError("constant_prediction_loss: the loader yielded no images")
     return total / count
@@ -468,10 +383,6 @@ def mse_to_ab_rmse(mse: float) -> float:
         raise ValueError(f"mse_to_ab_rmse: expected a non-negative MSE, got {mse}")
     return math.sqrt(mse) * 255.0
 
-
-# --------------------------------------------------------------------------------------
-# Training.
-# --------------------------------------------------------------------------------------
 
 
 class _SkipLog:
@@ -506,16 +417,280 @@ class _SkipLog:
             )
 
 
-def _history_document(config: TrainConfig, history: list[dict], skips: _SkipLog, best: tuple) -> dict:
+
+# --------------------------------------------------------------------------------------
+# Batches: photos through the data loader, or stored encoder features.
+# --------------------------------------------------------------------------------------
+
+
+def _photo_batches(loader: DataLoader, device: torch.device, channels_last: bool, skips: "_SkipLog | None") -> Iterator[Batch]:
+    """``(L/100, ab)`` pairs on ``device`` from a loader of :class:`~colorlib.data.CropBatch` es."""
+    for batch in loader:
+        if skips is not None:
+            skips.add(batch)
+        if len(batch):
+            yield rgb_batch_to_lightness_ab(batch.rgb, device, channels_last)
+
+
+def _tensor_batches(loader: DataLoader, device: torch.device) -> Iterator[Batch]:
+    for features, ab in loader:
+        yield features.to(device, non_blocking=True).float(), ab.to(device, non_blocking=True).float()
+
+
+def encode_photos(
+    model: ColorizationNet,
+    dataset: Dataset,
+    mirror: bool = True,
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+) -> TensorDataset:
+    """Run every photo of ``dataset`` through the frozen encoder once and keep the result.
+
+    The decoder is all that learns when the encoder is frozen, and a frozen encoder in
+    eval mode gives the same features for the same photo every time: computing them once
+    turns each later training step into a decoder step. The price: the crops are fixed
+    (each photo, plus its mirror image with ``mirror``), not drawn anew every epoch.
+
+    Args:
+        model: a :class:`ColorizationNet` (its encoder is used, in eval mode).
+        dataset: items of :class:`~colorlib.data.ImageFolderDataset` (use ``train=False``:
+            the deterministic view of each photo).
+        mirror: also store each photo flipped left to right.
+        batch_size: photos per encoder call.
+        device: where to run the encoder.
+
+    Returns:
+        A ``TensorDataset`` of ``(features float16 (M, 128, s/8, s/8), ab float16
+        (M, 2, s, s))`` on the CPU; ``M`` is the number of readable colour photos (twice
+        that with ``mirror``). float16 halves the memory; the values are used in float32.
+    """
+    loader = make_loader(dataset, batch_size)
+    features, abs_ = [], []
+    encoder = model.encoder.eval().to(device)
+    with torch.inference_mode():
+        for lightness, ab in _photo_batches(loader, torch.device(device), False, None):
+            views = [(lightness, ab)] + ([(lightness.flip(-1), ab.flip(-1))] if mirror else [])
+            for view_lightness, view_ab in views:
+                features.append(encoder(view_lightness).to("cpu", torch.float16))
+                abs_.append(view_ab.to("cpu", torch.float16))
+    if not features:
+        raise ValueError("encode_photos: no readable colour photo in the dataset")
+    return TensorDataset(torch.cat(features), torch.cat(abs_))
+
+
+# --------------------------------------------------------------------------------------
+# The loop, one piece at a time.
+# --------------------------------------------------------------------------------------
+
+
+def _forward(network: nn.Module, inputs: torch.Tensor, from_features: bool) -> torch.Tensor:
+    """``network(inputs)``, or only its decoder for stored encoder features."""
+    return network.decoder(inputs) if from_features else network(inputs)
+
+
+def train_step(
+    network: nn.Module,
+    inputs: torch.Tensor,
+    ab: torch.Tensor,
+    loss_fn: ColorLoss,
+    optimizer: torch.optim.Optimizer,
+    from_features: bool = False,
+    amp: bool = False,
+) -> torch.Tensor:
+    """One optimizer step on one batch; returns the batch's loss (a detached scalar).
+
+    Args:
+        network: a :class:`ColorizationNet` (or its DDP wrapper) in training mode.
+        inputs: ``L / 100`` ``(N, 1, H, W)``; or, with ``from_features``, the encoder's
+            output ``(N, 128, H/8, W/8)`` (only the decoder runs).
+        ab: the true ab ``(N, 2, H, W)`` in ab units, about -128..127.
+        loss_fn: a loss of :mod:`colorlib.losses` (``make_loss("mse")`` is the paper's).
+        optimizer: Adam over the trainable parameters, say.
+        amp: run the forward pass under bfloat16 autocast (GPUs).
+    """
+    with torch.autocast(device_type=inputs.device.type, dtype=torch.bfloat16, enabled=amp):
+        output = _forward(network, inputs, from_features)
+    loss = loss_fn(output.float(), ab)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+def train_epoch(
+    network: nn.Module,
+    batches: Iterable[Batch],
+    loss_fn: ColorLoss,
+    optimizer: torch.optim.Optimizer,
+    from_features: bool = False,
+    amp: bool = False,
+    max_steps: int | None = None,
+    on_step: Callable[[int, float], None] | None = None,
+) -> tuple[float, int, int]:
+    """:func:`train_step` over ``batches``; returns ``(mean loss, images, steps)``.
+
+    The mean is weighted by batch size. ``max_steps`` stops early; ``on_step(step, mean
+    so far)`` is called after every step (a progress bar, a divergence check).
+    """
+    network.train()
+    total = None
+    images = steps = 0
+    for inputs, ab in batches:
+        loss = train_step(network, inputs, ab, loss_fn, optimizer, from_features, amp)
+        total = loss.double() * len(ab) if total is None else total + loss.double() * len(ab)
+        images += len(ab)
+        steps += 1
+        if on_step is not None:
+            on_step(steps, float(total / images))
+        if max_steps is not None and steps >= max_steps:
+            break
+    return (float(total / images) if images else float("nan")), images, steps
+
+
+def validate(network: nn.Module, batches: Iterable[Batch], loss_fn: ColorLoss, from_features: bool = False,
+             amp: bool = False) -> tuple[float, int]:
+    """The loss over ``batches`` without gradients, in eval mode: ``(mean loss per image, images)``.
+
+    The model's mode is restored afterwards.
+    """
+    was_training = network.training
+    network.eval()
+    total, images = 0.0, 0
+    with torch.inference_mode():
+        for inputs, ab in batches:
+            with torch.autocast(device_type=inputs.device.type, dtype=torch.bfloat16, enabled=amp):
+                output = _forward(network, inputs, from_features)
+            total += float(loss_fn(output.float(), ab)) * len(ab)
+            images += len(ab)
+    network.train(was_training)
+    return (total / images if images else float("nan")), images
+
+
+def save_checkpoint(checkpoint: dict, path: str | os.PathLike) -> Path:
+    """Write a checkpoint dict atomically (temporary file, then rename): never a half-written file."""
+    return atomic_write(path, lambda name: torch.save(checkpoint, name))
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """A colorlib training checkpoint, loaded the safe way (``weights_only``).
+
+    Raises:
+        ValueError: not a colorlib training checkpoint.
+    """
+    checkpoint = safe_torch_load(path)
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{os.fspath(path)} is not a colorlib training checkpoint")
+    return checkpoint
+
+
+def start_from_gray(model: ColorizationNet) -> None:
+    """Make an untrained decoder predict gray (ab = 0) everywhere, whatever its loss.
+
+    The last convolution's weights are zeroed; its bias is set so that the decoded output
+    is ab = 0: the target of ab = 0 (128/255) for regression, and for classification the
+    logits of a distribution peaked on the bins nearest to ab = 0 (their soft encoding).
+    """
+    last = [m for m in model.decoder if isinstance(m, nn.Conv2d)][-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        if model.output_decoder is None or model.output_decoder.output_channels == 2:
+            last.bias.fill_(float(ab_to_target(torch.tensor(0.0))))
+        else:
+            from_gray = soft_encode(torch.zeros(1, 2, 1, 1), model.output_decoder.bins)[0, :, 0, 0]
+            last.bias.copy_(torch.log(from_gray.clamp_min(1e-4)))
+
+
+def _rng_states() -> dict:
+    """Random generator states as tensors and plain types (loadable with weights_only)."""
+    numpy_state = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {
+            "keys": torch.from_numpy(numpy_state[1].astype(np.int64)),
+            "position": int(numpy_state[2]),
+            "has_gauss": int(numpy_state[3]),
+            "cached_gaussian": float(numpy_state[4]),
+        },
+        "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
+    }
+
+
+def _restore_rng_states(states: dict) -> None:
+    torch.set_rng_state(states["torch"])
+    if states.get("cuda") and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    numpy_state = states["numpy"]
+    np.random.set_state(
+        ("MT19937", numpy_state["keys"].numpy().astype(np.uint32), numpy_state["position"],
+         numpy_state["has_gauss"], numpy_state["cached_gaussian"])
+    )
+    version, internal, gauss = states["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+def _save_json(data: dict, path: Path) -> None:
+    text = json.dumps(data, indent=2) + "\n"
+    atomic_write(path, lambda name: Path(name).write_text(text, encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------------------
+# The whole run.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """Everything that changes during a run (and is saved in its checkpoints)."""
+
+    history: list[dict] = field(default_factory=list)
+    best_val_loss: float | None = None
+    best_epoch: int | None = None
+    completed: int = 0
+    step: int = 0
+
+
+def _history_document(config: TrainConfig, run: _Run, skips: "_SkipLog") -> dict:
     return {
         "format": HISTORY_FORMAT,
         "config": config.to_dict(),
-        "epochs": history,
-        "best_epoch": best[1],
-        "best_val_loss": best[0],
+        "epochs": run.history,
+        "best_epoch": run.best_epoch,
+        "best_val_loss": run.best_val_loss,
         "skipped_grayscale": len(skips.grayscale),
         "skipped_unreadable": len(skips.unreadable),
     }
+
+
+def _checkpoint(config: TrainConfig, model: ColorizationNet, optimizer, loss_fn: ColorLoss, run: _Run,
+                skips: "_SkipLog") -> dict:
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "model": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
+        "optimizer": optimizer.state_dict(),
+        "epoch": run.completed,
+        "step": run.step,
+        "history": run.history,
+        "best_val_loss": run.best_val_loss,
+        "best_epoch": run.best_epoch,
+        "skipped": {"grayscale": list(skips.grayscale), "unreadable": list(skips.unreadable)},
+        "rng": _rng_states(),
+        "config": config.to_dict(),
+        "meta": {"input_size": config.image_size, "input_convention": "L/100", "loss": config.loss,
+                 "profile": config.name},
+        "loss_state": {k: (v.detach().cpu() if isinstance(v, torch.Tensor) else v) for k, v in loss_fn.state().items()},
+    }
+
+
+def _make_loss(config: TrainConfig, train_set: Dataset) -> ColorLoss:
+    if not config.rebalance:
+        return make_loss(config.loss)
+    # The prior: how often each ab bin occurs among the training photos' pixels.
+    if isinstance(train_set, TensorDataset):
+        ab_batches: Iterable[torch.Tensor] = (train_set.tensors[1][i : i + 64].float() for i in range(0, len(train_set), 64))
+    else:
+        ab_batches = (ab for _, ab in _photo_batches(make_loader(train_set, 32), torch.device("cpu"), False, None))
+    return make_loss(config.loss, rebalance=True, prior=bin_prior(ab_batches, ab_bins()))
 
 
 def train(
@@ -523,9 +698,9 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = True,
-    verbose: bool = True,
+    log: Callable[[str], None] | None = None,
 ) -> TrainResult:
-    """Train a :class:`ColorizationNet` with the paper's recipe; see the module docstring.
+    """Train a :class:`ColorizationNet`; see the module docstring. Owns the process while it runs.
 
     Args:
         config: the run's settings (default: ``TrainConfig.from_profile()``).
@@ -533,7 +708,7 @@ def train(
             given ``config`` applies from there on (more epochs, another learning rate).
         overwrite: start afresh even though ``<out>`` already holds a run.
         progress: tqdm bars for epochs and batches.
-        verbose: print one line per epoch.
+        log: called with one line per epoch (``print``, say); ``None``: silent.
 
     Returns:
         A :class:`TrainResult`.
@@ -547,22 +722,15 @@ def train(
     device = choose_device(config.device)
     rank, world, started_group = _start_distributed(device)
     try:
-        return _train(config, device, rank, world, resume, overwrite, progress and rank == 0, verbose and rank == 0)
+        return _train(config, device, rank, world, resume, overwrite, progress and rank == 0,
+                      log if rank == 0 else None)
     finally:
         if started_group:
             dist.destroy_process_group()
 
 
-def _train(
-    config: TrainConfig,
-    device: torch.device,
-    rank: int,
-    world: int,
-    resume: bool,
-    overwrite: bool,
-    progress: bool,
-    verbose: bool,
-) -> TrainResult:
+def _train(config: TrainConfig, device: torch.device, rank: int, world: int, resume: bool, overwrite: bool,
+           progress: bool, log: Callable[[str], None] | None) -> TrainResult:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     last_path, best_path, history_path = out / LAST_CHECKPOINT, out / BEST_CHECKPOINT, out / HISTORY_FILE
@@ -570,10 +738,6 @@ def _train(
         raise FileExistsError(
             f"{out} already holds a training run ({LAST_CHECKPOINT}): resume it (--resume) or start again (--overwrite)"
         )
-    if rank == 0:  # temporary files of a write that was killed half-way
-        for name in (LAST_CHECKPOINT, BEST_CHECKPOINT, HISTORY_FILE):
-            for stale in out.glob(f".{name}.*.tmp"):
-                stale.unlink(missing_ok=True)
     on_gpu = device.type == "cuda"
     amp = on_gpu if config.amp is None else config.amp
     channels_last = on_gpu if config.channels_last is None else config.channels_last
@@ -582,185 +746,172 @@ def _train(
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
 
-    # Model and optimizer (same seed on every process: identical initial decoders).
+    # Data first (the classification loss's prior is measured on it), then the model.
     _seed_everything(config.seed)
-    model = build_colorization_net(config.encoder_weights, freeze_encoder=config.freeze_encoder)
-    if config.start_from_gray:
-        _start_from_gray(model)
+    train_set, val_set = build_datasets(config.data, config.image_size, config.train_images, config.val_images, config.seed)
+    model = build_colorization_net(config.encoder_weights, freeze_encoder=config.freeze_encoder,
+                                   input_size=config.image_size)
+    if config.cache_features:
+        train_set = encode_photos(model, _deterministic(train_set), mirror=True, device=device)
+        val_set = encode_photos(model, val_set, mirror=False, device=device)
+    loss_fn = _make_loss(config, train_set).to(device)
+    model = _with_loss(model, loss_fn, config)
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
 
-    history: list[dict] = []
-    best_val_loss: float | None = None
-    best_epoch: int | None = None
-    completed, step = 0, 0
-    skips = _SkipLog()
+    run, skips = _Run(), _SkipLog()
     if resume and last_path.exists():
-        checkpoint = safe_torch_load(last_path)
-        if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{last_path} is not a colorlib training checkpoint")
+        checkpoint = load_checkpoint(last_path)
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         for group in optimizer.param_groups:
             group["lr"] = config.learning_rate
-        completed, step = int(checkpoint["epoch"]), int(checkpoint["step"])
-        history = list(checkpoint["history"])
-        best_val_loss, best_epoch = checkpoint["best_val_loss"], checkpoint["best_epoch"]
+        run = _Run(list(checkpoint["history"]), checkpoint["best_val_loss"], checkpoint["best_epoch"],
+                   int(checkpoint["epoch"]), int(checkpoint["step"]))
         skips = _SkipLog(checkpoint["skipped"]["grayscale"], checkpoint["skipped"]["unreadable"])
         _restore_rng_states(checkpoint["rng"])
-        if verbose:
-            print(f"resuming after epoch {completed} (step {step})")
+        if log is not None:
+            log(f"resuming after epoch {run.completed} (step {run.step})")
 
-    # Data.
-    train_set, val_set = build_datasets(config.data, config.image_size, config.train_images, config.val_images, config.seed)
+    collate = None if config.cache_features else collate_crops
     sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True, seed=config.seed)
-    train_loader = make_loader(
-        train_set, config.batch_size, sampler=sampler, num_workers=config.num_workers,
-        pin_memory=on_gpu, drop_last=config.compile and len(sampler) >= config.batch_size,
-    )
+    train_loader = make_loader(train_set, config.batch_size, sampler=sampler, num_workers=config.num_workers,
+                               pin_memory=on_gpu, collate_fn=collate,
+                               drop_last=config.compile and len(sampler) >= config.batch_size)
     val_share = Subset(val_set, list(range(rank, len(val_set), world)))
-    val_loader = make_loader(val_share, config.batch_size, num_workers=config.num_workers, pin_memory=on_gpu)
+    val_loader = make_loader(val_share, config.batch_size, num_workers=config.num_workers, pin_memory=on_gpu,
+                             collate_fn=collate)
 
-    network: nn.Module = model
-    ddp: nn.parallel.DistributedDataParallel | None = None
+    def batches(loader: DataLoader) -> Iterator[Batch]:
+        if config.cache_features:
+            return _tensor_batches(loader, device)
+        return _photo_batches(loader, device, channels_last, skips)
+
+    # What the optimizer steps through: the decoder alone when the features are stored.
+    network: nn.Module = _DecoderOnly(model) if config.cache_features else model
+    ddp = None
     if world > 1:
-        ddp = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if on_gpu else None)
-        network = ddp
+        network = ddp = nn.parallel.DistributedDataParallel(network, device_ids=[device.index] if on_gpu else None)
     if config.compile:
         network = torch.compile(network)
 
-    def save_best_last(epoch: int) -> None:
-        checkpoint = {
-            "format": CHECKPOINT_FORMAT,
-            "model": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
-            "optimizer": optimizer.state_dict(),
-            "epoch": epoch,
-            "step": step,
-            "history": history,
-            "best_val_loss": best_val_loss,
-            "best_epoch": best_epoch,
-            "skipped": {"grayscale": list(skips.grayscale), "unreadable": list(skips.unreadable)},
-            "rng": _rng_states(),
-            "config": config.to_dict(),
-            "colorlib_version": __version__,
-        }
-        # Order matters for SIGKILL: best first, then last, then the JSON copy of the
-        # history. Killed in between, a resume re-runs this epoch identically.
-        if best_epoch == epoch:
-            _save_checkpoint(checkpoint, best_path)
-        _save_checkpoint(checkpoint, last_path)
-        _save_json(_history_document(config, history, skips, (best_val_loss, best_epoch)), history_path)
-
-    check_every = 25 if on_gpu else 1  # a host sync per check: rare on GPUs
-    epochs = tqdm(range(completed + 1, config.epochs + 1), desc="epochs", disable=not progress,
-                  initial=completed, total=config.epochs)
+    epochs = tqdm(range(run.completed + 1, config.epochs + 1), desc="epochs", disable=not progress,
+                  initial=run.completed, total=config.epochs)
     for epoch in epochs:
-        if config.max_steps is not None and step >= config.max_steps:
+        if config.max_steps is not None and run.step >= config.max_steps:
             break
         _seed_everything(_epoch_seed(config.seed, epoch, rank))
         sampler.set_epoch(epoch)
-        network.train()
         started = time.perf_counter()
-        running = torch.zeros(2, dtype=torch.float64, device=device)  # [sum of loss * n, n]
-        batches = tqdm(train_loader, desc=f"epoch {epoch}", leave=False, disable=not progress)
+        bar = tqdm(desc=f"epoch {epoch}", total=len(train_loader), leave=False, disable=not progress)
+
+        def on_step(steps: int, mean_so_far: float) -> None:
+            bar.update(1)
+            if steps % (25 if on_gpu else 1) == 0:
+                if not math.isfinite(mean_so_far) and world == 1:  # under DDP: decided together below
+                    _diverged(epoch, run.step + steps, run.completed, last_path)
+                bar.set_postfix(loss=f"{mean_so_far:.5f}")
+
+        remaining = None if config.max_steps is None else config.max_steps - run.step
         # Under DDP a process whose batch was all unreadable files skips a step; join()
         # lets the others finish the epoch without waiting for it.
-        uneven = ddp.join() if ddp is not None else nullcontext()
-        with uneven:
-            for batch_index, batch in enumerate(batches, start=1):
-                skips.add(batch)
-                if len(batch) == 0:
-                    continue
-                inputs, targets = rgb_batch_to_network(batch.rgb, device, channels_last)
-                with _autocast(device, amp):
-                    prediction = network(inputs)
-                loss = F.mse_loss(prediction.float(), targets)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                step += 1
-                running[0] += loss.detach().double() * len(batch)
-                running[1] += len(batch)
-                if batch_index % check_every == 0:
-                    mean_so_far = float(running[0] / running[1])
-                    if not math.isfinite(mean_so_far) and world == 1:  # under DDP: decided together below
-                        _diverged(epoch, step, completed, last_path)
-                    batches.set_postfix(loss=f"{mean_so_far:.5f}")
-                if config.max_steps is not None and step >= config.max_steps:
-                    break
+        with (ddp.join() if ddp is not None else nullcontext()):
+            train_loss, images, steps = train_epoch(network, batches(train_loader), loss_fn, optimizer,
+                                                    amp=amp, max_steps=remaining, on_step=on_step)
+        bar.close()
+        run.step += steps
         if on_gpu:
             torch.cuda.synchronize(device)
         train_seconds = time.perf_counter() - started
+        running = torch.tensor([train_loss * images if images else 0.0, images], dtype=torch.float64, device=device)
         if _distributed():
             dist.all_reduce(running)
         if running[1] == 0:
             raise ValueError(f"epoch {epoch}: no training image could be read (see the warning above)")
         train_loss = float(running[0] / running[1])
         if not math.isfinite(train_loss):
-            _diverged(epoch, step, completed, last_path)
+            _diverged(epoch, run.step, run.completed, last_path)
 
         if _distributed():  # every process validates rank 0's batch-norm statistics
             for buffer in model.buffers():
                 dist.broadcast(buffer, src=0)
-        sums = _validation_sums(model, val_loader, device, amp, channels_last, on_skip=skips.add)
+        val_mean, val_images = validate(model, batches(val_loader), loss_fn, config.cache_features, amp)
+        sums = torch.tensor([val_mean * val_images if val_images else 0.0, val_images], dtype=torch.float64, device=device)
         if _distributed():
             dist.all_reduce(sums)
         if sums[1] == 0:
             raise ValueError(f"epoch {epoch}: no validation image could be read")
         val_loss = float(sums[0] / sums[1])
         if not math.isfinite(val_loss):
-            _diverged(epoch, step, completed, last_path)
+            _diverged(epoch, run.step, run.completed, last_path)
         skips.merge_from_all_processes()
 
         images = int(running[1])
-        seconds = time.perf_counter() - started
         record = {
             "epoch": epoch,
             "train_loss": train_loss,
             "val_loss": val_loss,
             "images_per_s": images / train_seconds,
-            "seconds": seconds,
+            "seconds": time.perf_counter() - started,
             "lr": optimizer.param_groups[0]["lr"],
-            "steps": step,
+            "steps": run.step,
             "train_images": images,
         }
-        history.append(record)
-        if best_val_loss is None or val_loss < best_val_loss:
-            best_val_loss, best_epoch = val_loss, epoch
-        completed = epoch
+        run.history.append(record)
+        if run.best_val_loss is None or val_loss < run.best_val_loss:
+            run.best_val_loss, run.best_epoch = val_loss, epoch
+        run.completed = epoch
         if rank == 0:
-            save_best_last(epoch)
+            checkpoint = _checkpoint(config, model, optimizer, loss_fn, run, skips)
+            # Order matters for SIGKILL: best first, then last, then the JSON copy of the
+            # history. Killed in between, a resume re-runs this epoch identically.
+            if run.best_epoch == epoch:
+                save_checkpoint(checkpoint, best_path)
+            save_checkpoint(checkpoint, last_path)
+            _save_json(_history_document(config, run, skips), history_path)
             skips.warn_new()
         if _distributed():
             dist.barrier()
-        if verbose:
-            message = (
-                f"epoch {epoch:3d}/{config.epochs}: train loss {train_loss:.5f}, validation loss "
-                f"{val_loss:.5f}, {record['images_per_s']:.0f} images/s, {seconds:.1f} s"
-            )
-            if progress:
-                tqdm.write(message)
-            else:
-                print(message, flush=True)
+        if log is not None:
+            log(f"epoch {epoch:3d}/{config.epochs}: train loss {train_loss:.5f}, validation loss "
+                f"{val_loss:.5f}, {record['images_per_s']:.0f} images/s, {record['seconds']:.1f} s")
     epochs.close()
     model.eval()
-    return TrainResult(
-        model=model,
-        history=history,
-        best_val_loss=best_val_loss,
-        best_epoch=best_epoch,
-        out=out,
-        skipped_grayscale=list(skips.grayscale),
-        skipped_unreadable=list(skips.unreadable),
-    )
+    return TrainResult(model=model, history=run.history, best_val_loss=run.best_val_loss, best_epoch=run.best_epoch,
+                       out=out, skipped_grayscale=list(skips.grayscale), skipped_unreadable=list(skips.unreadable))
 
 
-def _start_from_gray(model: ColorizationNet) -> None:
-    """Zero the last convolution's weights and set its bias to the target of ab = 0 (128/255)."""
-    last = [m for m in model.decoder if isinstance(m, nn.Conv2d)][-1]
-    with torch.no_grad():
-        last.weight.zero_()
-        last.bias.fill_(float(ab_to_target(torch.tensor(0.0))))
+class _DecoderOnly(nn.Module):
+    """The decoder of a model as a module of its own (what DDP wraps when features are stored)."""
+
+    def __init__(self, model: ColorizationNet) -> None:
+        super().__init__()
+        self.decoder = model.decoder
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.decoder(features)
+
+
+def _deterministic(dataset: Dataset) -> Dataset:
+    """The same photos seen the validation way (no random crop): what :func:`encode_photos` stores."""
+    files = getattr(dataset, "files", None)
+    if files is None:
+        return dataset
+    return type(dataset)(files, dataset.size, train=False)
+
+
+def _with_loss(model: ColorizationNet, loss_fn: ColorLoss, config: TrainConfig) -> ColorizationNet:
+    """``model`` with the output head and decoder of ``loss_fn`` (a fresh last layer for Q logits)."""
+    if loss_fn.output_channels != 2:
+        fresh = ColorizationNet(freeze_encoder=config.freeze_encoder, decoder=loss_fn, input_size=config.image_size)
+        fresh.encoder.load_state_dict(model.encoder.state_dict())
+        fresh.decoder[:-2].load_state_dict(model.decoder[:-2].state_dict())
+        model = fresh.train()
+    else:
+        model.__dict__["output_decoder"] = loss_fn if config.loss != "mse" else None
+    if config.start_from_gray:
+        start_from_gray(model)
+    return model
 
 
 def _diverged(epoch: int, step: int, completed: int, last_path: Path) -> None:
@@ -772,86 +923,3 @@ def _diverged(epoch: int, step: int, completed: int, last_path: Path) -> None:
         f"training stopped: the loss became NaN or infinite in epoch {epoch} (step {step}); {kept}. "
         "Lower the learning rate (--lr) and resume (--resume)."
     )
-
-
-# --------------------------------------------------------------------------------------
-# Command line.
-# --------------------------------------------------------------------------------------
-
-_CLI_TO_CONFIG = {
-    "epochs": "epochs",
-    "max_steps": "max_steps",
-    "lr": "learning_rate",
-    "batch_size": "batch_size",
-    "size": "image_size",
-    "data": "data",
-    "out": "out",
-    "seed": "seed",
-    "encoder_weights": "encoder_weights",
-    "device": "device",
-    "workers": "num_workers",
-    "train_images": "train_images",
-    "val_images": "val_images",
-    "start_from_gray": "start_from_gray",
-}
-
-
-def _config_from_args(args: argparse.Namespace) -> TrainConfig:
-    overrides = {key: getattr(args, name) for name, key in _CLI_TO_CONFIG.items()}
-    if args.compile:
-        overrides["compile"] = True
-    out = Path(args.out) if args.out else Path(TrainConfig.from_profile(args.profile).out)
-    last = out / LAST_CHECKPOINT
-    if args.resume and last.exists() and args.profile is None:
-        # Resuming: the stored settings, except what the command line says now.
-        stored = safe_torch_load(last).get("config", {})
-        base = TrainConfig(**{k: v for k, v in stored.items() if k in {f.name for f in fields(TrainConfig)}})
-        changed = {k: v for k, v in overrides.items() if v is not None}
-        return TrainConfig(**{**base.to_dict(), **changed})
-    return TrainConfig.from_profile(args.profile, **overrides)
-
-
-def _command(args: argparse.Namespace) -> int:
-    try:
-        config = _config_from_args(args)
-        result = train(config, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
-    except (TrainingDivergedError, FileExistsError, FileNotFoundError, ValueError) as error:
-        print(f"colorlib train: {error}", flush=True)
-        return 1
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(result.summary())
-        print(f"checkpoints: {result.best_checkpoint} (best), {result.last_checkpoint} (last); history: {result.out / HISTORY_FILE}")
-    return 0
-
-
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "train",
-        help="train the paper's network (quick profile: a minute on a CPU; paper profile: Places205 on a GPU)",
-        description=(
-            "Train the colorization network with the paper's recipe (MSE on the scaled ab, Adam, "
-            "lr 0.01, frozen ResNet part). Defaults come from the profile (COLORLIB_PROFILE or --profile); "
-            "every value can be overridden. Runs under torchrun for several GPUs or processes."
-        ),
-    )
-    parser.add_argument("--profile", choices=["quick", "paper"], help="defaults to use (default: COLORLIB_PROFILE or quick)")
-    parser.add_argument("--data", help="'samples', 'places205' or a folder of images")
-    parser.add_argument("--out", help="output folder for last.pth, best.pth, history.json (default: runs/<profile>)")
-    parser.add_argument("--epochs", type=int, help="train until this many epochs are complete")
-    parser.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
-    parser.add_argument("--lr", type=float, help="Adam's learning rate (paper: 0.01)")
-    parser.add_argument("--batch-size", type=int, help="images per step (per process under torchrun)")
-    parser.add_argument("--size", type=int, help="crop side in pixels, a multiple of 8 (paper: 224)")
-    parser.add_argument("--train-images", type=int, help="at most this many training images")
-    parser.add_argument("--val-images", type=int, help="at most this many validation images")
-    parser.add_argument("--seed", type=int, help="random seed (default 0)")
-    parser.add_argument("--encoder-weights", choices=["released", "imagenet", "random"], help="where the frozen encoder comes from")
-    parser.add_argument("--start-from-gray", action=argparse.BooleanOptionalAction, default=None,
-                        help="start the decoder's output at gray (ab = 0); default: on in the quick profile only")
-    parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
-    parser.add_argument("--workers", type=int, help="data-loader worker processes")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out from last.pth")
-    parser.add_argument("--overwrite", action="store_true", help="start again even if --out holds a run")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.set_defaults(handler=_command)

@@ -16,25 +16,29 @@ keeps it flat in the cache folder under its own name (``model100.pth``, ...; see
 from __future__ import annotations
 
 import collections
-import hashlib
 import os
 import pickle
 import re
-import tempfile
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
+import socket
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import torch
 from torch import nn
+from torchvision.models import ResNet18_Weights, resnet18
 from torchvision.models.resnet import BasicBlock
-from tqdm.auto import tqdm
 
 from .config import cache_dir
-from .model import ColorizationNet
+from .hub import ChecksumError, DownloadError, RemoteFile, fetch
+from .model import ColorizationNet, make_encoder
+from .losses import loss_from_state
+from .modelz import ModelZ
 
 __all__ = [
+    "Weights",
+    "PAPER_WEIGHTS",
     "PAPER_CHECKPOINTS",
     "PAPER_REPOSITORY_URL",
     "RemoteFile",
@@ -46,6 +50,11 @@ __all__ = [
     "safe_torch_load",
     "load_authors_module",
     "load_pretrained",
+    "build_colorization_net",
+    "checkpoint_metadata",
+    "MODELZ_WEIGHTS",
+    "load_modelz",
+    "load_modelz_or_none",
     "CHECKPOINT_FORMAT",
 ]
 
@@ -53,71 +62,64 @@ PAPER_REPOSITORY_URL = (
     "https://github.com/fanboqia/CSIT5910-Machine-Learning/raw/"
     "658b1b9d4c28db416ee8f59c9d302c1beb92ea8b/saved_models/"
 )
-#: Set this to a mirror (``http://host/path/``) to fetch the authors' files from elsewhere.
-WEIGHTS_URL_ENV = "COLORLIB_WEIGHTS_URL"
 #: ``format`` entry of the checkpoints that :mod:`colorlib.train` writes.
 CHECKPOINT_FORMAT = "colorlib-checkpoint-v1"
 
 
 @dataclass(frozen=True)
-class RemoteFile:
-    """A file to download: its name in the cache, where it lives, and its sha256.
+class Weights:
+    """A published set of trained weights and what it takes to use them (torchvision's idea).
 
-    ``sha256`` is the full digest (64 hex digits) whenever it is known. Some publishers
-    give only a prefix, in the torch.hub convention ``<name>-<first hex digits>.pth``
-    that ``torch.hub.load_state_dict_from_url(check_hash=True)`` checks (Zhang et al.'s
-    ``colorization_release_v2-9b330a0b.pth``); then ``sha256`` may be that prefix, at
-    least 8 hex digits, and only those digits are compared. A prefix catches truncated
-    and corrupt downloads but is too short to rule out a deliberate forgery: replace it
-    with the full digest once one is verified.
+    Attributes:
+        name: the registry name (``"paper"``, ...).
+        remote: the file to download (address, sha256, size).
+        input_size: the side of the square input the network was trained at.
+        input_convention: ``"luma"`` (the authors fed ``skimage.color.rgb2gray``) or
+            ``"L/100"`` (colorlib's trainer).
+        loss: the training loss (``"mse"``, ``"l1"``, ``"classification"``).
+        profile: the recipe (``"paper"`` for the authors' run).
+        epochs: the epochs the file was saved after.
     """
 
-    filename: str
-    url: str
-    sha256: str
-
-    def __post_init__(self) -> None:
-        if not (8 <= len(self.sha256) <= 64 and all(c in "0123456789abcdef" for c in self.sha256)):
-            raise ValueError(
-                f"RemoteFile {self.filename}: sha256 must be 8 to 64 lowercase hex digits "
-                f"(the full digest, or a prefix of it), got {self.sha256!r}"
-            )
-
-    def matches(self, digest: str) -> bool:
-        """Whether a file's full sha256 ``digest`` is the expected one (or starts with the prefix)."""
-        return digest.startswith(self.sha256)
+    name: str
+    remote: RemoteFile
+    input_size: int
+    input_convention: str
+    loss: str
+    profile: str
+    epochs: int
+    meta: dict = field(default_factory=dict)
 
 
-def _paper_file(filename: str, sha256: str) -> RemoteFile:
-    return RemoteFile(filename, PAPER_REPOSITORY_URL + filename, sha256)
+def _paper_weights(name: str, filename: str, sha256: str, size: int, epochs: int) -> Weights:
+    remote = RemoteFile(filename, PAPER_REPOSITORY_URL + filename, sha256, size)
+    return Weights(name, remote, input_size=224, input_convention="luma", loss="mse", profile="paper", epochs=epochs)
 
 
-PAPER_CHECKPOINTS: dict[str, RemoteFile] = {
-    "paper": _paper_file("model100.pth", "e9351fd19297de4a39df075ee3f5011cad9a18a79e09fa800b2236dc0ee5d6ed"),
-    "paper-epoch40": _paper_file("model40.pth", "852cf40c21637773854a80ec7314d3ed1bc7dc9f5f98b90dc4d9604b0f8e9790"),
-    "paper-epoch90": _paper_file("model90.pth", "cfa6f1446ee6678dc14b86b07e7a05672a0f4f6e43bb9a4521b4980ccfff4993"),
+#: The authors' three released checkpoints (their repository, pinned commit).
+PAPER_WEIGHTS: dict[str, Weights] = {
+    "paper": _paper_weights(
+        "paper", "model100.pth", "e9351fd19297de4a39df075ee3f5011cad9a18a79e09fa800b2236dc0ee5d6ed", 3_715_532, 100
+    ),
+    "paper-epoch40": _paper_weights(
+        "paper-epoch40", "model40.pth", "852cf40c21637773854a80ec7314d3ed1bc7dc9f5f98b90dc4d9604b0f8e9790", 3_715_272, 40
+    ),
+    "paper-epoch90": _paper_weights(
+        "paper-epoch90", "model90.pth", "cfa6f1446ee6678dc14b86b07e7a05672a0f4f6e43bb9a4521b4980ccfff4993", 3_715_530, 90
+    ),
 }
+#: name -> the file to download (kept for the lessons that list them).
+PAPER_CHECKPOINTS: dict[str, RemoteFile] = {name: w.remote for name, w in PAPER_WEIGHTS.items()}
 
+#: The network's input size when nothing else says: the paper's.
+PAPER_INPUT_SIZE = PAPER_WEIGHTS["paper"].input_size
 
-class WeightsUnavailableError(RuntimeError):
-    """A checkpoint is neither in the cache nor downloadable (no network, say)."""
+#: Both kinds of download failure, for callers that only report them.
+WeightsUnavailableError = DownloadError
 
 
 class UnsafeCheckpointError(ValueError):
     """A checkpoint needs something outside the allow-list to load."""
-
-
-# --------------------------------------------------------------------------------------
-# Downloading into the cache.
-# --------------------------------------------------------------------------------------
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def cached_path(remote: RemoteFile, cache: Path | None = None) -> Path:
@@ -125,67 +127,15 @@ def cached_path(remote: RemoteFile, cache: Path | None = None) -> Path:
     return (cache if cache is not None else cache_dir()) / remote.filename
 
 
-def download(
-    remote: RemoteFile,
-    cache: Path | None = None,
-    progress: bool = True,
-    timeout_s: float = 30.0,
-) -> Path:
-    """Return the cached copy of ``remote``, downloading it first if needed.
-
-    A cached file is used when its sha256 matches. Otherwise the file is streamed into
-    a temporary file beside its final place (with a progress bar), its sha256 checked,
-    and only then renamed into place, so an interrupted or corrupt download never
-    leaves a file under the final name.
+def download(remote: RemoteFile, cache: Path | None = None, progress: bool = True, timeout_s: float = 30.0) -> Path:
+    """The verified cached copy of ``remote`` (:func:`colorlib.hub.fetch` into the cache folder).
 
     Raises:
-        WeightsUnavailableError: the server cannot be reached or answered an error.
-        ValueError: the downloaded file's sha256 does not match (the partial file is removed).
+        colorlib.hub.DownloadError: the server cannot be reached (the message says where
+            to copy the file by hand).
+        colorlib.hub.ChecksumError: the file's sha256 or size is wrong (it was discarded).
     """
-    target = cached_path(remote, cache)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        if remote.matches(_sha256(target)):
-            return target
-        target.unlink()  # a stale or corrupt copy: fetch it again
-    handle, temporary_name = tempfile.mkstemp(prefix=f".{remote.filename}.", suffix=".part", dir=target.parent)
-    temporary = Path(temporary_name)
-    digest = hashlib.sha256()
-    try:
-        with os.fdopen(handle, "wb") as out:
-            try:
-                response = urllib.request.urlopen(remote.url, timeout=timeout_s)
-            except (urllib.error.URLError, OSError) as error:
-                raise WeightsUnavailableError(
-                    f"cannot download {remote.filename} from {remote.url}: {error}. "
-                    f"Without a network, copy {remote.filename} into {target.parent} "
-                    "(the cache folder, COLORLIB_CACHE)."
-                ) from error
-            with response:
-                total = int(response.headers.get("Content-Length") or 0) or None
-                with tqdm(total=total, unit="B", unit_scale=True, desc=remote.filename, disable=not progress) as bar:
-                    for chunk in iter(lambda: response.read(1 << 16), b""):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        bar.update(len(chunk))
-        if not remote.matches(digest.hexdigest()):
-            expected = remote.sha256 if len(remote.sha256) == 64 else f"one starting with {remote.sha256}"
-            raise ValueError(
-                f"{remote.filename} from {remote.url} has sha256 {digest.hexdigest()}, "
-                f"expected {expected}; the download was discarded"
-            )
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return target
-
-
-def _paper_remote(name: str) -> RemoteFile:
-    remote = PAPER_CHECKPOINTS[name]
-    mirror = os.environ.get(WEIGHTS_URL_ENV)
-    if mirror:
-        remote = RemoteFile(remote.filename, mirror.rstrip("/") + "/" + remote.filename, remote.sha256)
-    return remote
+    return fetch(remote, cached_path(remote, cache), progress=progress, timeout_s=timeout_s)
 
 
 def is_cached(name: str) -> bool:
@@ -278,47 +228,237 @@ def _authors_state_to_ours(state: dict[str, torch.Tensor]) -> dict[str, torch.Te
     return renamed
 
 
+def checkpoint_metadata(checkpoint: dict) -> dict:
+    """What a colorlib training checkpoint says about its network.
+
+    Returns:
+        ``{"input_size", "input_convention", "loss", "profile"}``. Checkpoints written
+        before this record existed give their config's ``image_size`` and ``"mse"``.
+    """
+    meta = dict(checkpoint.get("meta") or {})
+    config = checkpoint.get("config") or {}
+    meta.setdefault("input_size", config.get("image_size"))
+    meta.setdefault("input_convention", "L/100")
+    meta.setdefault("loss", config.get("loss", "mse"))
+    meta.setdefault("profile", config.get("profile"))
+    return meta
+
+
+def _resolve(name_or_path: str | os.PathLike, progress: bool) -> tuple[Path, Weights | None]:
+    name = os.fspath(name_or_path)
+    if name in PAPER_WEIGHTS:
+        return download(PAPER_WEIGHTS[name].remote, progress=progress), PAPER_WEIGHTS[name]
+    path = Path(name)
+    if not path.exists():
+        if not path.suffix and os.sep not in name and "/" not in name:
+            raise ValueError(
+                f"unknown checkpoint name {name!r}: expected one of "
+                f"{', '.join(PAPER_WEIGHTS)}, or the path of a checkpoint file"
+            )
+        raise FileNotFoundError(f"no checkpoint at {name}")
+    return path, None
+
+
 def load_pretrained(name_or_path: str | os.PathLike = "paper", progress: bool = True) -> ColorizationNet:
-    """A trained :class:`ColorizationNet` in eval mode, on the CPU.
+    """A trained :class:`ColorizationNet` in eval mode, on the CPU, that knows its input size.
 
     Args:
         name_or_path: ``"paper"`` (the authors' 100-epoch checkpoint),
-            ``"paper-epoch40"``, ``"paper-epoch90"``; or the path of a checkpoint
-            written by :mod:`colorlib.train` (or of one of the authors' files).
+            ``"paper-epoch40"``, ``"paper-epoch90"`` (:data:`PAPER_WEIGHTS`); or the
+            path of a checkpoint written by :mod:`colorlib.train` (any loss), or of one
+            of the authors' files.
         progress: show a progress bar while downloading.
 
+    Returns:
+        The network, with ``input_size``, ``input_convention`` and (for a
+        classification model) its ``output_decoder`` set from the checkpoint.
+
     Raises:
-        WeightsUnavailableError: a named checkpoint is not cached and cannot be downloaded.
+        colorlib.hub.DownloadError: a named checkpoint is not cached and cannot be downloaded.
         UnsafeCheckpointError: the file needs classes outside the allow-list.
         FileNotFoundError: a path that does not exist.
         ValueError: an unknown name or a file that is no colorization checkpoint.
     """
-    name = os.fspath(name_or_path)
-    if name in PAPER_CHECKPOINTS:
-        path = download(_paper_remote(name), progress=progress)
-    else:
-        path = Path(name)
-        if not path.exists():
-            if not path.suffix and os.sep not in name and "/" not in name:
-                raise ValueError(
-                    f"unknown checkpoint name {name!r}: expected one of "
-                    f"{', '.join(PAPER_CHECKPOINTS)}, or the path of a checkpoint file"
-                )
-            raise FileNotFoundError(f"no checkpoint at {name}")
+    path, registered = _resolve(name_or_path, progress)
     loaded = safe_torch_load(path)
+    decoder = None
     if isinstance(loaded, _AuthorsColorizationNet):
         state = _authors_state_to_ours(loaded.state_dict())
+        meta = {"input_size": PAPER_INPUT_SIZE, "input_convention": "luma"}
+        if registered is not None:
+            meta = {"input_size": registered.input_size, "input_convention": registered.input_convention}
     elif isinstance(loaded, dict) and loaded.get("format") == CHECKPOINT_FORMAT and isinstance(loaded.get("model"), dict):
         state = loaded["model"]
+        meta = checkpoint_metadata(loaded)
+        if loaded.get("loss_state"):
+            decoder = loss_from_state(loaded["loss_state"])
     else:
         raise ValueError(
             f"{path} is neither one of the authors' checkpoints nor a colorlib training "
             f"checkpoint (a dict with format={CHECKPOINT_FORMAT!r})"
         )
-    net = ColorizationNet(freeze_encoder=True)
+    net = ColorizationNet(
+        freeze_encoder=True, decoder=decoder, input_size=meta.get("input_size"),
+        input_convention=meta.get("input_convention", "L/100"),
+    )
     try:
         net.load_state_dict(state)
     except RuntimeError as error:  # missing, unexpected or mis-shaped tensors
         first_line = str(error).splitlines()[0]
         raise ValueError(f"{path}: its weights do not fit ColorizationNet ({first_line})") from error
     return net.eval()
+
+
+# --------------------------------------------------------------------------------------
+# A network to train: the encoder from ImageNet, the released checkpoint, or nothing.
+# --------------------------------------------------------------------------------------
+
+
+def _imagenet_resnet18(timeout_s: float) -> nn.Module:
+    """torchvision's ImageNet ResNet-18, downloaded by torchvision on first use.
+
+    torchvision's downloader takes no timeout, so the process-wide socket default is set
+    for the call and restored afterwards.
+    """
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout_s)  # never hang on a half-open network
+    try:
+        return resnet18(weights=ResNet18_Weights.IMAGENET1K_V1)
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def build_colorization_net(
+    encoder_weights: Literal["imagenet", "released", "random"] = "imagenet",
+    freeze_encoder: bool = True,
+    decoder=None,
+    input_size: int | None = None,
+    download_timeout_s: float = 20.0,
+) -> ColorizationNet:
+    """A :class:`ColorizationNet` whose encoder starts from pretrained weights.
+
+    Args:
+        encoder_weights:
+            - ``"imagenet"``: torchvision's ``ResNet18_Weights.IMAGENET1K_V1``
+              (downloaded by torchvision into its own cache on first use). With no
+              network and no cached copy, a warning is issued and the fallback is the
+              encoder of the authors' released checkpoint if it is in colorlib's cache
+              (it holds the same ImageNet filters, summed to one channel; only its
+              batch-norm statistics moved during the authors' training), or a random
+              initialisation otherwise.
+            - ``"released"``: the encoder of the authors' released checkpoint
+              (``load_pretrained("paper")``; no torchvision download).
+            - ``"random"``: no pretrained weights.
+        freeze_encoder: see :class:`ColorizationNet`.
+        decoder: the output decoder (a loss of :mod:`colorlib.losses`); ``None``: MSE.
+        input_size: recorded on the model (the size it will be trained at).
+        download_timeout_s: socket timeout for torchvision's download.
+
+    Returns:
+        A model in training mode; the decoder is randomly initialised.
+    """
+    if encoder_weights not in ("imagenet", "released", "random"):
+        raise ValueError(
+            f"encoder_weights: expected 'imagenet', 'released' or 'random', got {encoder_weights!r}"
+        )
+    net = ColorizationNet(freeze_encoder=freeze_encoder, decoder=decoder, input_size=input_size)
+    if encoder_weights == "imagenet":
+        try:
+            net.encoder = make_encoder(_imagenet_resnet18(download_timeout_s))
+        except Exception as error:  # URLError, timeouts, a corrupt partial file, ...
+            fallback = "a random initialisation"
+            if is_cached("paper"):
+                try:
+                    released = load_pretrained("paper", progress=False)
+                except (ValueError, OSError, DownloadError, ChecksumError):
+                    pass  # a corrupt cached copy that cannot be fetched again offline
+                else:
+                    net.encoder.load_state_dict(released.encoder.state_dict())
+                    fallback = "the encoder of the released checkpoint (same ImageNet filters)"
+            warnings.warn(
+                f"ImageNet weights for ResNet-18 are not available ({type(error).__name__}: "
+                f"{error}); using {fallback} instead. Connect to the network once, or put "
+                "resnet18-f37072fd.pth into torch's hub cache, to get them.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    elif encoder_weights == "released":
+        net.encoder.load_state_dict(load_pretrained("paper").encoder.state_dict())
+    net.freeze_encoder(freeze_encoder)
+    return net.train()
+
+
+# --------------------------------------------------------------------------------------
+# Zhang et al.'s released ECCV16 weights (ModelZ).
+# --------------------------------------------------------------------------------------
+
+_MODELZ_FILENAME = "colorization_release_v2-9b330a0b.pth"
+#: The authors' released ECCV16 weights (a plain state dict, about 129 MB).
+#:
+#: Their file name carries only the first 8 hex digits of the file's sha256 (the
+#: torch.hub convention that ``torch.hub.load_state_dict_from_url(check_hash=True)``
+#: checks); the full digest is published nowhere we could verify. So the check is
+#: against that prefix, which needs ``colorlib.weights.download`` to accept a prefix
+#: of at least 8 hex digits. A 32-bit prefix catches truncated and corrupt downloads,
+#: not a deliberate forgery; safety against malicious files comes from loading with
+#: ``weights_only=True`` (tensors only, no pickle code).
+MODELZ_WEIGHTS = RemoteFile(
+    filename=_MODELZ_FILENAME,
+    url="https://colorizers.s3.us-east-2.amazonaws.com/" + _MODELZ_FILENAME,
+    sha256="9b330a0b",
+)
+
+
+# --------------------------------------------------------------------------------------
+# The released weights.
+# --------------------------------------------------------------------------------------
+
+
+def load_modelz(
+    path: str | os.PathLike | None = None,
+    temperature: float | None = None,
+    progress: bool = True,
+    remote: RemoteFile | None = None,
+) -> ModelZ:
+    """ModelZ with the authors' released weights, in eval mode, on the CPU.
+
+    Args:
+        path: a local copy of the state dict; by default the file is downloaded once
+            into colorlib's cache (``COLORLIB_CACHE``) and checked there.
+        temperature: see :class:`ModelZ`.
+        progress: show a progress bar while downloading.
+        remote: where to download from (default :data:`MODELZ_WEIGHTS`; ``COLORLIB_MIRROR`` applies).
+
+    Raises:
+        WeightsUnavailableError: not cached and cannot be downloaded (offline).
+        UnsafeCheckpointError: the file holds more than tensors.
+        ValueError: the file is not a ModelZ state dict (names or shapes differ).
+    """
+    if path is None:
+        path = download(remote if remote is not None else MODELZ_WEIGHTS, progress=progress)
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no ModelZ weights at {path}")
+    state = safe_torch_load(path)
+    model = ModelZ(temperature=temperature)
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path.name} is not a state dict of tensors (ModelZ's released file is one)")
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        details = " ".join(str(error).split())
+        raise ValueError(f"{path.name} does not fit ModelZ: {details}") from error
+    return model.eval()
+
+
+def load_modelz_or_none(temperature: float | None = None, progress: bool = False) -> ModelZ | None:
+    """:func:`load_modelz`, or ``None`` when its weights can be neither found nor downloaded.
+
+    For notebooks: every ModelZ cell checks for ``None`` and says so
+    (:data:`colorlib.modelz.MODELZ_OFFLINE_MESSAGE`), so a notebook runs to the end
+    without a network.
+    """
+    try:
+        return load_modelz(temperature=temperature, progress=progress)
+    except WeightsUnavailableError:
+        return None

@@ -1,6 +1,6 @@
-"""Interactive views of the Lab colour space (notebook 01), each with a static twin.
+"""Every widget of the course, each with a static twin.
 
-Two widgets, built with ipywidgets:
+The widgets, built with ipywidgets:
 
 - :func:`lab_swatch_widget`: ``L``, ``a`` and ``b`` sliders driving a colour swatch
   that shows its sRGB value (0..1, 0..255 and hex) and warns when the Lab colour is
@@ -8,6 +8,8 @@ Two widgets, built with ipywidgets:
 - :func:`photo_colour_widget`: on a photo, a chroma slider (0 to 2), a hue-rotation
   slider (degrees) and toggles that switch the ``a`` and ``b`` channels off. Static
   twin: :func:`plot_photo_edits`.
+- :class:`UpsamplingComparison` (notebook 03): the released model's colours with the last
+  up-sampling nearest or bilinear, and a zoom. Static twin: :func:`draw_nearest_vs_bilinear`.
 
 Readers on GitHub see no widgets, so every widget has a matplotlib figure that shows
 the same thing for a few fixed settings. The widgets keep their state in Python
@@ -19,7 +21,6 @@ All colour work is done by :mod:`colorlib.color`.
 from __future__ import annotations
 
 import html
-import io
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -27,11 +28,15 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from PIL import Image
 
+from .anatomy import check_square_photo, colorize_from_half_resolution, predict_half_resolution
 from .color import lab_to_rgb, out_of_gamut, rgb_to_lab, scale_chroma_rotate_hue, zero_ab_channels
+from .inference import network_input
 from .metrics import mean_chroma
-from .plot import show_images
+from .model import ColorizationNet
+from .plot import png_bytes, show_images
 
 __all__ = [
     "SwatchColour",
@@ -47,6 +52,8 @@ __all__ = [
     "DEFAULT_PHOTO_EDITS",
     "plot_photo_edits",
     "photo_as_float",
+    "UpsamplingComparison",
+    "draw_nearest_vs_bilinear",
 ]
 
 
@@ -309,12 +316,6 @@ def edit_photo_colours(lab: np.ndarray, edit: PhotoEdit) -> tuple[np.ndarray, np
     return edited, lab_to_rgb(edited)
 
 
-def _png_bytes(rgb: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(np.round(np.clip(rgb, 0.0, 1.0) * 255).astype(np.uint8)).save(buffer, format="png")
-    return buffer.getvalue()
-
-
 class PhotoColourWidget(widgets.VBox):
     """Chroma and hue sliders and ``a`` / ``b`` toggles on a photo (see :func:`photo_colour_widget`).
 
@@ -374,7 +375,7 @@ class PhotoColourWidget(widgets.VBox):
         self.edited_lab, self.rgb = edit_photo_colours(self.lab, self.edit)
         edited_chroma = float(mean_chroma(self.edited_lab[..., 1:]))
         clipped = float(out_of_gamut(self.edited_lab).mean())
-        self.image.value = _png_bytes(self.rgb)
+        self.image.value = png_bytes(self.rgb)
         self.summary.value = (
             f'<span style="font-family:monospace">mean chroma {edited_chroma:.1f} '
             f"(photo: {self._mean_chroma:.1f}); pixels outside the sRGB gamut, clipped: "
@@ -434,3 +435,89 @@ def plot_photo_edits(
         images.append(rgb)
         titles.append(edit.title + (f"\n{100 * clipped:.0f}% clipped" if clipped >= 0.005 else ""))
     return show_images(images, titles, columns=columns, size=2.8)
+
+
+# --------------------------------------------------------------------------------------
+# Notebook 03: the last up-sampling, nearest or bilinear.
+# --------------------------------------------------------------------------------------
+
+
+class UpsamplingComparison:
+    """The released model's colours with its last up-sampling done two ways, as a widget.
+
+    A toggle picks ``nearest`` (the paper) or ``bilinear``; a slider zooms into the
+    centre of the image so that the 2x2 blocks become visible. The picture is an
+    ``widgets.Image`` holding a PNG, so it changes in the kernel itself (tests set
+    ``mode.value`` or ``zoom.value`` and read ``image.value``).
+
+    Args:
+        model: a :class:`ColorizationNet` (e.g. ``load_pretrained("paper")``).
+        photo: a square uint8 RGB photo (S, S, 3), S divisible by 8 (see :func:`colorlib.images.square_crop`).
+        display_size: side of the shown picture in pixels.
+    """
+
+    ZOOMS = (1, 2, 4, 8)
+
+    def __init__(self, model: ColorizationNet, photo: np.ndarray, display_size: int = 336) -> None:
+        side = check_square_photo(photo, "UpsamplingComparison")
+        self.photo = photo
+        self.half_target = predict_half_resolution(model, network_input([photo], size=side))
+        self._colorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.display_size = display_size
+        self.mode = widgets.ToggleButtons(options=["nearest", "bilinear"], value="nearest", description="upsample")
+        self.zoom = widgets.SelectionSlider(options=list(self.ZOOMS), value=1, description="zoom")
+        self.image = widgets.Image(format="png")
+        self.mode.observe(self.update, names="value")
+        self.zoom.observe(self.update, names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.mode, self.zoom]), self.image])
+        self.update()
+
+    def view(self, mode: str, zoom: int) -> np.ndarray:
+        """The colourized picture for ``mode`` and ``zoom``: uint8 (h, w, 3), the centre 1/zoom."""
+        if zoom not in self.ZOOMS:
+            raise ValueError(f"UpsamplingComparison.view: zoom must be one of {self.ZOOMS}, got {zoom!r}")
+        rgb, _ = self.colorized(mode)
+        height, width = rgb.shape[:2]
+        h, w = height // zoom, width // zoom
+        top, left = (height - h) // 2, (width - w) // 2
+        return rgb[top : top + h, left : left + w]
+
+    def colorized(self, mode: str) -> tuple[np.ndarray, np.ndarray]:
+        """The whole photo for ``mode``: ``(rgb uint8 (S, S, 3), ab float32 (S, S, 2))``, computed once."""
+        if mode not in self._colorized:
+            self._colorized[mode] = colorize_from_half_resolution(self.photo, self.half_target, mode)
+        return self._colorized[mode]
+
+    def update(self, change=None) -> None:
+        """Redraw ``self.image`` for the toggle's and slider's current values."""
+        picture = self.view(self.mode.value, self.zoom.value)
+        scale = max(1, self.display_size // picture.shape[0])
+        self.image.value = png_bytes(picture, scale)
+
+
+def draw_nearest_vs_bilinear(comparison: UpsamplingComparison, zoom: int = 8) -> Figure:
+    """Static twin of :class:`UpsamplingComparison`: whole image and a zoomed centre, both modes.
+
+    The third column shows the predicted ``a`` channel of the zoomed region, where the
+    2x2 blocks of nearest up-sampling are plain to see.
+    """
+    figure, axes = plt.subplots(2, 3, figsize=(10.5, 7.2))
+    for row, mode in enumerate(("nearest", "bilinear")):
+        whole = comparison.view(mode, 1)
+        zoomed = comparison.view(mode, zoom)
+        _, ab = comparison.colorized(mode)
+        h, w = zoomed.shape[:2]
+        top, left = (ab.shape[0] - h) // 2, (ab.shape[1] - w) // 2
+        a_crop = ab[top : top + h, left : left + w, 0]
+        axes[row, 0].imshow(whole)
+        axes[row, 0].add_patch(Rectangle((left - 0.5, top - 0.5), w, h, fill=False, edgecolor="white", lw=1.5))
+        axes[row, 1].imshow(zoomed, interpolation="nearest")
+        axes[row, 2].imshow(a_crop, cmap="gray", interpolation="nearest")
+        axes[row, 0].set_title(f"{mode}: whole image", fontsize=10)
+        axes[row, 1].set_title(f"{mode}: centre {h}x{w}, zoom x{zoom}", fontsize=10)
+        axes[row, 2].set_title(f"{mode}: predicted a, same crop", fontsize=10)
+        for axis in axes[row]:
+            axis.axis("off")
+    figure.suptitle("The last nn.Upsample: nearest (the paper) vs bilinear")
+    figure.tight_layout()
+    return figure

@@ -1,5 +1,6 @@
-"""colorlib.anatomy: the measured ResNet-18 table, the max-pool and up-sampling examples,
-the shape traces, the nearest/bilinear widget and the checkpoint inspection."""
+"""colorlib.anatomy and its neighbours: the measured ResNet-18 table, the max-pool and
+up-sampling examples, the shape traces, the parameter counts (colorlib.model), the
+nearest/bilinear widget (colorlib.widgets) and the checkpoint forensics (colorlib.checkpoints)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import torch
 from PIL import Image
 from torchvision.models import resnet18, resnet34
 
-from colorlib import anatomy
-from colorlib.model import ColorizationNet, make_encoder
+from colorlib import anatomy, checkpoints, widgets
+from colorlib.images import square_crop
+from colorlib.model import ColorizationNet, make_encoder, parameter_counts
 from colorlib.samples import sample_photo
-from colorlib.weights import PAPER_CHECKPOINTS, download, load_pretrained
+from colorlib.weights import PAPER_CHECKPOINTS, download, load_authors_module, load_pretrained
 
 
 @pytest.fixture(scope="module")
@@ -167,25 +169,25 @@ def test_receptive_fields_hand_worked():
 
 def test_parameter_counts_frozen_and_trainable():
     net = ColorizationNet()
-    encoder, decoder = anatomy.parameter_counts(net.encoder), anatomy.parameter_counts(net.decoder)
+    encoder, decoder = parameter_counts(net.encoder), parameter_counts(net.decoder)
     assert (encoder.trainable, encoder.frozen) == (0, 676_800)
     assert (decoder.trainable, decoder.frozen) == (240_866, 0)
-    assert anatomy.parameter_counts(net).float_values == 920_034
+    assert parameter_counts(net).float_values == 920_034
     net.freeze_encoder(False)
-    assert anatomy.parameter_counts(net).trainable == 917_666
+    assert parameter_counts(net).trainable == 917_666
 
 
 # --- nearest versus bilinear --------------------------------------------------------
 
 
-def test_square_photo_crops_the_centre():
+def test_square_crop_takes_the_centre():
     image = np.zeros((40, 80, 3), dtype=np.uint8)
     image[:, 20:60] = 200  # the centre square is all 200
-    square = anatomy.square_photo(image, 16)
+    square = square_crop(image, 16)
     assert square.shape == (16, 16, 3) and square.dtype == np.uint8
     assert (square == 200).all()
     with pytest.raises(ValueError, match="uint8"):
-        anatomy.square_photo(image.astype(np.float32), 16)
+        square_crop(image.astype(np.float32), 16)
 
 
 def test_half_resolution_prediction_is_the_model_before_its_last_upsample(random_net):
@@ -202,7 +204,7 @@ def test_half_resolution_prediction_is_the_model_before_its_last_upsample(random
 
 
 def test_upsampling_widget_responds_to_its_controls(random_net):
-    comparison = anatomy.UpsamplingComparison(random_net, anatomy.square_photo(sample_photo("chelsea"), 64), display_size=128)
+    comparison = widgets.UpsamplingComparison(random_net, square_crop(sample_photo("chelsea"), 64), display_size=128)
     nearest = comparison.image.value
     assert Image.open(io.BytesIO(nearest)).size == (128, 128)
     comparison.mode.value = "bilinear"
@@ -216,10 +218,10 @@ def test_upsampling_widget_responds_to_its_controls(random_net):
     _, ab_bilinear = anatomy.colorize_from_half_resolution(comparison.photo, comparison.half_target, "bilinear")
     assert anatomy.is_block_constant(torch.from_numpy(ab_nearest).permute(2, 0, 1), 2)
     assert not np.allclose(ab_nearest, ab_bilinear)
-    figure = anatomy.draw_nearest_vs_bilinear(comparison, zoom=4)
+    figure = widgets.draw_nearest_vs_bilinear(comparison, zoom=4)
     assert len(figure.axes) == 6
     with pytest.raises(ValueError, match="square uint8"):
-        anatomy.UpsamplingComparison(random_net, sample_photo("chelsea"))
+        widgets.UpsamplingComparison(random_net, sample_photo("chelsea"))
 
 
 # --- the released checkpoints --------------------------------------------------------
@@ -227,13 +229,13 @@ def test_upsampling_widget_responds_to_its_controls(random_net):
 
 def test_luma_input_changes_the_released_predictions_little():
     model = load_pretrained("paper", progress=False)
-    result = anatomy.compare_luma_and_lightness(model, anatomy.square_photo(sample_photo("chelsea"), 112))
+    result = anatomy.compare_luma_and_lightness(model, square_crop(sample_photo("chelsea"), 112))
     assert 0.05 < result.mean_abs_delta_ab < 2.0  # ab units: different inputs, small change
     assert result.mean_abs_delta_ab < result.mean_abs_ab
 
 
 def test_describe_checkpoint_reads_the_authors_file(paper_files):
-    facts = anatomy.describe_checkpoint(paper_files[-1])
+    facts = checkpoints.describe_checkpoint(paper_files[-1])
     assert facts.file_name == "model100.pth"
     assert "__main__.ColorizationNet" in facts.pickled_globals
     assert "torchvision.models.resnet.BasicBlock" in facts.pickled_globals
@@ -243,15 +245,15 @@ def test_describe_checkpoint_reads_the_authors_file(paper_files):
     assert facts.conv1_in_channels == 3 and facts.conv1_weight_shape == (64, 1, 7, 7)
     assert facts.batches_tracked == (62_500,)
     assert facts.upsample_modes == ("nearest",) * 3
-    assert "midlevel_resnet.4" in anatomy.module_tree(anatomy._load_authors(paper_files[-1]))
+    assert "midlevel_resnet.4" in checkpoints.module_tree(load_authors_module(paper_files[-1]))
 
 
 def test_the_three_checkpoints_differ_only_in_batch_norm_statistics(paper_files):
-    rows = anatomy.compare_checkpoints(paper_files)
+    rows = checkpoints.compare_checkpoints(paper_files)
     parameters = [row for row in rows if row.kind == "parameter"]
     assert len(parameters) == 44 and all(row.identical for row in parameters)
     different = [row for row in rows if not row.identical]
     assert different and all(row.kind == "buffer" for row in different)
     assert {row.name.rsplit(".", 1)[1] for row in different} == {"running_mean", "running_var", "num_batches_tracked"}
     with pytest.raises(ValueError, match="at least two"):
-        anatomy.compare_checkpoints(paper_files[:1])
+        checkpoints.compare_checkpoints(paper_files[:1])

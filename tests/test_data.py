@@ -14,11 +14,10 @@ from colorlib.data import (
     SampleCropsDataset,
     build_datasets,
     collate_crops,
-    find_images,
-    is_grayscale,
-    rgb_batch_to_network,
+    rgb_batch_to_lightness_ab,
     validation_transform,
 )
+from colorlib.images import find_images, is_grayscale
 from colorlib.samples import TRAIN_PHOTOS, VALIDATION_PHOTOS
 from colorlib.train import make_loader
 
@@ -36,6 +35,8 @@ def test_find_images_is_recursive_sorted_and_filters_by_ending(tmp_path):
         path.write_bytes(b"")
     found = [p.relative_to(tmp_path).as_posix() for p in find_images(tmp_path)]
     assert found == ["a.png", "b.JPG", "e.bmp", "f.jpeg", "sub/c.webp", "sub/deeper/d.tif"]
+    top_only = [p.name for p in find_images(tmp_path, recursive=False)]
+    assert top_only == ["a.png", "b.JPG", "e.bmp", "f.jpeg"]
     with pytest.raises(FileNotFoundError, match="not a folder"):
         find_images(tmp_path / "missing")
 
@@ -49,6 +50,7 @@ def test_is_grayscale():
     coloured = noisy.copy()
     coloured[3, 5] = (200, 30, 30)  # one red pixel is colour
     assert not is_grayscale(Image.fromarray(coloured))
+    assert not is_grayscale(coloured) and is_grayscale(noisy)  # arrays too
 
 
 def test_items_and_skipped_files(tmp_path):
@@ -66,7 +68,8 @@ def test_items_and_skipped_files(tmp_path):
     items = [dataset[i] for i in range(4)]
     assert items[0]["rgb"].shape == (3, 32, 32) and items[0]["rgb"].dtype == torch.uint8
     assert [item["problem"] for item in items] == [None, "grayscale", "unreadable", "unreadable"]
-    assert "truncated" in items[2]["reason"].lower() or "OSError" in items[2]["reason"]
+    assert str(truncated) in items[2]["reason"] and "truncated" in items[2]["reason"].lower()
+    assert str(fake) in items[3]["reason"] and "not an image" in items[3]["reason"]
 
     batch = collate_crops(items)
     assert isinstance(batch, CropBatch) and len(batch) == 1
@@ -90,20 +93,20 @@ def test_validation_crop_resizes_by_256_over_224_then_centre_crops():
 def test_batch_conversion_matches_scikit_image():
     rng = np.random.default_rng(1)
     rgb = rng.integers(0, 256, (3, 8, 6, 3), dtype=np.uint8)  # N, H, W, 3
-    inputs, targets = rgb_batch_to_network(torch.from_numpy(rgb).permute(0, 3, 1, 2))
-    assert inputs.shape == (3, 1, 8, 6) and targets.shape == (3, 2, 8, 6)
-    assert inputs.dtype == targets.dtype == torch.float32
+    inputs, ab = rgb_batch_to_lightness_ab(torch.from_numpy(rgb).permute(0, 3, 1, 2))
+    assert inputs.shape == (3, 1, 8, 6) and ab.shape == (3, 2, 8, 6)
+    assert inputs.dtype == ab.dtype == torch.float32
     lab = rgb2lab(rgb / 255.0)
     np.testing.assert_allclose(inputs[:, 0].numpy(), lab[..., 0] / 100, atol=1e-4)
-    np.testing.assert_allclose(targets.permute(0, 2, 3, 1).numpy(), (lab[..., 1:] + 128) / 255, atol=1e-4)
-    # Hand-worked: pure white is L = 100, a = b = 0 -> input 1, target 128/255.
-    white_in, white_target = rgb_batch_to_network(torch.full((1, 3, 8, 8), 255, dtype=torch.uint8))
+    np.testing.assert_allclose(ab.permute(0, 2, 3, 1).numpy(), lab[..., 1:], atol=2e-2)
+    # Hand-worked: pure white is L = 100, a = b = 0 -> input 1, ab 0.
+    white_in, white_ab = rgb_batch_to_lightness_ab(torch.full((1, 3, 8, 8), 255, dtype=torch.uint8))
     np.testing.assert_allclose(white_in.numpy(), 1.0, atol=1e-4)
-    np.testing.assert_allclose(white_target.numpy(), 128 / 255, atol=1e-4)
-    channels_last, _ = rgb_batch_to_network(torch.from_numpy(rgb).permute(0, 3, 1, 2), channels_last=True)
+    np.testing.assert_allclose(white_ab.numpy(), 0.0, atol=1e-2)
+    channels_last, _ = rgb_batch_to_lightness_ab(torch.from_numpy(rgb).permute(0, 3, 1, 2), channels_last=True)
     assert channels_last.is_contiguous(memory_format=torch.channels_last)
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
-        rgb_batch_to_network(torch.zeros(3, 8, 8, dtype=torch.uint8))
+        rgb_batch_to_lightness_ab(torch.zeros(3, 8, 8, dtype=torch.uint8))
 
 
 def test_sample_crops_keep_validation_photos_apart():
@@ -121,6 +124,13 @@ def test_sample_crops_keep_validation_photos_apart():
     assert not torch.equal(first, train[0]["rgb"])  # a fresh random crop at every access
     with pytest.raises(IndexError):
         validation[4]
+
+
+def test_landscapes_split_by_photographer_is_the_quick_profiles_data():
+    train_set, val_set = build_datasets("landscapes", size=32, train_images=10_000, val_images=10_000)
+    assert (len(train_set), len(val_set)) == (1258, 222)
+    assert train_set.train and not val_set.train
+    assert not {p.name for p in train_set.files} & {p.name for p in val_set.files}
 
 
 def test_build_datasets_from_samples_and_folders(tmp_path):

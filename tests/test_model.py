@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 import warnings
 
 import pytest
@@ -11,7 +10,8 @@ import torch
 from torch import nn
 
 from colorlib import weights
-from colorlib.model import ColorizationNet, build_colorization_net, make_decoder, make_encoder
+from colorlib.model import ColorizationNet, make_decoder, make_encoder
+from colorlib.weights import build_colorization_net
 
 
 @pytest.fixture(scope="module")
@@ -223,19 +223,17 @@ def offline(monkeypatch, tmp_path):
     return attempts
 
 
-def _build_offline() -> tuple[ColorizationNet, list[warnings.WarningMessage], float]:
-    started = time.perf_counter()
+def _build_offline() -> tuple[ColorizationNet, list[warnings.WarningMessage]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = build_colorization_net("imagenet")
-    return model, [w for w in caught if issubclass(w.category, RuntimeWarning)], time.perf_counter() - started
+    return model, [w for w in caught if issubclass(w.category, RuntimeWarning)]
 
 
 def test_imagenet_offline_falls_back_to_the_released_encoder(released_encoder, offline):
     assert weights.is_cached("paper")  # the shared cache (COLORLIB_CACHE) holds model100.pth
-    model, runtime_warnings, seconds = _build_offline()
+    model, runtime_warnings = _build_offline()
     assert offline, "torchvision should have tried the network"
-    assert seconds < 10
     assert len(runtime_warnings) == 1
     message = str(runtime_warnings[0].message)
     assert "ImageNet weights" in message and "released checkpoint" in message
@@ -247,8 +245,7 @@ def test_imagenet_offline_falls_back_to_the_released_encoder(released_encoder, o
 
 def test_imagenet_offline_with_an_empty_cache_falls_back_to_random(released_encoder, offline, isolated_cache):
     assert not weights.is_cached("paper")
-    model, runtime_warnings, seconds = _build_offline()
-    assert seconds < 10
+    model, runtime_warnings = _build_offline()
     assert len(runtime_warnings) == 1
     assert "random initialisation" in str(runtime_warnings[0].message)
     assert list(isolated_cache.iterdir()) == []  # it did not try to fetch the checkpoint

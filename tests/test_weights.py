@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import os
 import pathlib
 import shutil
 import socket
-import threading
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -51,35 +48,23 @@ def no_network(monkeypatch):
     return attempts
 
 
+class _Served:
+    """The shared ``http_server`` fixture, seen as this file's tests use it."""
+
+    def __init__(self, http_server) -> None:
+        self._server = http_server
+        self.url = http_server.url + "/"
+        self.folder = http_server.root
+
+    @property
+    def requests(self) -> list[str]:
+        return ["/" + path for path, _ in self._server.requests]
+
+
 @pytest.fixture
-def server(tmp_path, monkeypatch):
+def server(http_server):
     """A local HTTP server on 127.0.0.1 serving ``folder``, counting the requests it gets."""
-    folder = tmp_path / "served"
-    folder.mkdir()
-    requests: list[str] = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(folder), **kwargs)
-
-        def do_GET(self):
-            requests.append(self.path)
-            super().do_GET()
-
-        def log_message(self, *args):  # keep the test output clean
-            pass
-
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield SimpleNamespace(url=f"http://127.0.0.1:{httpd.server_address[1]}/", folder=folder, requests=requests)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    return _Served(http_server)
 
 
 def _serve(server, name: str, payload: bytes) -> RemoteFile:
@@ -186,7 +171,7 @@ def test_unreachable_server_is_a_clear_error(isolated_cache):
         download(remote, progress=False, timeout_s=5)
     message = str(caught.value)
     assert "cannot download model100.pth" in message and str(port) in message
-    assert "copy model100.pth into" in message and "COLORLIB_CACHE" in message
+    assert f"copy the file by hand to {isolated_cache / 'model100.pth'}" in message and "COLORLIB_CACHE" in message
     assert list(isolated_cache.iterdir()) == []
 
 
@@ -198,8 +183,8 @@ def test_missing_file_on_the_server_is_unavailable(server, isolated_cache):
 
 
 def test_load_pretrained_downloads_from_the_mirror(paper_files, server, isolated_cache, monkeypatch):
-    os.symlink(paper_files["paper"], server.folder / "model100.pth")
-    monkeypatch.setenv(weights.WEIGHTS_URL_ENV, server.url)
+    shutil.copy(paper_files["paper"], server.folder / "model100.pth")
+    monkeypatch.setenv("COLORLIB_MIRROR", server.url)
     net = load_pretrained("paper", progress=False)
     assert server.requests == ["/model100.pth"]
     assert (isolated_cache / "model100.pth").read_bytes() == paper_files["paper"].read_bytes()
