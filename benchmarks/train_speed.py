@@ -1,6 +1,6 @@
 """Training speed: the input pipeline beside the training step, and ours beside a plain reference.
 
-Default (CPU, 128x128, batch 32), all measured in this run:
+Default (CPU, the quick profile's size, batch 32), all measured in this run:
 
 1. input pipeline: JPEG decode + random resized crop + flip in a DataLoader, then the
    per-batch Lab conversion (``colorlib.data``), in images/s;
@@ -36,15 +36,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 from torchvision.models import resnet18
 
-from colorlib.data import ImageFolderDataset, rgb_batch_to_network
-from colorlib.model import build_colorization_net, make_decoder, make_encoder
+from colorlib.config import get_profile
+from colorlib.data import ImageFolderDataset, rgb_batch_to_lightness_ab
+from colorlib.losses import make_loss
+from colorlib.model import make_decoder, make_encoder
 from colorlib.samples import sample_photos
-from colorlib.train import choose_device, make_loader
+from colorlib.train import choose_device, make_loader, train_step
+from colorlib.weights import build_colorization_net
 
 PAPER_IMAGES = 40_000
 PAPER_EPOCHS = 100
@@ -106,20 +108,16 @@ def cycling(loader):
 
 
 def make_step(model: nn.Module, device: torch.device, amp: bool, channels_last: bool, compile_model: bool):
-    """One training step on a uint8 batch: Lab conversion, forward, MSE, backward, Adam."""
+    """One training step on a uint8 batch: Lab conversion, then the library's own
+    :func:`colorlib.train.train_step` (forward, MSE, backward, Adam)."""
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.01)
     network = torch.compile(model) if compile_model else model
+    loss_fn = make_loss("mse").to(device)
 
     def step(rgb: torch.Tensor) -> torch.Tensor:
-        inputs, targets = rgb_batch_to_network(rgb, device, channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            prediction = network(inputs)
-        loss = F.mse_loss(prediction.float(), targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        return loss
+        inputs, ab = rgb_batch_to_lightness_ab(rgb, device, channels_last)
+        return train_step(network, inputs, ab, loss_fn, optimizer, amp=amp)
 
     return step
 
@@ -140,7 +138,7 @@ def main() -> None:
 
     device = choose_device(args.device)
     on_gpu = device.type == "cuda"
-    size, batch = (224, 64) if args.paper else (128, 32)
+    size, batch = (224, 64) if args.paper else (get_profile("quick").image_size, 32)
     amp = channels_last = on_gpu
     steps = args.steps or (50 if on_gpu else (3 if args.paper else 6))
     workers = args.workers if args.workers is not None else (8 if on_gpu else 0)
@@ -164,7 +162,7 @@ def main() -> None:
 
         def pipeline_block() -> None:
             for _ in range(block):
-                rgb_batch_to_network(next(batches).rgb, device)
+                rgb_batch_to_lightness_ab(next(batches).rgb, device)
 
         def ours_block() -> None:
             for _ in range(block):

@@ -14,6 +14,11 @@ Everything here *measures* the live model instead of restating the paper:
   look like mosaics (the slider and its static twin are
   :class:`colorlib.widgets.UpsamplingComparison` and
   :func:`colorlib.widgets.draw_nearest_vs_bilinear`).
+- :func:`boundary_jumps` and :func:`mosaic_jumps` measure where the predicted colours
+  jump (on the 2, 4 and 8 pixel grids of the decoder); :func:`flat_input_response` and
+  :func:`border_frame` show the frame that zero padding paints along the edges;
+  :func:`checkerboard_example` contrasts ``nn.Upsample`` + convolution with
+  ``nn.ConvTranspose2d``.
 
 What the authors' checkpoint files contain is :mod:`colorlib.checkpoints`' subject.
 """
@@ -34,7 +39,7 @@ from skimage.color import rgb2gray
 from torch import nn
 from torchvision.models import resnet18
 
-from .color import target_to_ab
+from .color import rgb_to_lab, target_to_ab
 from .inference import network_input, replace_ab
 from .model import ENCODER_CHILDREN, ColorizationNet, describe_module, kernel_text, pair
 
@@ -63,6 +68,17 @@ __all__ = [
     "InputComparison",
     "compare_luma_and_lightness",
     "draw_pipeline",
+    "MOSAIC_PERIODS",
+    "boundary_jumps",
+    "MosaicJumps",
+    "mosaic_jumps",
+    "draw_mosaic_jumps",
+    "flat_input_response",
+    "BorderFrame",
+    "border_frame",
+    "draw_border_frame",
+    "checkerboard_example",
+    "draw_checkerboard",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -773,4 +789,390 @@ def draw_pipeline(
     connect(merge_axis, out_axis, (0.97, 0.5), (0.0, 0.5))
     figure.suptitle(title or "The paper's Figure 1, run: RGB -> Lab -> L -> network -> predicted A, B -> predicted RGB",
                     fontsize=12)
+    return figure
+
+
+# --------------------------------------------------------------------------------------
+# Where the mosaics come from: colour jumps on the decoder's grids, the border frame,
+# and nn.ConvTranspose2d's checkerboard.
+# --------------------------------------------------------------------------------------
+
+#: The grids of the decoder at a 224 x 224 output: 2 px (its 112 x 112 last convolution),
+#: 4 px (56 x 56) and 8 px (the encoder's 28 x 28 features).
+MOSAIC_PERIODS = (2, 4, 8)
+
+
+def _check_ab_image(ab: np.ndarray, what: str) -> np.ndarray:
+    if not isinstance(ab, np.ndarray) or ab.ndim != 3 or ab.shape[-1] != 2 or ab.dtype.kind != "f":
+        raise ValueError(
+            f"{what}: expected a float array of a and b shaped (H, W, 2) in ab units, "
+            f"got {type(ab).__name__} {getattr(ab, 'dtype', '')} {getattr(ab, 'shape', '')}".rstrip()
+        )
+    return ab
+
+
+def _check_periods(periods: Sequence[int], what: str) -> tuple[int, ...]:
+    periods = tuple(periods)
+    if (
+        not periods
+        or any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 2 for p in periods)
+        or len(set(periods)) != len(periods)
+    ):
+        raise ValueError(f"{what}: expected distinct integer periods of at least 2 pixels, got {periods!r}")
+    return tuple(sorted(int(p) for p in periods))
+
+
+def _boundary_classes(count: int, periods: tuple[int, ...]) -> np.ndarray:
+    """The class of the boundaries at positions 1 .. count-1: the largest period dividing it, else 1."""
+    positions = np.arange(1, count)
+    classes = np.ones(count - 1, dtype=np.int64)
+    for period in periods:  # ascending: a larger period overwrites a smaller one
+        classes[positions % period == 0] = period
+    return classes
+
+
+def boundary_jumps(ab: np.ndarray, periods: Sequence[int] = MOSAIC_PERIODS) -> dict[int, float]:
+    """How much the colour jumps between neighbouring pixels, sorted by where the boundary lies.
+
+    The definition, so that the numbers can be reproduced:
+
+    - A **boundary** lies between two neighbouring pixels: between columns ``x - 1`` and
+      ``x`` (position ``x``, 1 <= x <= W - 1) or between rows ``y - 1`` and ``y``
+      (position ``y``). Both directions count; the image's outer edge is no boundary.
+    - Its **jump** is ``(|delta a| + |delta b|) / 2``, the mean over both channels of the
+      absolute difference between the two pixels, in ab units.
+    - Its **class** is the largest of ``periods`` that divides its position, or 1 when
+      none does. With ``(2, 4, 8)``: positions 8, 16, ... are class 8; 4, 12, 20, ...
+      class 4; 2, 6, 10, ... class 2; odd positions class 1 (inside 2 x 2 blocks).
+
+    The result is the mean jump over all boundaries of each class. For a photo's true
+    colours every class has about the same mean (nothing in a photo is aligned to a
+    grid); a decoder that paints on a grid jumps more on it. An image up-sampled by
+    nearest neighbour x2 has class 1 exactly 0.
+
+    Args:
+        ab: float ``(H, W, 2)``, a and b in ab units (about -128..127), e.g.
+            :func:`colorlib.inference.predict_ab`'s answer.
+        periods: grid periods in pixels, distinct integers >= 2.
+
+    Returns:
+        ``{1: mean jump off every grid, p: mean jump on the grid of period p, ...}``,
+        keys ascending.
+
+    Raises:
+        ValueError: ``ab`` is not float ``(H, W, 2)``, bad ``periods``, or an image too
+            small for every class to have a boundary (a side of at least
+            ``max(periods) + 1`` pixels is needed).
+
+    >>> import numpy as np
+    >>> a = np.repeat(np.arange(4.0) * 10, 2)[None, :, None]   # one row, 2-pixel blocks
+    >>> boundary_jumps(np.concatenate([a, np.zeros_like(a)], axis=-1), periods=(2,))
+    {1: 0.0, 2: 5.0}
+    """
+    ab = _check_ab_image(ab, "boundary_jumps")
+    periods = _check_periods(periods, "boundary_jumps")
+    height, width = ab.shape[:2]
+    if max(height, width) <= max(periods):
+        raise ValueError(
+            f"boundary_jumps: an image of {height}x{width} has no boundary at position {max(periods)}; "
+            f"expected a side of at least {max(periods) + 1} pixels"
+        )
+    values = ab.astype(np.float64, copy=False)
+    across_columns = np.abs(np.diff(values, axis=1)).mean(axis=-1)  # (H, W - 1): boundary x = 1 .. W - 1
+    across_rows = np.abs(np.diff(values, axis=0)).mean(axis=-1)  # (H - 1, W): boundary y = 1 .. H - 1
+    column_classes = _boundary_classes(width, periods)
+    row_classes = _boundary_classes(height, periods)
+    result = {}
+    for period in (1, *periods):
+        total = across_columns[:, column_classes == period].sum() + across_rows[row_classes == period].sum()
+        count = height * int((column_classes == period).sum()) + width * int((row_classes == period).sum())
+        result[period] = float(total / count)
+    return result
+
+
+@dataclass(frozen=True)
+class MosaicJumps:
+    """:func:`boundary_jumps` averaged over photos, for three versions of their colours.
+
+    Attributes:
+        photos: how many photos were measured (each weighs the same).
+        true: the photos' own a and b.
+        nearest: the model's output as built (its last ``nn.Upsample`` is nearest).
+        bilinear: the model's half-resolution output, up-sampled bilinearly instead.
+    """
+
+    photos: int
+    true: dict[int, float]
+    nearest: dict[int, float]
+    bilinear: dict[int, float]
+
+    def rows(self) -> dict[str, dict[int, float]]:
+        """The three rows by their labels, in the order of the table."""
+        return {
+            "true colours": self.true,
+            "model, nearest (as built)": self.nearest,
+            "model, bilinear last layer": self.bilinear,
+        }
+
+    def table(self) -> str:
+        """The numbers as text: one row per version, one column per boundary class."""
+        periods = list(self.true)
+        header = "".join(f"{'off grids' if p == 1 else f'on {p} px':>11}" for p in periods)
+        lines = [f"{'mean |delta ab| across':<28}{header}"]
+        for label, row in self.rows().items():
+            lines.append(f"{label:<28}" + "".join(f"{row[p]:>11.2f}" for p in periods))
+        return "\n".join(lines)
+
+
+def mosaic_jumps(model: ColorizationNet, photos: Sequence[np.ndarray], periods: Sequence[int] = MOSAIC_PERIODS) -> MosaicJumps:
+    """Measure where the colours of ``model`` jump, on several photos (see :func:`boundary_jumps`).
+
+    For each photo: its true a and b (:func:`colorlib.color.rgb_to_lab`); the model's own
+    output (:func:`predict_half_resolution`, then nearest x2: bit for bit what the model
+    returns); and the same half-resolution output up-sampled bilinearly. The class
+    means of each photo are averaged over the photos.
+
+    Args:
+        model: a :class:`ColorizationNet` ending with ``nn.Upsample`` (the paper's).
+        photos: square uint8 RGB photos (S, S, 3), S divisible by 8 (see
+            :func:`colorlib.images.square_crop`); the network runs at S x S.
+        periods: as for :func:`boundary_jumps`.
+    """
+    if len(photos) == 0:
+        raise ValueError("mosaic_jumps: expected at least one photo")
+    sums = {"true": None, "nearest": None, "bilinear": None}
+    for photo in photos:
+        side = check_square_photo(photo, "mosaic_jumps")
+        half_target = predict_half_resolution(model, network_input([photo], size=side))
+        measured = {"true": boundary_jumps(rgb_to_lab(photo.astype(np.float32) / 255.0)[..., 1:], periods)}
+        for mode in ("nearest", "bilinear"):
+            ab = target_to_ab(upsample_ab(half_target, (side, side), mode))[0].permute(1, 2, 0).numpy()
+            measured[mode] = boundary_jumps(ab, periods)
+        for key, values in measured.items():
+            sums[key] = values if sums[key] is None else {p: sums[key][p] + v for p, v in values.items()}
+    count = len(photos)
+    means = {key: {p: v / count for p, v in values.items()} for key, values in sums.items()}
+    return MosaicJumps(count, means["true"], means["nearest"], means["bilinear"])
+
+
+def draw_mosaic_jumps(jumps: MosaicJumps, title: str | None = None) -> Figure:
+    """Bars of :class:`MosaicJumps`: for each version of the colours, the mean jump per boundary class."""
+    rows = jumps.rows()
+    periods = list(jumps.true)
+    labels = ["off every grid\n(odd positions)" if p == 1 else f"on the {p}-px grid" for p in periods]
+    figure, axis = plt.subplots(figsize=(8.6, 4.2))
+    width = 0.8 / len(rows)
+    colours = ("#9e9e9e", "#c0392b", "#2e86c1")
+    for index, ((label, row), colour) in enumerate(zip(rows.items(), colours)):
+        positions = np.arange(len(periods)) + (index - (len(rows) - 1) / 2) * width
+        values = [row[p] for p in periods]
+        bars = axis.bar(positions, values, width=width * 0.95, color=colour, label=label)
+        axis.bar_label(bars, labels=[f"{v:.2f}" for v in values], fontsize=8, padding=2)
+    axis.set_xticks(np.arange(len(periods)), labels)
+    axis.set_ylabel("mean |delta ab| between neighbours\n(ab units)")
+    axis.spines[["top", "right"]].set_visible(False)
+    axis.legend(frameon=False, fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=len(rows))
+    axis.set_ylim(0, max(max(row.values()) for row in rows.values()) * 1.12)
+    axis.set_title(title or f"Where the colours jump, mean of {jumps.photos} photos", fontsize=11)
+    figure.tight_layout()
+    return figure
+
+
+def flat_input_response(model: ColorizationNet, size: int = 224, lightness: float = 50.0) -> np.ndarray:
+    """What ``model`` paints on a picture of one flat lightness, where only zero padding marks the edges.
+
+    Args:
+        model: a :class:`ColorizationNet` (eval mode for predictions).
+        size: side of the square input, divisible by 8.
+        lightness: ``L`` of every pixel, 0..100.
+
+    Returns:
+        float32 ``(size, size, 2)``: the predicted a and b in ab units.
+
+    >>> import torch
+    >>> from colorlib.model import ColorizationNet
+    >>> flat_input_response(ColorizationNet().eval(), size=16, lightness=50).shape
+    (16, 16, 2)
+    """
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8 or size % 8:
+        raise ValueError(f"flat_input_response: expected a size divisible by 8 (>= 8), got {size!r}")
+    if isinstance(lightness, bool) or not isinstance(lightness, (int, float, np.integer, np.floating)) or not 0 <= lightness <= 100:
+        raise ValueError(f"flat_input_response: expected a lightness L in 0..100, got {lightness!r}")
+    parameter = next(model.parameters())
+    flat = torch.full((1, 1, int(size), int(size)), float(lightness) / 100.0, dtype=parameter.dtype, device=parameter.device)
+    with torch.no_grad():
+        ab = model.predict_ab(flat)
+    return ab[0].permute(1, 2, 0).float().cpu().numpy()
+
+
+@dataclass(frozen=True)
+class BorderFrame:
+    """Mean ``(a, b)`` of a picture's edge strips and of its inside (see :func:`border_frame`)."""
+
+    border: int
+    inside: tuple[float, float]
+    top: tuple[float, float]
+    bottom: tuple[float, float]
+    left: tuple[float, float]
+    right: tuple[float, float]
+
+    def table(self) -> str:
+        """One line per region: mean a and b, and b's difference to the inside."""
+        lines = [f"{'region':<22}{'mean a':>8}{'mean b':>8}{'b - inside b':>14}"]
+        for name in ("inside", "top", "bottom", "left", "right"):
+            a, b = getattr(self, name)
+            region = f"inside ({self.border} px in)" if name == "inside" else f"{name} {self.border} px"
+            change = "" if name == "inside" else f"{b - self.inside[1]:>+14.1f}"
+            lines.append(f"{region:<22}{a:>8.1f}{b:>8.1f}{change}")
+        return "\n".join(lines)
+
+
+def border_frame(ab: np.ndarray, border: int = 8) -> BorderFrame:
+    """Mean a and b of the four edge strips of ``ab`` and of what lies inside them.
+
+    ``top`` is the first ``border`` rows (all columns), ``bottom`` the last ``border``
+    rows, ``left`` and ``right`` the first and last ``border`` columns (all rows; the
+    corners belong to two strips); ``inside`` is every pixel at least ``border`` pixels
+    from every edge. 8 pixels is one cell of the encoder's 28 x 28 grid at 224 x 224.
+
+    Args:
+        ab: float ``(H, W, 2)`` in ab units, e.g. :func:`flat_input_response`'s.
+        border: strip width in pixels, ``1 <= border`` and ``2 * border < min(H, W)``.
+
+    >>> import numpy as np
+    >>> ab = np.zeros((6, 6, 2)); ab[0, :, 1] = -6.0
+    >>> border_frame(ab, border=1).top, border_frame(ab, border=1).inside
+    ((0.0, -6.0), (0.0, 0.0))
+    """
+    ab = _check_ab_image(ab, "border_frame")
+    height, width = ab.shape[:2]
+    if isinstance(border, bool) or not isinstance(border, (int, np.integer)) or border < 1 or 2 * border >= min(height, width):
+        raise ValueError(f"border_frame: expected 1 <= border < {min(height, width) / 2:g} for a {height}x{width} image, got {border!r}")
+
+    def mean(region: np.ndarray) -> tuple[float, float]:
+        a, b = region.reshape(-1, 2).astype(np.float64).mean(axis=0)
+        return float(a), float(b)
+
+    return BorderFrame(
+        border=int(border),
+        inside=mean(ab[border:-border, border:-border]),
+        top=mean(ab[:border]),
+        bottom=mean(ab[-border:]),
+        left=mean(ab[:, :border]),
+        right=mean(ab[:, -border:]),
+    )
+
+
+def draw_border_frame(ab: np.ndarray, lightness: float, ab_limit: float = 40.0, title: str | None = None) -> Figure:
+    """The a and b a model paints on a flat picture, and b down the middle column.
+
+    Args:
+        ab: float ``(S, S, 2)`` from :func:`flat_input_response`.
+        lightness: the flat input's ``L`` (for the titles).
+        ab_limit: the a and b panels run from ``-ab_limit`` (black) to ``+ab_limit`` (white).
+    """
+    ab = _check_ab_image(ab, "draw_border_frame")
+    figure, axes = plt.subplots(1, 3, figsize=(12.5, 4.3), gridspec_kw={"width_ratios": (1, 1, 1.3)}, layout="constrained")
+    for axis, channel, name in ((axes[0], 0, "a"), (axes[1], 1, "b")):
+        shown = axis.imshow(ab[..., channel], cmap="gray", vmin=-ab_limit, vmax=ab_limit)
+        axis.set_title(f"predicted {name} for a flat L = {lightness:g}", fontsize=10)
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.colorbar(shown, ax=axes[:2], orientation="horizontal", fraction=0.05, pad=0.04,
+                    label=f"ab units (-{ab_limit:g} black, 0 mid gray, +{ab_limit:g} white)")
+    middle = ab.shape[1] // 2
+    rows = np.arange(ab.shape[0])
+    axes[2].plot(rows, ab[:, middle, 1], color="#2e86c1", lw=1.4, label=f"b, column {middle}")
+    axes[2].plot(rows, ab[:, middle, 0], color="#c0392b", lw=1.4, label=f"a, column {middle}")
+    for edge in range(0, ab.shape[0] + 1, 8):
+        axes[2].axvline(edge, color="#dddddd", lw=0.6, zorder=0)
+    axes[2].set_xlim(0, ab.shape[0] - 1)
+    axes[2].set_xlabel("row (top = 0); thin lines every 8 px")
+    axes[2].set_ylabel("ab units")
+    axes[2].legend(frameon=False, fontsize=9)
+    axes[2].spines[["top", "right"]].set_visible(False)
+    axes[2].set_title("down the middle column", fontsize=10)
+    figure.suptitle(title or f"A flat gray input (L = {lightness:g}) gets colour, and a frame at its edges", fontsize=11)
+    return figure
+
+
+def checkerboard_example(side: int = 4, kernel_size: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Double a flat grid of ones two ways, every weight equal: the checkerboard of ``nn.ConvTranspose2d``.
+
+    1. ``nn.ConvTranspose2d(1, 1, kernel_size, stride=2)`` (a "deconvolution") with every
+       weight ``4 / kernel_size**2`` (so the total weight per input is 4, one per output
+       pixel), padded to give exactly ``2 * side``. Each output pixel sums the kernels
+       that overlap it: with ``kernel_size=3`` one or two per direction, so the inside
+       alternates 4/9, 8/9 and 16/9 in a checkerboard. With ``kernel_size=4`` (a
+       multiple of the stride) every inside pixel gets two per direction: flat 1.
+    2. ``nn.Upsample(scale_factor=2)`` (nearest) then ``nn.Conv2d(1, 1, 3, padding=1)``
+       with every weight 1/9, the paper's decoder step: the inside is flat 1.
+
+    Both are lower along the edges: the zero padding counts as input.
+
+    Args:
+        side: the input is ``side`` x ``side`` ones (>= 2).
+        kernel_size: the transposed convolution's kernel (2..8); the
+            up-sample-and-convolve path always uses 3 x 3.
+
+    Returns:
+        ``(grid (side, side), transposed (2 side, 2 side), upsample_conv (2 side, 2 side))``,
+        float32 numpy arrays.
+
+    >>> _, transposed, upsampled = checkerboard_example(side=2)
+    >>> (transposed * 9 / 4).round(3).tolist()[1]
+    [2.0, 4.0, 2.0, 2.0]
+    >>> (upsampled * 9).round(3).tolist()[1]
+    [6.0, 9.0, 9.0, 6.0]
+    """
+    if isinstance(side, bool) or not isinstance(side, (int, np.integer)) or side < 2:
+        raise ValueError(f"checkerboard_example: expected an integer side >= 2, got {side!r}")
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)) or not 2 <= kernel_size <= 8:
+        raise ValueError(f"checkerboard_example: expected an integer kernel_size in 2..8, got {kernel_size!r}")
+    padding = (kernel_size - 1) // 2
+    transposed_conv = nn.ConvTranspose2d(1, 1, kernel_size, stride=2, padding=padding,
+                                         output_padding=2 - kernel_size + 2 * padding, bias=False)
+    upsample_conv = nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(1, 1, 3, padding=1, bias=False))
+    with torch.no_grad():
+        transposed_conv.weight.fill_(4.0 / kernel_size**2)
+        upsample_conv[1].weight.fill_(1.0 / 9.0)
+        grid = torch.ones(1, 1, int(side), int(side))
+        transposed = transposed_conv(grid)[0, 0]
+        upsampled = upsample_conv(grid)[0, 0]
+    return grid[0, 0].numpy(), transposed.numpy(), upsampled.numpy()
+
+
+def draw_checkerboard(grid: np.ndarray, transposed: np.ndarray, upsampled: np.ndarray, kernel_size: int = 3) -> Figure:
+    """Draw :func:`checkerboard_example`: the input and both doublings, each value printed in its cell.
+
+    The cells are shaded by value on one scale (white 0, dark 2), so the transposed
+    convolution's checkerboard shows at a glance.
+    """
+    colour_map = plt.get_cmap("Blues")
+
+    def colours(values: np.ndarray) -> list[list[tuple]]:
+        return [[colour_map(min(float(v), 2.0) / 2.0 * 0.8) for v in row] for row in values]
+
+    panels = (
+        (grid, "input: ones"),
+        (transposed, f"ConvTranspose2d({kernel_size}x{kernel_size}, stride 2)"),
+        (upsampled, "Upsample(x2) + Conv2d(3x3)"),
+    )
+    gap = 1.2
+    total = sum(values.shape[1] for values, _ in panels) + gap * (len(panels) - 1)
+    height = max(values.shape[0] for values, _ in panels)
+    figure, axis = plt.subplots(figsize=(0.62 * total + 0.4, 0.62 * height + 1.2))
+    left = 0.0
+    for values, label in panels:
+        top = (height - values.shape[0]) / 2
+        _draw_grid(axis, torch.from_numpy(np.round(values, 2)), left, top, colours(values), cell=1.0)
+        axis.text(left + values.shape[1] / 2, -0.4, label, ha="center", va="bottom", fontsize=12)
+        left += values.shape[1] + gap
+    for text in axis.texts:
+        text.set_fontsize(9)
+    axis.set_xlim(-0.2, total + 0.2)
+    axis.set_ylim(height + 0.2, -1.4)
+    axis.set_aspect("equal")
+    axis.axis("off")
+    figure.tight_layout()
     return figure

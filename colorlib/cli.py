@@ -182,6 +182,8 @@ def _train(args: argparse.Namespace) -> int:
         "loss": args.loss,
         "rebalance": args.rebalance,
         "cache_features": args.cache_features,
+        "encoder_as_the_authors": args.encoder_as_the_authors,
+        "input_normalisation": args.input_normalisation,
         "compile": True if args.compile else None,
     }
     try:
@@ -225,6 +227,10 @@ def _add_train(subparsers) -> None:
     parser.add_argument("--cache-features", action=argparse.BooleanOptionalAction, default=None,
                         help="encode each photo (and its mirror) once with the frozen encoder and train the "
                              "decoder on the stored features; default: the profile's (quick: on)")
+    parser.add_argument("--encoder-as-the-authors", action=argparse.BooleanOptionalAction, default=None,
+                        help="freeze the encoder as the authors' code did: batch norm adapting, conv1 trainable")
+    parser.add_argument("--input-normalisation", action=argparse.BooleanOptionalAction, default=None,
+                        help="standardise L/100 with ImageNet's gray mean and std before the encoder")
     parser.add_argument("--start-from-gray", action=argparse.BooleanOptionalAction, default=None,
                         help="start the decoder's output at gray (ab = 0); default: the profile's")
     parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")

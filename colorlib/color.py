@@ -521,3 +521,109 @@ def srgb_lab_extremes(steps: int = 52) -> dict[str, dict[str, object]]:
             "max_rgb": tuple(int(v) for v in rgb8[:, high]),
         }
     return extremes
+
+
+# --------------------------------------------------------------------------------------
+# Which (a, b) exist at a given L: slices of the sRGB gamut (notebook 01).
+# --------------------------------------------------------------------------------------
+
+__all__ += ["ab_grid", "displayable_ab_plane", "displayable_lightness"]
+
+
+def ab_grid(step: float = 1.0, limit: float = 128.0) -> np.ndarray:
+    """The a (and b) values of an ab-plane grid: ``-limit, -limit + step, ..., +limit``.
+
+    Args:
+        step: grid spacing in ab units (> 0); ``limit / step`` must be a whole number, so
+            that 0 (gray) is on the grid.
+        limit: the grid runs from ``-limit`` to ``+limit`` (> 0, ab units).
+
+    Returns:
+        float64 array of ``2 * limit / step + 1`` values, ascending, 0 in the middle.
+
+    >>> ab_grid(step=64.0)
+    array([-128.,  -64.,    0.,   64.,  128.])
+    """
+    step = _finite_number(step, "ab_grid: step", minimum=0.0)
+    limit = _finite_number(limit, "ab_grid: limit", minimum=0.0)
+    if step == 0.0 or limit == 0.0:
+        raise ValueError(f"ab_grid: expected step > 0 and limit > 0, got step={step:g}, limit={limit:g}")
+    half = limit / step  # intervals on each side of 0
+    if round(half) < 1 or abs(half - round(half)) > 1e-9 * half or round(half) > 2048:
+        raise ValueError(
+            f"ab_grid: expected a step that divides limit = {limit:g} into 1 to 2048 whole "
+            f"intervals, got step={step:g}"
+        )
+    return step * np.arange(-round(half), round(half) + 1, dtype=np.float64)
+
+
+def displayable_ab_plane(
+    lightness: float, step: float = 1.0, limit: float = 128.0, blank: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The slice of the sRGB gamut at one lightness: every (a, b) a screen can show at ``L``.
+
+    The grid is :func:`ab_grid` on both axes, laid out like a plot of the ab plane:
+    column ``j`` has ``a = ab_grid(step, limit)[j]`` (green on the left, red on the
+    right) and row ``i`` has ``b = ab_grid(step, limit)[::-1][i]`` (yellow at the top,
+    blue at the bottom), so gray (0, 0) is the centre pixel.
+
+    Args:
+        lightness: ``L`` in 0..100.
+        step, limit: the grid (see :func:`ab_grid`); 1 and 128 give 257 x 257 pixels.
+        blank: the value (0..1) of all three channels where no sRGB colour exists
+            (1.0: white).
+
+    Returns:
+        ``(rgb, displayable)``: sRGB float64 ``(n, n, 3)`` in [0, 1], the colour of each
+        displayable (a, b) and ``blank`` elsewhere; and a bool mask ``(n, n)``, True where
+        ``(L, a, b)`` is inside the sRGB gamut (:func:`out_of_gamut` is False).
+
+    Raises:
+        ValueError: ``lightness`` outside 0..100 or not a number, a bad grid, ``blank``
+            outside 0..1.
+
+    >>> rgb, displayable = displayable_ab_plane(100.0, step=64.0)
+    >>> int(displayable.sum()), bool(displayable[2, 2])  # at L = 100 only white (a = b = 0)
+    (1, True)
+    """
+    lightness = _finite_number(lightness, "displayable_ab_plane: lightness", minimum=0.0)
+    if lightness > 100.0:
+        raise ValueError(f"displayable_ab_plane: expected lightness (L) in 0..100, got {lightness:g}")
+    blank = _finite_number(blank, "displayable_ab_plane: blank", minimum=0.0)
+    if blank > 1.0:
+        raise ValueError(f"displayable_ab_plane: expected blank in 0..1, got {blank:g}")
+    values = ab_grid(step, limit)
+    a, b = np.meshgrid(values, values[::-1])
+    lab = np.stack((np.full_like(a, lightness), a, b), axis=-1)
+    displayable = ~out_of_gamut(lab)
+    rgb = lab_to_rgb(lab)
+    rgb[~displayable] = blank
+    return rgb, displayable
+
+
+def displayable_lightness(a: float, b: float, step: float = 0.5) -> np.ndarray:
+    """The lightnesses at which the colour ``(a, b)`` exists on an sRGB screen.
+
+    Args:
+        a: green (< 0) to red (> 0), ab units.
+        b: blue (< 0) to yellow (> 0), ab units.
+        step: spacing of the tested ``L`` values ``0, step, ..., 100`` (``100 / step``
+            must be a whole number).
+
+    Returns:
+        float64 array of the ``L`` values (ascending) at which ``(L, a, b)`` is inside the
+        sRGB gamut; empty when there are none. For ``a = b = 0`` that is every L.
+
+    >>> lightness = displayable_lightness(80.0, -80.0)
+    >>> float(lightness.min()), float(lightness.max())  # a purple that exists only at L 41..48.5
+    (41.0, 48.5)
+    """
+    a = _finite_number(a, "displayable_lightness: a")
+    b = _finite_number(b, "displayable_lightness: b")
+    step = _finite_number(step, "displayable_lightness: step", minimum=0.0)
+    intervals = 100.0 / step if step > 0 else math.inf
+    if not math.isfinite(intervals) or abs(intervals - round(intervals)) > 1e-9 * intervals or intervals > 100_000:
+        raise ValueError(f"displayable_lightness: expected a step > 0 that divides 100 into whole intervals, got {step:g}")
+    lightness = step * np.arange(round(intervals) + 1, dtype=np.float64)
+    lab = np.stack((lightness, np.full_like(lightness, a), np.full_like(lightness, b)), axis=-1)[None]
+    return lightness[~out_of_gamut(lab)[0]]

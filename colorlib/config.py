@@ -47,14 +47,20 @@ class Profile:
             ``"imagenet"`` (torchvision's, downloaded) or ``"random"``.
         freeze_encoder: keep the ResNet part fixed (the authors' code did; the paper
             does not say).
+        encoder_as_the_authors: with ``freeze_encoder``, freeze it as the authors' code did
+            in effect: batch-norm statistics adapting, ``conv1`` trainable (see
+            :meth:`colorlib.model.ColorizationNet.freeze_encoder`). Not with ``cache_features``.
+        input_normalisation: standardise ``L / 100`` with ImageNet's gray mean and std
+            before the encoder (the paper feeds it as it is).
         start_from_gray: start the last convolution at "predict gray" (not in the authors'
             code; saves most of a short run's steps).
         loss: ``"mse"`` (the paper), ``"l1"`` or ``"classification"`` (notebook 06).
         rebalance: classification only: Zhang et al.'s class rebalancing.
-        cache_features: encode every training photo once with the frozen encoder (the
-            photo squeezed to ``image_size`` and its mirror image) and train the decoder
-            on the stored features: no random crops, but each step costs only the
+        cache_features: encode ``views_per_photo`` random crops of every training photo
+            once with the frozen encoder and train the decoder on the stored features:
+            the crops are drawn once instead of every epoch, and each step costs only the
             decoder. Needs ``freeze_encoder``.
+        views_per_photo: crops stored per photo with ``cache_features``.
     """
 
     name: str
@@ -69,10 +75,13 @@ class Profile:
     num_workers: int
     encoder_weights: str = "imagenet"
     freeze_encoder: bool = True
+    encoder_as_the_authors: bool = False
+    input_normalisation: bool = False
     start_from_gray: bool = False
     loss: str = "mse"
     rebalance: bool = False
     cache_features: bool = False
+    views_per_photo: int = 4
 
     def to_dict(self) -> dict:
         """The profile as a plain dict (for JSON files and checkpoints)."""
@@ -88,7 +97,7 @@ PROFILES: dict[str, Profile] = {
     # the frozen encoder's features computed once, the decoder trained on them.
     "quick": Profile(
         name="quick",
-        image_size=128,
+        image_size=64,
         epochs=8,
         batch_size=32,
         learning_rate=0.003,

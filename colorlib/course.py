@@ -17,7 +17,7 @@ from nbclient import NotebookClient
 from .config import repo_root
 from .files import atomic_write
 
-__all__ = ["notebook_paths", "run_notebook", "strip_widget_state"]
+__all__ = ["REPOSITORY", "INSTALL_CELL", "colab_url", "binder_url", "badges", "notebook_paths", "run_notebook", "strip_widget_state"]
 
 
 def notebook_paths(folder: Path | None = None) -> list[Path]:
@@ -35,6 +35,38 @@ def notebook_paths(folder: Path | None = None) -> list[Path]:
             )
         folder = root / "notebooks"
     return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
+
+
+#: The course's public repository on GitHub (owner/name): the lessons' Colab and Binder
+#: links and their install cell point here.
+REPOSITORY = "colorlib-course/colorizing-grayscale-photographs"
+BRANCH = "main"
+
+#: The first code cell of every lesson: on Colab or Binder, install colorlib from the
+#: repository when it is missing; where it is installed (here, in CI) it does nothing.
+INSTALL_CELL = f"""\
+# On Colab or Binder: install colorlib when it is missing (does nothing where it is installed).
+import importlib.util, subprocess, sys
+if importlib.util.find_spec("colorlib") is None:
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/{REPOSITORY}@{BRANCH}"])"""
+
+
+def colab_url(notebook: str) -> str:
+    """Open ``notebooks/<notebook>`` in Google Colab."""
+    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/notebooks/{notebook}"
+
+
+def binder_url(notebook: str) -> str:
+    """Open ``notebooks/<notebook>`` on mybinder.org (built from environment.yml)."""
+    return f"https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}?labpath=notebooks%2F{notebook}"
+
+
+def badges(notebook: str) -> str:
+    """The Markdown line with the "Open in Colab" and "Binder" badges of one lesson."""
+    return (
+        f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook)}) "
+        f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder_url(notebook)})"
+    )
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -72,6 +104,7 @@ def run_notebook(path: Path, in_place: bool = False, timeout_s: int = 900) -> fl
         kernel_name="python3",
         record_timing=False,  # no per-cell timestamps: re-running leaves no noise in git diffs
         store_widget_state=False,
+        coalesce_streams=True,  # one stream output per cell, however the kernel split the prints
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     strip_widget_state(notebook)

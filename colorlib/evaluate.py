@@ -54,6 +54,7 @@ __all__ = [
     "evaluate_command",
     "image_metrics",
     "evaluate_colorizer",
+    "mean_auc",
     "summarize",
     "metrics_table",
     "course_model_path",
@@ -260,6 +261,15 @@ def evaluate_colorizer(name: str, colorizer: Colorizer, images: Sequence[Evaluat
         rows.append(image_metrics(predicted, image.rgb))
     per_image = {key: np.array([row[key] for row in rows]) for key in METRIC_NAMES}
     return EvaluationResult(name, [image.name for image in images], predictions, per_image)
+
+
+def mean_auc(colorizer: Colorizer, images: Sequence[EvaluationImage]) -> float:
+    """The mean AuC (%) of ``colorizer`` over ``images``: the one number of the ablation
+    tables, without the slower metrics of :func:`evaluate_colorizer`."""
+    if not images:
+        raise ValueError("mean_auc: expected at least one image")
+    return float(np.mean([metrics.ab_error_auc(metrics.ab_of(colorizer(image.rgb)), metrics.ab_of(image.rgb))
+                          for image in images]))
 
 
 def summarize(per_image: dict[str, np.ndarray]) -> dict[str, float]:

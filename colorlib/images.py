@@ -21,7 +21,7 @@ way for every caller:
 from __future__ import annotations
 
 import os
-import warnings
+import threading
 from pathlib import Path
 from typing import Union
 
@@ -51,6 +51,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", "
 DEFAULT_MAX_PIXELS = 80_000_000
 #: The authors' validation crop resized the short side to 256 before cutting 224.
 RESIZE_RATIO = 256 / 224
+_EXIF_ORIENTATION = 0x0112
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
 _EXPECTED_KINDS = "a file path, a PIL image, or a uint8 numpy array shaped (H, W) (gray) or (H, W, 3) (RGB)"
 
@@ -82,14 +83,31 @@ def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
 def _check_pixels(width: int, height: int, name: str, max_pixels: int | None) -> None:
     if max_pixels is not None and width * height > max_pixels:
         raise ImageTooLargeError(
-            f"{name}: {width}x{height} pixels ({width * height / 1e6:.0f} megapixels) is above the limit of "
-            f"{max_pixels / 1e6:.0f} megapixels; refused before decoding (raise it with max_pixels= or --max-pixels)"
+            f"{name}: {width}x{height} = {width * height:,} pixels is above the limit of {max_pixels:,} pixels; "
+            "refused before decoding (raise it with max_pixels= or --max-pixels)"
         )
+
+
+# Pillow refuses images above 2 x Image.MAX_IMAGE_PIXELS (179 megapixels) on its own, in
+# Image.open, with its own message. colorlib's limit (checked right after, from the same
+# header) replaces that check: Pillow's module-wide limit is lifted for the open() alone,
+# under a lock, and put back.
+_PILLOW_LIMIT_LOCK = threading.Lock()
+
+
+def _open(path: Path) -> Image.Image:
+    with _PILLOW_LIMIT_LOCK:
+        pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = pillow_limit
 
 
 def _pil_to_rgb(image: Image.Image, name: str) -> np.ndarray:
     """Any decoded PIL image -> uint8 RGB (H, W, 3), EXIF orientation applied."""
-    image = ImageOps.exif_transpose(image)
+    if image.getexif().get(_EXIF_ORIENTATION, 1) != 1:  # exif_transpose copies even when upright
+        image = ImageOps.exif_transpose(image)
     mode = image.mode
     if mode == "RGB":
         rgb = np.asarray(image)
@@ -123,26 +141,20 @@ def _pil_to_rgb(image: Image.Image, name: str) -> np.ndarray:
 
 def _read_file(path: Path, max_pixels: int | None) -> np.ndarray:
     name = str(path)
-    with warnings.catch_warnings():
-        # Pillow's own bomb guard (a warning, then an error above 2x its limit) is
-        # replaced by the explicit limit checked below.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            with Image.open(path) as opened:
-                _check_pixels(opened.width, opened.height, name, max_pixels)
-                opened.load()
-                return _pil_to_rgb(opened, name)
-        except Image.DecompressionBombError as error:
-            raise ImageTooLargeError(f"{name}: {error}") from error
-        except UnidentifiedImageError as error:
-            raise ImageReadError(f"{name} is not an image file (Pillow cannot identify it)") from error
-        except (FileNotFoundError, IsADirectoryError):
-            raise
-        except (OSError, SyntaxError, EOFError, ValueError, MemoryError) as error:
-            if isinstance(error, ImageReadError):
-                raise
-            detail = " ".join(str(error).split())[:160]
-            raise ImageReadError(f"{name}: cannot decode the image ({type(error).__name__}: {detail})") from error
+    try:
+        with _open(path) as opened:
+            _check_pixels(opened.width, opened.height, name, max_pixels)
+            opened.load()
+            return _pil_to_rgb(opened, name)
+    except UnidentifiedImageError as error:
+        raise ImageReadError(f"{name} is not an image file (Pillow cannot identify it)") from error
+    except (FileNotFoundError, IsADirectoryError):
+        raise
+    except ImageReadError:
+        raise
+    except (OSError, SyntaxError, EOFError, ValueError, MemoryError) as error:
+        detail = " ".join(str(error).split())[:160]
+        raise ImageReadError(f"{name}: cannot decode the image ({type(error).__name__}: {detail})") from error
 
 
 def load_image(source: ImageSource, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:

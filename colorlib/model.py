@@ -34,6 +34,7 @@ from .color import target_to_ab
 __all__ = [
     "ColorizationNet",
     "OutputDecoder",
+    "IMAGENET_GRAY",
     "ParameterCounts",
     "parameter_counts",
     "describe_module",
@@ -45,6 +46,9 @@ __all__ = [
     "DOWNSAMPLING_FACTOR",
 ]
 
+#: ImageNet's preprocessing for a gray input: the means of its RGB means and standard
+#: deviations (0.485, 0.456, 0.406 and 0.229, 0.224, 0.225).
+IMAGENET_GRAY = (0.449, 0.226)
 #: How many of ResNet-18's children the encoder keeps: conv1, bn1, relu, maxpool,
 #: layer1, layer2 (the paper's conv1 to conv3_x).
 ENCODER_CHILDREN = 6
@@ -115,11 +119,12 @@ class ColorizationNet(nn.Module):
     """The paper's colorization network.
 
     Args:
-        freeze_encoder: keep the ResNet part fixed, as the authors did: its parameters
-            get ``requires_grad=False`` and its batch-norm layers stay in eval mode (the
-            authors' code let their running statistics drift during training; that is
-            why their three checkpoints differ only there).
-
+        freeze_encoder: keep the ResNet part fixed: its parameters get
+            ``requires_grad=False`` and its batch-norm layers stay in eval mode. (The
+            authors' code froze it less: their ``conv1`` was trainable and their batch-norm
+            statistics drifted during training, which is why their three checkpoints
+            differ only there; :meth:`freeze_encoder` with ``as_the_authors=True`` does
+            the same.)
         decoder: how the raw output becomes ab (a loss of :mod:`colorlib.losses`);
             ``None`` is the paper's: 2 outputs on the ``(ab + 128) / 255`` scale.
         input_size: the side of the square input the weights were trained at (224 for
@@ -128,6 +133,10 @@ class ColorizationNet(nn.Module):
         input_convention: ``"L/100"`` (colorlib) or ``"luma"`` (the authors' code fed
             ``skimage.color.rgb2gray``); recorded for what it says, the network takes
             any 0..1 lightness.
+
+    Attribute ``input_normalisation``: ``None`` (the paper: ``L / 100`` goes in as it is) or
+    ``(mean, std)``: the input is standardised first, as ImageNet's own preprocessing
+    does (:data:`IMAGENET_GRAY`); an ablation of notebook 04.
 
     Input: ``(N, 1, H, W)`` float, ``L / 100`` in 0..1, H and W divisible by 8.
     Output: ``(N, C, H, W)`` float: for the paper (C = 2) ab on the target scale
@@ -150,7 +159,9 @@ class ColorizationNet(nn.Module):
         self.__dict__["output_decoder"] = decoder
         self.input_size = input_size
         self.input_convention = input_convention
+        self.input_normalisation: tuple[float, float] | None = None
         self.encoder_frozen = False
+        self.encoder_as_the_authors = False
         self.freeze_encoder(freeze_encoder)
 
     @property
@@ -171,19 +182,37 @@ class ColorizationNet(nn.Module):
             return target_to_ab(output)
         return self.output_decoder.decode(output, temperature)
 
-    def freeze_encoder(self, frozen: bool = True) -> "ColorizationNet":
-        """Freeze (or unfreeze) the ResNet part; returns ``self``."""
+    def freeze_encoder(self, frozen: bool = True, as_the_authors: bool = False) -> "ColorizationNet":
+        """Freeze (or unfreeze) the ResNet part; returns ``self``.
+
+        ``as_the_authors`` freezes it the way the authors' code did in effect: their loop
+        froze the ResNet's parameters, but then replaced ``conv1`` by a new, trainable
+        ``nn.Parameter``, and trained in ``model.train()`` mode, so the batch-norm layers'
+        running statistics kept adapting to their data. colorlib's default keeps every
+        encoder parameter fixed and its batch norm in eval mode.
+        """
         self.encoder_frozen = frozen
+        self.encoder_as_the_authors = frozen and as_the_authors
         for parameter in self.encoder.parameters():
             parameter.requires_grad_(not frozen)
+        if self.encoder_as_the_authors:
+            self.encoder[0].weight.requires_grad_(True)
         self.train(self.training)
         return self
 
     def train(self, mode: bool = True) -> "ColorizationNet":
         super().train(mode)
-        if self.encoder_frozen:
+        if self.encoder_frozen and not self.encoder_as_the_authors:
             self.encoder.eval()
         return self
+
+    def encode(self, lightness: torch.Tensor) -> torch.Tensor:
+        """The encoder's features ``(N, 128, H/8, W/8)`` of ``L / 100`` ``(N, 1, H, W)``,
+        after the input normalisation, if the model has one."""
+        if self.input_normalisation is not None:
+            mean, std = self.input_normalisation
+            lightness = (lightness - mean) / std
+        return self.encoder(lightness)
 
     def forward(self, lightness: torch.Tensor) -> torch.Tensor:
         if lightness.ndim != 4 or lightness.shape[1] != 1:
@@ -197,7 +226,7 @@ class ColorizationNet(nn.Module):
                 f"ColorizationNet: height and width must be divisible by {DOWNSAMPLING_FACTOR}, "
                 f"got {height}x{width} (resize to 224x224, say)"
             )
-        return self.decoder(self.encoder(lightness))
+        return self.decoder(self.encode(lightness))
 
 
 # --------------------------------------------------------------------------------------

@@ -17,8 +17,9 @@ The loop is a few small functions that a notebook can call and show:
   cuDNN's autotuner and TF32 (left set afterwards).
 
 Batches are pairs ``(inputs, ab)``: ``inputs`` is ``L / 100`` ``(N, 1, H, W)``, or, with
-``cache_features``, the frozen encoder's output ``(N, 128, H/8, W/8)`` computed once
-(:func:`encode_photos`); ``ab`` is the true ab ``(N, 2, H, W)`` in ab units. The loss
+``cache_features``, the frozen encoder's output ``(N, 128, H/8, W/8)`` computed once for
+``views_per_photo`` random crops of each photo (:func:`encode_photos`); ``ab`` is the
+true ab ``(N, 2, H, W)`` in ab units. The loss
 (:mod:`colorlib.losses`) turns the network's raw output and the true ab into a number.
 
 :func:`train` writes into its output folder:
@@ -69,7 +70,7 @@ from .config import Profile, get_profile, run_dir
 from .data import CropBatch, build_datasets, collate_crops, rgb_batch_to_lightness_ab
 from .files import atomic_write
 from .losses import ColorLoss, ab_bins, bin_prior, make_loss, soft_encode
-from .model import DOWNSAMPLING_FACTOR, ColorizationNet
+from .model import DOWNSAMPLING_FACTOR, IMAGENET_GRAY, ColorizationNet
 from .weights import CHECKPOINT_FORMAT, build_colorization_net, safe_torch_load
 
 __all__ = [
@@ -92,6 +93,7 @@ __all__ = [
     "constant_prediction_loss",
     "mse_to_ab_rmse",
     "start_from_gray",
+    "time_training_parts",
     "train",
 ]
 
@@ -190,8 +192,9 @@ class TrainConfig(Profile):
             raise ValueError(f"loss: expected 'mse', 'l1' or 'classification', got {self.loss!r}")
         if self.rebalance and self.loss != "classification":
             raise ValueError("rebalance: class rebalancing applies to the classification loss only")
-        if self.cache_features and not self.freeze_encoder:
-            raise ValueError("cache_features: the encoder's features can be stored only when the encoder is frozen")
+        if self.cache_features and (not self.freeze_encoder or self.encoder_as_the_authors):
+            raise ValueError("cache_features: the encoder's features can be stored only when the encoder is frozen "
+                             "(with its batch norm in eval mode: not with encoder_as_the_authors)")
 
     @property
     def profile(self) -> str:
@@ -440,39 +443,43 @@ def _tensor_batches(loader: DataLoader, device: torch.device) -> Iterator[Batch]
 def encode_photos(
     model: ColorizationNet,
     dataset: Dataset,
-    mirror: bool = True,
+    views: int = 1,
+    seed: int = 0,
     batch_size: int = 64,
     device: torch.device | str = "cpu",
 ) -> TensorDataset:
     """Run every photo of ``dataset`` through the frozen encoder once and keep the result.
 
     The decoder is all that learns when the encoder is frozen, and a frozen encoder in
-    eval mode gives the same features for the same photo every time: computing them once
-    turns each later training step into a decoder step. The price: the crops are fixed
-    (each photo, plus its mirror image with ``mirror``), not drawn anew every epoch.
+    eval mode gives the same features for the same crop every time: computing them once
+    turns each later training step into a decoder step. The price: the crops are drawn
+    once (``views`` of each photo), not anew every epoch.
 
     Args:
         model: a :class:`ColorizationNet` (its encoder is used, in eval mode).
-        dataset: items of :class:`~colorlib.data.ImageFolderDataset` (use ``train=False``:
-            the deterministic view of each photo).
-        mirror: also store each photo flipped left to right.
+        dataset: items of :class:`~colorlib.data.ImageFolderDataset`: with ``train=True``
+            each pass draws a new random resized crop and flip; with ``train=False`` the
+            deterministic centre crop (then use ``views=1``).
+        views: passes over the dataset (crops stored per photo).
+        seed: seeds the random crops (the global generator is left as it was).
         batch_size: photos per encoder call.
         device: where to run the encoder.
 
     Returns:
         A ``TensorDataset`` of ``(features float16 (M, 128, s/8, s/8), ab float16
-        (M, 2, s, s))`` on the CPU; ``M`` is the number of readable colour photos (twice
-        that with ``mirror``). float16 halves the memory; the values are used in float32.
+        (M, 2, s, s))`` on the CPU; ``M`` is ``views`` times the number of readable colour
+        photos. float16 halves the memory; the values are used in float32.
     """
-    loader = make_loader(dataset, batch_size)
+    if views < 1:
+        raise ValueError(f"encode_photos: expected at least one view per photo, got {views}")
     features, abs_ = [], []
-    encoder = model.encoder.eval().to(device)
-    with torch.inference_mode():
-        for lightness, ab in _photo_batches(loader, torch.device(device), False, None):
-            views = [(lightness, ab)] + ([(lightness.flip(-1), ab.flip(-1))] if mirror else [])
-            for view_lightness, view_ab in views:
-                features.append(encoder(view_lightness).to("cpu", torch.float16))
-                abs_.append(view_ab.to("cpu", torch.float16))
+    model.encoder.eval().to(device)
+    with torch.random.fork_rng(devices=[]), torch.inference_mode():
+        torch.manual_seed(seed)
+        for _ in range(views):
+            for lightness, ab in _photo_batches(make_loader(dataset, batch_size), torch.device(device), False, None):
+                features.append(model.encode(lightness).to("cpu", torch.float16))
+                abs_.append(ab.to("cpu", torch.float16))
     if not features:
         raise ValueError("encode_photos: no readable colour photo in the dataset")
     return TensorDataset(torch.cat(features), torch.cat(abs_))
@@ -677,9 +684,41 @@ def _checkpoint(config: TrainConfig, model: ColorizationNet, optimizer, loss_fn:
         "rng": _rng_states(),
         "config": config.to_dict(),
         "meta": {"input_size": config.image_size, "input_convention": "L/100", "loss": config.loss,
-                 "profile": config.name},
+                 "profile": config.name, "input_normalisation": model.input_normalisation},
         "loss_state": {k: (v.detach().cpu() if isinstance(v, torch.Tensor) else v) for k, v in loss_fn.state().items()},
     }
+
+
+def time_training_parts(model: ColorizationNet, dataset: Dataset, batch_size: int = 32, batches: int = 3) -> dict[str, float]:
+    """Where a training step's time goes, in seconds per batch (median of ``batches``).
+
+    Parts: ``"read and crop"`` (the data loader: decode, random crop, flip),
+    ``"to Lab"`` (:func:`colorlib.data.rgb_batch_to_lightness_ab`), ``"encoder forward"``
+    (frozen, no gradients) and ``"decoder step"`` (forward, MSE, backward, Adam). Storing
+    the encoder's features (``cache_features``) removes all but the last from every epoch
+    after the first.
+    """
+    loss_fn = make_loss("mse")
+    optimizer = torch.optim.Adam([p for p in model.decoder.parameters()], lr=1e-4)
+    decoder = _DecoderOnly(model).train()
+    times: dict[str, list[float]] = {"read and crop": [], "to Lab": [], "encoder forward": [], "decoder step": []}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        loader = iter(make_loader(dataset, batch_size, shuffle=True))
+        for _ in range(batches):
+            started = time.perf_counter()
+            batch = next(loader)
+            converted = time.perf_counter()
+            lightness, ab = rgb_batch_to_lightness_ab(batch.rgb)
+            encoded = time.perf_counter()
+            with torch.no_grad():
+                features = model.encode(lightness)
+            stepped = time.perf_counter()
+            train_step(decoder, features, ab, loss_fn, optimizer)
+            done = time.perf_counter()
+            for name, seconds in zip(times, (converted - started, encoded - converted, stepped - encoded, done - stepped)):
+                times[name].append(seconds)
+    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def _make_loss(config: TrainConfig, train_set: Dataset) -> ColorLoss:
@@ -751,9 +790,12 @@ def _train(config: TrainConfig, device: torch.device, rank: int, world: int, res
     train_set, val_set = build_datasets(config.data, config.image_size, config.train_images, config.val_images, config.seed)
     model = build_colorization_net(config.encoder_weights, freeze_encoder=config.freeze_encoder,
                                    input_size=config.image_size)
+    model.freeze_encoder(config.freeze_encoder, as_the_authors=config.encoder_as_the_authors)
+    if config.input_normalisation:
+        model.input_normalisation = IMAGENET_GRAY
     if config.cache_features:
-        train_set = encode_photos(model, _deterministic(train_set), mirror=True, device=device)
-        val_set = encode_photos(model, val_set, mirror=False, device=device)
+        train_set = encode_photos(model, train_set, views=config.views_per_photo, seed=config.seed, device=device)
+        val_set = encode_photos(model, val_set, views=1, device=device)
     loss_fn = _make_loss(config, train_set).to(device)
     model = _with_loss(model, loss_fn, config)
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
@@ -892,18 +934,12 @@ class _DecoderOnly(nn.Module):
         return self.decoder(features)
 
 
-def _deterministic(dataset: Dataset) -> Dataset:
-    """The same photos seen the validation way (no random crop): what :func:`encode_photos` stores."""
-    files = getattr(dataset, "files", None)
-    if files is None:
-        return dataset
-    return type(dataset)(files, dataset.size, train=False)
-
-
 def _with_loss(model: ColorizationNet, loss_fn: ColorLoss, config: TrainConfig) -> ColorizationNet:
     """``model`` with the output head and decoder of ``loss_fn`` (a fresh last layer for Q logits)."""
     if loss_fn.output_channels != 2:
-        fresh = ColorizationNet(freeze_encoder=config.freeze_encoder, decoder=loss_fn, input_size=config.image_size)
+        fresh = ColorizationNet(decoder=loss_fn, input_size=config.image_size)
+        fresh.freeze_encoder(config.freeze_encoder, as_the_authors=config.encoder_as_the_authors)
+        fresh.input_normalisation = model.input_normalisation
         fresh.encoder.load_state_dict(model.encoder.state_dict())
         fresh.decoder[:-2].load_state_dict(model.decoder[:-2].state_dict())
         model = fresh.train()

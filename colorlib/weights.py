@@ -301,6 +301,8 @@ def load_pretrained(name_or_path: str | os.PathLike = "paper", progress: bool = 
         freeze_encoder=True, decoder=decoder, input_size=meta.get("input_size"),
         input_convention=meta.get("input_convention", "L/100"),
     )
+    if meta.get("input_normalisation"):
+        net.input_normalisation = tuple(meta["input_normalisation"])
     try:
         net.load_state_dict(state)
     except RuntimeError as error:  # missing, unexpected or mis-shaped tensors

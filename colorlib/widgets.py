@@ -8,8 +8,15 @@ The widgets, built with ipywidgets:
 - :func:`photo_colour_widget`: on a photo, a chroma slider (0 to 2), a hue-rotation
   slider (degrees) and toggles that switch the ``a`` and ``b`` channels off. Static
   twin: :func:`plot_photo_edits`.
+- :class:`AbPlaneWidget` (notebook 01): an ``L`` slider and the ab plane at that
+  lightness, the displayable colours drawn, the rest blank. Static twin: :func:`plot_ab_planes`.
+- :class:`FeatureMapBrowser` (notebook 02): a layer menu and a channel slider over the
+  encoder's feature maps. Static twin: :func:`draw_feature_map_browser`.
 - :class:`UpsamplingComparison` (notebook 03): the released model's colours with the last
   up-sampling nearest or bilinear, and a zoom. Static twin: :func:`draw_nearest_vs_bilinear`.
+- :class:`PhotoColorizer` (notebook 07): upload a photo or pick a sample, pick a model
+  (and a classification model's temperature), see the input, the result and its a and b
+  channels, save the result. Static twin: :func:`draw_colorized_by_models`.
 
 Readers on GitHub see no widgets, so every widget has a matplotlib figure that shows
 the same thing for a few fixed settings. The widgets keep their state in Python
@@ -21,22 +28,44 @@ All colour work is done by :mod:`colorlib.color`.
 from __future__ import annotations
 
 import html
+import io
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import ipywidgets as widgets
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from PIL import Image
+from torch import nn
 
 from .anatomy import check_square_photo, colorize_from_half_resolution, predict_half_resolution
-from .color import lab_to_rgb, out_of_gamut, rgb_to_lab, scale_chroma_rotate_hue, zero_ab_channels
-from .inference import network_input
+from .color import (
+    ab_grid,
+    ab_to_target,
+    displayable_ab_plane,
+    lab_to_rgb,
+    out_of_gamut,
+    rgb_to_lab,
+    scale_chroma_rotate_hue,
+    zero_ab_channels,
+)
+from .config import Profile, get_profile, repo_root, run_dir
+from .datasets import credit_line
+from .evaluate import course_model_path
+from .files import atomic_write
+from .hub import DownloadError
+from .images import DEFAULT_MAX_PIXELS
+from .inference import colorize, colorize_upload, network_input
+from .losses import ANNEALED_MEAN_TEMPERATURE
 from .metrics import mean_chroma
 from .model import ColorizationNet
 from .plot import png_bytes, show_images
+from .weights import PAPER_WEIGHTS, load_pretrained
 
 __all__ = [
     "SwatchColour",
@@ -52,8 +81,21 @@ __all__ = [
     "DEFAULT_PHOTO_EDITS",
     "plot_photo_edits",
     "photo_as_float",
+    "AbPlane",
+    "describe_ab_plane",
+    "AbPlaneWidget",
+    "DEFAULT_AB_PLANE_LIGHTNESSES",
+    "plot_ab_planes",
+    "FeatureMapChannel",
+    "FeatureMapBrowser",
+    "draw_feature_map_browser",
     "UpsamplingComparison",
     "draw_nearest_vs_bilinear",
+    "ModelCandidate",
+    "course_model_candidates",
+    "available_models",
+    "PhotoColorizer",
+    "draw_colorized_by_models",
 ]
 
 
@@ -438,6 +480,388 @@ def plot_photo_edits(
 
 
 # --------------------------------------------------------------------------------------
+# Notebook 01: the ab plane at one lightness (a slice of the sRGB gamut).
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AbPlane:
+    """The (a, b) colours a screen can show at one lightness, with a few measures.
+
+    Attributes:
+        lightness: ``L`` (0..100).
+        ab_values: the grid's a (and b) values, ascending (:func:`colorlib.color.ab_grid`).
+        rgb: float64 ``(n, n, 3)`` in [0, 1]: the displayable colours, white elsewhere;
+            columns run along a (left = green), rows along b (top = yellow).
+        displayable: bool ``(n, n)``, True where ``(L, a, b)`` is inside the sRGB gamut.
+        displayable_share: the share of the square ``-limit..limit`` x ``-limit..limit``
+            that is displayable, 0..1 (grid points counted).
+        a_range, b_range: ``(min, max)`` of the displayable a and b on the grid.
+        max_chroma: the largest ``sqrt(a**2 + b**2)`` displayable on the grid.
+    """
+
+    lightness: float
+    ab_values: np.ndarray
+    rgb: np.ndarray
+    displayable: np.ndarray
+    displayable_share: float
+    a_range: tuple[float, float]
+    b_range: tuple[float, float]
+    max_chroma: float
+
+
+def describe_ab_plane(lightness: float, step: float = 1.0, limit: float = 128.0) -> AbPlane:
+    """The ab plane at ``lightness`` (:func:`colorlib.color.displayable_ab_plane`) and its measures.
+
+    Args:
+        lightness: ``L`` in 0..100.
+        step, limit: the grid, ``-limit..limit`` in steps of ``step`` (ab units).
+
+    Raises:
+        ValueError: ``lightness`` outside 0..100, or a bad grid.
+
+    >>> plane = describe_ab_plane(0.0, step=16.0)
+    >>> plane.displayable_share > 0, plane.max_chroma   # at L = 0 only black: (a, b) = (0, 0)
+    (True, 0.0)
+    """
+    rgb, displayable = displayable_ab_plane(lightness, step, limit)
+    values = ab_grid(step, limit)
+    a, b = np.meshgrid(values, values[::-1])
+    shown_a, shown_b = a[displayable], b[displayable]  # never empty: gray (0, 0) always exists
+    return AbPlane(
+        lightness=float(lightness),
+        ab_values=values,
+        rgb=rgb,
+        displayable=displayable,
+        displayable_share=float(displayable.mean()),
+        a_range=(float(shown_a.min()), float(shown_a.max())),
+        b_range=(float(shown_b.min()), float(shown_b.max())),
+        max_chroma=float(np.hypot(shown_a, shown_b).max()),
+    )
+
+
+def _draw_ab_plane(axis, plane: AbPlane, mark: tuple[float, float] | None = None, title: bool = True) -> None:
+    """Draw ``plane`` on a matplotlib axis: colours where displayable, white elsewhere."""
+    half = (plane.ab_values[1] - plane.ab_values[0]) / 2 if len(plane.ab_values) > 1 else 0.5
+    low, high = plane.ab_values[0] - half, plane.ab_values[-1] + half
+    axis.imshow(plane.rgb, extent=(low, high, low, high), interpolation="nearest")
+    axis.axhline(0.0, color="#999999", lw=0.6)
+    axis.axvline(0.0, color="#999999", lw=0.6)
+    if mark is not None:
+        inside = not bool(out_of_gamut(np.array([[[plane.lightness, *mark]]], dtype=np.float64))[0, 0])
+        axis.plot(*mark, marker="x", markersize=9, mew=2.2, color="black" if inside else "#b00020")
+    axis.set_xlim(low, high)
+    axis.set_ylim(low, high)
+    axis.set_xlabel("a   (green -  /  + red)", fontsize=8)
+    axis.set_ylabel("b   (blue -  /  + yellow)", fontsize=8)
+    axis.tick_params(labelsize=7)
+    if title:
+        axis.set_title(f"L = {plane.lightness:g}: {100 * plane.displayable_share:.1f}% displayable", fontsize=9)
+
+
+def _figure_png(figure: Figure, dpi: int = 80) -> bytes:
+    """A matplotlib figure as PNG bytes (no pyplot: nothing is shown or kept open)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+class AbPlaneWidget(widgets.VBox):
+    """An ``L`` slider and the ab plane at that lightness: every displayable (a, b) drawn in
+    its colour, the rest left blank (white).
+
+    The plane is :func:`colorlib.color.displayable_ab_plane`; a summary line gives the
+    displayable share of the square -128..128 x -128..128, the ranges of a and b and the
+    largest chroma. Static twin: :func:`plot_ab_planes`.
+
+    Args:
+        lightness: the slider's start, ``L`` in 0..100.
+        mark: an optional ``(a, b)`` drawn as a cross (black when displayable at the
+            current L, red when not), e.g. ``(80, -80)``.
+        step: the grid spacing in ab units (1: 257 x 257 points).
+
+    Attributes:
+        lightness_slider: ``FloatSlider`` 0..100; setting its ``value`` redraws at once.
+        image: the ``Image`` widget (PNG of the plane).
+        summary: an ``HTML`` line with the plane's measures.
+        plane: the :class:`AbPlane` on display.
+        mark_displayable: whether ``mark`` is displayable at the current L (None without a mark).
+    """
+
+    def __init__(self, lightness: float = 50.0, mark: tuple[float, float] | None = None, step: float = 1.0) -> None:
+        if mark is not None:
+            numbers = (int, float, np.integer, np.floating)
+            if not isinstance(mark, (tuple, list)) or len(mark) != 2 or not all(
+                isinstance(v, numbers) and not isinstance(v, bool) and np.isfinite(v) for v in mark
+            ):
+                raise ValueError(f"AbPlaneWidget: expected mark=(a, b), two finite numbers, got {mark!r}")
+            mark = (float(mark[0]), float(mark[1]))
+        self.mark = mark
+        self.step = step
+        self.plane = describe_ab_plane(lightness, step)  # checks lightness and step first
+        self.lightness_slider = widgets.FloatSlider(
+            value=lightness, min=0.0, max=100.0, step=0.5, description="L",
+            style={"description_width": "24px"}, layout=widgets.Layout(width="420px"),
+        )
+        self.image = widgets.Image(format="png")
+        self.summary = widgets.HTML()
+        self.mark_displayable: bool | None = None
+        super().__init__(children=[self.lightness_slider, self.image, self.summary])
+        self.lightness_slider.observe(self._update, names="value")
+        self._update()
+
+    def set_lightness(self, lightness: float) -> AbPlane:
+        """Move the slider (values beyond 0..100 are clipped to it); returns the plane shown."""
+        self.lightness_slider.value = lightness
+        return self.plane
+
+    def _update(self, change: dict | None = None) -> None:
+        self.plane = describe_ab_plane(self.lightness_slider.value, self.step)
+        figure = Figure(figsize=(4.2, 4.2))
+        _draw_ab_plane(figure.add_subplot(), self.plane, self.mark)
+        figure.tight_layout()
+        self.image.value = _figure_png(figure)
+        plane = self.plane
+        text = (
+            f"L = {plane.lightness:g}: {100 * plane.displayable_share:.1f}% of the square displayable; "
+            f"a {plane.a_range[0]:g}..{plane.a_range[1]:g}, b {plane.b_range[0]:g}..{plane.b_range[1]:g}, "
+            f"largest chroma {plane.max_chroma:.1f}"
+        )
+        if self.mark is not None:
+            lab = np.array([[[plane.lightness, *self.mark]]], dtype=np.float64)
+            self.mark_displayable = not bool(out_of_gamut(lab)[0, 0])
+            verdict = "displayable" if self.mark_displayable else "not displayable"
+            text += f"; (a, b) = ({self.mark[0]:g}, {self.mark[1]:g}) is {verdict} at this L"
+        self.summary.value = f'<span style="font-family:monospace">{html.escape(text)}</span>'
+
+
+#: The lightnesses of :func:`plot_ab_planes`.
+DEFAULT_AB_PLANE_LIGHTNESSES: tuple[float, ...] = (10.0, 30.0, 50.0, 70.0, 90.0, 97.0)
+
+
+def plot_ab_planes(
+    lightnesses: Sequence[float] = DEFAULT_AB_PLANE_LIGHTNESSES,
+    columns: int = 3,
+    mark: tuple[float, float] | None = None,
+    step: float = 1.0,
+) -> Figure:
+    """The static twin of :class:`AbPlaneWidget`: the ab plane at several lightnesses.
+
+    Each panel is what the widget draws for one ``L``: the displayable (a, b) in their
+    colours, white elsewhere, titled with the displayable share of the square.
+
+    Args:
+        lightnesses: ``L`` values in 0..100, one panel each.
+        columns: panels per row.
+        mark: an optional ``(a, b)`` drawn as a cross in every panel.
+        step: the grid spacing in ab units.
+    """
+    if len(lightnesses) == 0:
+        raise ValueError("plot_ab_planes: expected at least one lightness (L in 0..100)")
+    planes = [describe_ab_plane(lightness, step) for lightness in lightnesses]
+    rows = -(-len(planes) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.3 * columns, 3.4 * rows), squeeze=False)
+    for axis in axes.flat[len(planes):]:
+        axis.axis("off")
+    for axis, plane in zip(axes.flat, planes):
+        _draw_ab_plane(axis, plane, mark)
+    figure.suptitle("The (a, b) a screen can show at each lightness L (white: no sRGB colour)", fontsize=11)
+    figure.tight_layout()
+    return figure
+
+
+# --------------------------------------------------------------------------------------
+# Notebook 02: a browser for the encoder's feature maps (layer and channel).
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeatureMapChannel:
+    """One channel of one feature map, as :class:`FeatureMapBrowser` describes it.
+
+    Attributes:
+        layer: the layer's name (``"layer2"``).
+        channel: the channel's index, 0..channels - 1.
+        channels, height, width: the layer's output shape (C, h, w).
+        minimum, maximum: the channel's smallest and largest value.
+        active_share: the share of its h x w positions with a value above 0, 0..1.
+        activity_rank: 1 for the layer's most active channel (largest ``active_share``),
+            ``channels`` for the least active.
+    """
+
+    layer: str
+    channel: int
+    channels: int
+    height: int
+    width: int
+    minimum: float
+    maximum: float
+    active_share: float
+    activity_rank: int
+
+
+class FeatureMapBrowser(widgets.VBox):
+    """Browse the encoder's feature maps: a layer menu and a channel slider.
+
+    Shows the network's input beside one channel of one layer's output, drawn with
+    the ``magma`` colour map on the channel's own scale (black = its minimum, light
+    yellow = its maximum), and a line with the channel's measures
+    (:class:`FeatureMapChannel`). Static twin: :func:`draw_feature_map_browser`.
+
+    Args:
+        maps: ``{layer name: feature map (C, h, w)}`` (tensors or arrays), e.g.
+            :func:`colorlib.anatomy.encoder_feature_maps`.
+        lightness: the input, ``L`` (H, W) in 0..100, shown beside the map.
+        display_size: about how many pixels wide each picture is shown (maps are
+            enlarged by whole factors, pixel by pixel).
+
+    Attributes:
+        layer_menu: ``Dropdown`` of the layer names.
+        channel_slider: ``IntSlider`` 0..C - 1 (its maximum follows the layer).
+        input_image, image: the ``Image`` widgets (input, chosen channel).
+        summary: an ``HTML`` line with the channel's measures.
+        channel: the :class:`FeatureMapChannel` on display.
+    """
+
+    def __init__(self, maps: dict, lightness: np.ndarray, display_size: int = 224) -> None:
+        if not isinstance(maps, dict) or not maps:
+            raise ValueError("FeatureMapBrowser: expected maps as a non-empty {layer name: (C, h, w)} dict")
+        self.maps: dict[str, np.ndarray] = {}
+        for name, feature_map in maps.items():
+            array = np.asarray(feature_map.detach().cpu() if isinstance(feature_map, torch.Tensor) else feature_map)
+            if array.ndim != 3 or 0 in array.shape or not np.issubdtype(array.dtype, np.floating):
+                raise ValueError(
+                    f"FeatureMapBrowser: expected {name!r} as a float feature map (C, h, w), "
+                    f"got {array.dtype} shape {array.shape}"
+                )
+            self.maps[str(name)] = array
+        lightness = np.asarray(lightness)
+        if lightness.ndim != 2 or not np.issubdtype(lightness.dtype, np.number):
+            raise ValueError(f"FeatureMapBrowser: expected lightness L as an (H, W) array in 0..100, got shape {lightness.shape}")
+        if isinstance(display_size, bool) or not isinstance(display_size, (int, np.integer)) or display_size < 1:
+            raise ValueError(f"FeatureMapBrowser: expected display_size as a positive number of pixels, got {display_size!r}")
+        self.lightness = lightness
+        self.display_size = int(display_size)
+        first = next(iter(self.maps))
+        self.layer_menu = widgets.Dropdown(options=list(self.maps), value=first, description="layer")
+        self.channel_slider = widgets.IntSlider(
+            value=0, min=0, max=self.maps[first].shape[0] - 1, description="channel",
+            layout=widgets.Layout(width="420px"),
+        )
+        gray = np.round(np.clip(lightness, 0.0, 100.0) * 2.55).astype(np.uint8)
+        self.input_image = widgets.Image(
+            value=png_bytes(np.repeat(gray[..., None], 3, axis=-1), max(1, round(self.display_size / gray.shape[1]))),
+            format="png",
+        )
+        self.image = widgets.Image(format="png")
+        self.summary = widgets.HTML()
+        super().__init__(children=[
+            widgets.HBox([self.layer_menu, self.channel_slider]),
+            widgets.HBox([self.input_image, self.image]),
+            self.summary,
+        ])
+        self.layer_menu.observe(self._layer_changed, names="value")
+        self.channel_slider.observe(self._update, names="value")
+        self._update()
+
+    def _check(self, layer: str, channel: int) -> np.ndarray:
+        if layer not in self.maps:
+            raise ValueError(f"FeatureMapBrowser: unknown layer {layer!r}; expected one of {', '.join(self.maps)}")
+        channels = self.maps[layer].shape[0]
+        if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)) or not 0 <= channel < channels:
+            raise ValueError(f"FeatureMapBrowser: expected a channel in 0..{channels - 1} for {layer}, got {channel!r}")
+        return self.maps[layer][channel]
+
+    def channels_by_activity(self, layer: str) -> list[int]:
+        """The layer's channels, most active first (share of positions above 0; ties by index)."""
+        self._check(layer, 0)
+        shares = (self.maps[layer] > 0).mean(axis=(1, 2))
+        return [int(c) for c in np.lexsort((np.arange(len(shares)), -shares))]
+
+    def describe(self, layer: str, channel: int) -> FeatureMapChannel:
+        """The measures of ``channel`` of ``layer`` (see :class:`FeatureMapChannel`)."""
+        values = self._check(layer, channel)
+        channels, height, width = self.maps[layer].shape
+        return FeatureMapChannel(
+            layer=layer, channel=int(channel), channels=channels, height=height, width=width,
+            minimum=float(values.min()), maximum=float(values.max()),
+            active_share=float((values > 0).mean()),
+            activity_rank=self.channels_by_activity(layer).index(int(channel)) + 1,
+        )
+
+    def view(self, layer: str, channel: int) -> np.ndarray:
+        """The picture of one channel: uint8 RGB (h, w, 3), ``magma`` from its minimum to its maximum.
+
+        A constant channel (all zeros after a ReLU, say) is drawn black.
+        """
+        values = self._check(layer, channel).astype(np.float64)
+        low, high = values.min(), values.max()
+        scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
+        return np.round(matplotlib.colormaps["magma"](scaled)[..., :3] * 255).astype(np.uint8)
+
+    def show(self, layer: str, channel: int) -> FeatureMapChannel:
+        """Set the menu and the slider (as a reader would) and return what is on display."""
+        self._check(layer, channel)
+        self.layer_menu.value = layer
+        self.channel_slider.value = channel
+        return self.channel
+
+    def _layer_changed(self, change: dict | None = None) -> None:
+        channels = self.maps[self.layer_menu.value].shape[0]
+        if self.channel_slider.value > channels - 1:
+            self.channel_slider.value = channels - 1  # before the maximum shrinks: one redraw
+        self.channel_slider.max = channels - 1
+        self._update()
+
+    def _update(self, change: dict | None = None) -> None:
+        layer, channel = self.layer_menu.value, self.channel_slider.value
+        self.channel = facts = self.describe(layer, channel)
+        self.image.value = png_bytes(self.view(layer, channel), max(1, round(self.display_size / facts.width)))
+        text = (
+            f"{layer}: {facts.channels} channels of {facts.height} x {facts.width}; channel {channel}: "
+            f"values {facts.minimum:.2f} .. {facts.maximum:.2f}, above 0 at {100 * facts.active_share:.0f}% "
+            f"of positions (rank {facts.activity_rank} of {facts.channels} by activity)"
+        )
+        self.summary.value = f'<span style="font-family:monospace">{html.escape(text)}</span>'
+
+
+def draw_feature_map_browser(browser: FeatureMapBrowser, layers: Sequence[str] | None = None) -> Figure:
+    """The static twin of :class:`FeatureMapBrowser`: three settings of the slider per layer.
+
+    For each layer, the pictures the browser shows for its most active channel, a
+    median one and its least active one (by the share of positions above 0), each
+    titled with that share; the input is in the first column.
+
+    Args:
+        browser: the browser (its maps and input).
+        layers: the layers to show, one row each (default: all of the browser's).
+    """
+    layers = list(browser.maps) if layers is None else list(layers)
+    if not layers:
+        raise ValueError("draw_feature_map_browser: expected at least one layer name")
+    figure, axes = plt.subplots(len(layers), 4, figsize=(9.6, 2.55 * len(layers)), squeeze=False)
+    for row, layer in enumerate(layers):
+        order = browser.channels_by_activity(layer)
+        picks = (("most active", order[0]), ("median", order[len(order) // 2]), ("least active", order[-1]))
+        axes[row, 0].axis("off")
+        if row == 0:
+            axes[0, 0].imshow(browser.lightness, cmap="gray", vmin=0, vmax=100)
+            axes[0, 0].set_title(f"input L {browser.lightness.shape[0]}x{browser.lightness.shape[1]}", fontsize=9)
+        for column, (label, channel) in enumerate(picks, start=1):
+            facts = browser.describe(layer, channel)
+            axis = axes[row, column]
+            axis.imshow(browser.view(layer, channel), interpolation="nearest")
+            axis.set_title(f"ch {channel}, {label}: >0 at {100 * facts.active_share:.0f}%", fontsize=9)
+            axis.set_xticks([])
+            axis.set_yticks([])
+        shape = browser.maps[layer].shape
+        axes[row, 1].set_ylabel(f"{layer}\n{shape[1]}x{shape[2]}x{shape[0]}", fontsize=10, fontweight="bold")
+    figure.suptitle("Feature maps, each channel on its own scale (magma: black = its minimum)", fontsize=11)
+    figure.tight_layout()
+    return figure
+
+
+# --------------------------------------------------------------------------------------
 # Notebook 03: the last up-sampling, nearest or bilinear.
 # --------------------------------------------------------------------------------------
 
@@ -520,4 +944,343 @@ def draw_nearest_vs_bilinear(comparison: UpsamplingComparison, zoom: int = 8) ->
             axis.axis("off")
     figure.suptitle("The last nn.Upsample: nearest (the paper) vs bilinear")
     figure.tight_layout()
+    return figure
+
+
+# --------------------------------------------------------------------------------------
+# Notebook 07: colorize your own photos.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelCandidate:
+    """A model that notebook 07 can offer, if it exists.
+
+    Attributes:
+        label: its name in the menu.
+        source: a name of :data:`colorlib.weights.PAPER_WEIGHTS` (``"paper"``: downloaded
+            on first use) or the path of a checkpoint file (``runs/quick/best.pth``).
+        how_to_get: one line saying how to make it exist, shown while it does not.
+    """
+
+    label: str
+    source: str | Path
+    how_to_get: str = ""
+
+    @property
+    def available(self) -> bool:
+        """A registered name always is (it downloads); a path is when the file exists."""
+        if isinstance(self.source, str) and self.source in PAPER_WEIGHTS:
+            return True
+        return Path(self.source).is_file()
+
+
+def course_model_candidates(profile: Profile | None = None) -> list[ModelCandidate]:
+    """The models of the course, in menu order: the released one, notebook 04's, notebook 06's.
+
+    Args:
+        profile: whose runs to look for (default :func:`colorlib.get_profile`).
+    """
+    profile = profile or get_profile()
+    return [
+        ModelCandidate("released model (the paper's authors)", "paper", "downloaded on first use"),
+        ModelCandidate(
+            f"quick MSE model (notebook 04, profile {profile.name})",
+            course_model_path(profile),
+            "run notebook 04 (or `colorlib train`) to make it",
+        ),
+        ModelCandidate(
+            "classification model (notebook 06)",
+            run_dir(profile.name).parent / f"{profile.name}-classification-rebalanced" / "best.pth",
+            "run notebook 06 to make it",
+        ),
+    ]
+
+
+def _shown_path(path: str | Path) -> str:
+    """A path as a reader should see it: relative to the repository when inside it."""
+    path = Path(path)
+    root = repo_root()
+    if root is not None and path.is_absolute() and path.is_relative_to(root):
+        return path.relative_to(root).as_posix()
+    return path.as_posix()
+
+
+def available_models(candidates: Sequence[ModelCandidate]) -> tuple[list[ModelCandidate], list[str]]:
+    """Split ``candidates`` into those that exist and one line for each missing one.
+
+    Returns:
+        ``(available candidates in order, ["label: no file runs/... yet; run notebook 04 ...", ...])``.
+    """
+    available = [candidate for candidate in candidates if candidate.available]
+    missing = [
+        f"{candidate.label}: no file {_shown_path(candidate.source)} yet"
+        + (f"; {candidate.how_to_get}" if candidate.how_to_get else "")
+        for candidate in candidates
+        if not candidate.available
+    ]
+    return available, missing
+
+
+class _AtTemperature(nn.Module):
+    """A classification :class:`ColorizationNet` answering ``(ab + 128) / 255`` at one temperature.
+
+    :func:`colorlib.inference.colorize_upload` takes no temperature; it runs any module
+    that maps ``L / 100`` to ab targets, which this one does.
+    """
+
+    def __init__(self, model: ColorizationNet, temperature: float) -> None:
+        super().__init__()
+        self.model = model
+        self.temperature = float(temperature)
+        self.input_size = model.input_size
+
+    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+        return ab_to_target(self.model.predict_ab(lightness, self.temperature))
+
+
+def _display_lab(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """uint8 RGB (H, W, 3) -> its Lab, float32 (h, w, 3), shrunk to ``max_side`` for display."""
+    return rgb_to_lab(photo_as_float(rgb, max_side))
+
+
+def _ab_as_gray(values: np.ndarray, ab_limit: float) -> np.ndarray:
+    """One ab channel (h, w) as a gray picture: ``-ab_limit`` black, 0 mid gray, ``+ab_limit`` white."""
+    level = np.clip((values + ab_limit) / (2 * ab_limit), 0.0, 1.0)
+    return np.repeat(level[..., None], 3, axis=-1)
+
+
+def _credit(path: str | Path) -> str:
+    """The credit line of a landscape or Kodak photo; "" for any other file."""
+    try:
+        return credit_line([Path(path)])
+    except ValueError:
+        return ""
+
+
+class PhotoColorizer:
+    """Notebook 07's widget: upload a photo or pick a sample, pick a model, see and save the result.
+
+    Controls: ``upload`` (an ``ipywidgets.FileUpload``), ``source`` (the photo: the
+    samples, and "your photo" once one is uploaded), ``model`` (the available models),
+    ``temperature`` (shown for a classification model only: its annealed-mean
+    temperature) and ``save_button``. The pictures: the network's input (the lightness
+    alone), the result, and the result's a and b channels on one fixed gray scale
+    (``-ab_limit`` black, 0 mid gray: no colour, ``+ab_limit`` white).
+
+    With nothing uploaded it shows the first sample, so a notebook runs it headless.
+    Everything updates synchronously when a control's ``value`` changes; tests call
+    :meth:`use_upload` for what an upload does.
+
+    Attributes:
+        result: the colorized photo at its own resolution, uint8 ``(H, W, 3)``, or
+            ``None`` after an error.
+        shown_lab: the result's Lab at display size, float32 ``(h, w, 3)`` (L 0..100,
+            a and b in ab units), or ``None``.
+        name: the file name of the photo on display.
+        error: one line saying why the photo could not be colorized, or ``None``.
+        missing: one line per candidate model that does not exist yet.
+        widget: the whole thing, to end a notebook cell with.
+
+    Args:
+        candidates: the models to offer (e.g. :func:`course_model_candidates`); those
+            that do not exist are left out and listed in ``missing``.
+        samples: image files to pick from, the first shown at the start.
+        save_folder: where :meth:`save` writes, relative to the current folder
+            (created on the first save; nothing is written before).
+        display_side: the pictures are shrunk to this longer side for display.
+        max_pixels: uploads with more pixels are refused (see :func:`colorlib.load_image`).
+        ab_limit: the end of the a and b panels' scale, in ab units.
+
+    Raises:
+        ValueError: no candidate model exists, or no sample is given.
+    """
+
+    UPLOAD = "<upload>"
+
+    def __init__(
+        self,
+        candidates: Sequence[ModelCandidate],
+        samples: Sequence[str | Path],
+        save_folder: str | Path = "colorized",
+        display_side: int = 256,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        ab_limit: float = 40.0,
+    ) -> None:
+        available, self.missing = available_models(candidates)
+        if not available:
+            raise ValueError("PhotoColorizer: none of the models exists yet: " + "; ".join(self.missing))
+        if len(samples) == 0:
+            raise ValueError("PhotoColorizer: expected at least one sample photo (a path)")
+        self.candidates = {candidate.label: candidate for candidate in available}
+        self.save_folder = Path(save_folder)
+        self.display_side, self.max_pixels, self.ab_limit = display_side, max_pixels, ab_limit
+        self._models: dict[str, nn.Module] = {}
+        self._upload: tuple[bytes, str] | None = None
+        self._quiet = False
+        self._sample_options = [(Path(sample).name, str(sample)) for sample in samples]
+        self.result: np.ndarray | None = None
+        self.shown_lab: np.ndarray | None = None
+        self.name, self.error = "", None
+
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload a photo")
+        self.source = widgets.Dropdown(options=self._sample_options, description="photo")
+        self.model = widgets.Dropdown(options=list(self.candidates), description="model",
+                                      layout=widgets.Layout(width="440px"))
+        self.temperature = widgets.FloatSlider(value=ANNEALED_MEAN_TEMPERATURE, min=0.05, max=1.0, step=0.01,
+                                               description="temperature")
+        self.save_button = widgets.Button(description="Save the result", icon="download")
+        self.status = widgets.HTML()
+        self.saved = widgets.HTML()
+        captions = {"input": "network input: L only", "result": "result", "a": "a of the result", "b": "b of the result"}
+        self.panels = {key: widgets.Image(format="png") for key in captions}
+        pictures = widgets.HBox([widgets.VBox([widgets.HTML(f"<b>{html.escape(text)}</b>"), self.panels[key]])
+                                 for key, text in captions.items()])
+        notes = widgets.HTML("<br>".join(html.escape(line) for line in self.missing))
+        self.widget = widgets.VBox([
+            widgets.HBox([self.upload, self.source]),
+            widgets.HBox([self.model, self.temperature]),
+            pictures, self.status, widgets.HBox([self.save_button, self.saved]), notes,
+        ])
+        self.upload.observe(self._on_upload, names="value")
+        for control in (self.source, self.model, self.temperature):
+            control.observe(self.update, names="value")
+        self.save_button.on_click(lambda _button: self.save())
+        self.update()
+
+    def loaded_model(self, label: str | None = None) -> nn.Module:
+        """The network behind a menu label (default: the one selected), loaded once."""
+        label = self.model.value if label is None else label
+        if label not in self._models:
+            self._models[label] = load_pretrained(self.candidates[label].source, progress=False)
+        return self._models[label]
+
+    @property
+    def is_classification(self) -> bool:
+        """Whether the selected model is a classification model (it has a temperature)."""
+        return getattr(self.loaded_model(), "loss_name", "mse") == "classification"
+
+    def use_upload(self, data: bytes, name: str) -> None:
+        """Show an uploaded file: what the upload control does with the file it receives."""
+        self._upload = (bytes(data), Path(str(name)).name or "upload")
+        self._quiet = True
+        try:
+            self.source.options = [(f"your photo: {self._upload[1]}", self.UPLOAD), *self._sample_options]
+            self.source.value = self.UPLOAD
+        finally:
+            self._quiet = False
+        self.update()
+
+    def _on_upload(self, change: dict) -> None:
+        files = change["new"]
+        if isinstance(files, dict):  # ipywidgets 7: {name: {"metadata": ..., "content": bytes}}
+            files = [{"name": name, "content": entry["content"]} for name, entry in files.items()]
+        if files:
+            self.use_upload(files[0]["content"], files[0]["name"])
+
+    def _photo(self) -> tuple[bytes, str, str]:
+        """``(file content, file name, credit line)`` of the photo selected."""
+        if self.source.value == self.UPLOAD and self._upload is not None:
+            return self._upload[0], self._upload[1], ""
+        path = Path(self.source.value)
+        return path.read_bytes(), path.name, _credit(path)
+
+    def update(self, change: dict | None = None) -> None:
+        """Colorize the selected photo with the selected model and redraw everything."""
+        if self._quiet:
+            return
+        self.saved.value = ""
+        try:
+            model = self.loaded_model()
+        except (ValueError, OSError, DownloadError) as error:
+            self._show_error(f"cannot load {self.model.value}: {' '.join(str(error).split())}")
+            return
+        classification = getattr(model, "loss_name", "mse") == "classification"
+        self.temperature.layout.display = None if classification else "none"
+        data, self.name, credit = self._photo()
+        runner = _AtTemperature(model, self.temperature.value) if classification else model
+        self.result, self.error = colorize_upload(data, self.name, runner, max_pixels=self.max_pixels)
+        if self.result is None:
+            self._show_error(self.error)
+            return
+        self.shown_lab = _display_lab(self.result, self.display_side)
+        lightness_only = self.shown_lab.copy()
+        lightness_only[..., 1:] = 0.0
+        self.panels["input"].value = png_bytes(lab_to_rgb(lightness_only))
+        self.panels["result"].value = png_bytes(photo_as_float(self.result, self.display_side))
+        for key, channel in (("a", 1), ("b", 2)):
+            self.panels[key].value = png_bytes(_ab_as_gray(self.shown_lab[..., channel], self.ab_limit))
+        height, width = self.result.shape[:2]
+        setting = f", temperature {self.temperature.value:.2f}" if classification else ""
+        line = (f"{self.name}: {width}x{height} pixels; {self.model.value}{setting}; "
+                f"mean chroma of the result {float(mean_chroma(self.shown_lab[..., 1:])):.1f}")
+        self.status.value = html.escape(line) + (f"<br><small>{html.escape(credit)}</small>" if credit else "")
+        self.save_button.disabled = False
+
+    def _show_error(self, line: str) -> None:
+        self.result, self.shown_lab, self.error = None, None, line
+        for panel in self.panels.values():
+            panel.value = b""
+        self.status.value = f'<span style="color:#b00020">{html.escape(line)}</span>'
+        self.save_button.disabled = True
+
+    def save(self, folder: str | Path | None = None) -> Path | None:
+        """Write the result as ``<folder>/<photo name>_colorized.png`` (atomically); ``None`` when there is none.
+
+        Args:
+            folder: default ``save_folder``; created when missing.
+        """
+        if self.result is None:
+            self.saved.value = "nothing to save"
+            return None
+        folder = Path(folder) if folder is not None else self.save_folder
+        folder.mkdir(parents=True, exist_ok=True)
+        result = Image.fromarray(self.result)
+        target = atomic_write(folder / f"{Path(self.name).stem or 'upload'}_colorized.png",
+                              lambda name: result.save(name, format="PNG"))
+        self.saved.value = html.escape(f"saved {_shown_path(target)}")
+        return target
+
+
+def draw_colorized_by_models(
+    photo: np.ndarray,
+    models: dict[str, nn.Module],
+    max_side: int = 256,
+    ab_limit: float = 40.0,
+    credit: str = "",
+) -> Figure:
+    """Static twin of :class:`PhotoColorizer`: one photo colorized by each model, with its a and b.
+
+    Rows: the original photo, then one per model (``colorlib.colorize`` with the
+    model's own settings); columns: the picture, its a channel, its b channel, on one
+    fixed gray scale (``-ab_limit`` black, 0 mid gray, ``+ab_limit`` white). Each title
+    gives the mean chroma.
+
+    Args:
+        photo: uint8 RGB ``(H, W, 3)``.
+        models: ``{label: network}``, at least one.
+        max_side: pictures are shrunk to this longer side.
+        credit: a line under the figure (the photo's credit).
+    """
+    if not models:
+        raise ValueError("draw_colorized_by_models: expected at least one model")
+    rows = {"original": photo, **{label: colorize(photo, model) for label, model in models.items()}}
+    figure, axes = plt.subplots(len(rows), 3, figsize=(10.5, 2.75 * len(rows) * photo.shape[0] / photo.shape[1] + 0.9),
+                                squeeze=False, layout="constrained")
+    for row, (label, rgb) in enumerate(rows.items()):
+        lab = _display_lab(rgb, max_side)
+        chroma = float(mean_chroma(lab[..., 1:]))
+        axes[row, 0].imshow(photo_as_float(rgb, max_side))
+        axes[row, 0].set_title(f"{label}\nmean chroma {chroma:.1f}", fontsize=9)
+        for column, (channel, name) in enumerate(((1, "a"), (2, "b")), start=1):
+            shown = axes[row, column].imshow(lab[..., channel], cmap="gray", vmin=-ab_limit, vmax=ab_limit)
+            axes[row, column].set_title(f"{name}: mean |{name}| {float(np.abs(lab[..., channel]).mean()):.1f}", fontsize=9)
+        for axis in axes[row]:
+            axis.set_xticks([])
+            axis.set_yticks([])
+    figure.colorbar(shown, ax=axes[:, 1:], location="right", shrink=0.6,
+                    label=f"a, b (ab units; -{ab_limit:g} black, 0 mid gray, +{ab_limit:g} white)")
+    figure.suptitle("One photo, each available model: the network sees only its lightness", fontsize=11)
+    if credit:
+        figure.text(0.5, -0.01, credit, ha="center", va="top", fontsize=8)
     return figure

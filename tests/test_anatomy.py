@@ -13,7 +13,9 @@ from PIL import Image
 from torchvision.models import resnet18, resnet34
 
 from colorlib import anatomy, checkpoints, widgets
-from colorlib.images import square_crop
+from colorlib.datasets import kodak24_files
+from colorlib.images import load_image, square_crop
+from colorlib.inference import predict_ab
 from colorlib.model import ColorizationNet, make_encoder, parameter_counts
 from colorlib.samples import sample_photo
 from colorlib.weights import PAPER_CHECKPOINTS, download, load_authors_module, load_pretrained
@@ -257,3 +259,134 @@ def test_the_three_checkpoints_differ_only_in_batch_norm_statistics(paper_files)
     assert {row.name.rsplit(".", 1)[1] for row in different} == {"running_mean", "running_var", "num_batches_tracked"}
     with pytest.raises(ValueError, match="at least two"):
         checkpoints.compare_checkpoints(paper_files[:1])
+
+
+# --- where the mosaics come from: grids, the border frame, the checkerboard -----------
+
+
+def _ab(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    return np.stack([a, np.zeros_like(a) if b is None else b], axis=-1).astype(np.float32)
+
+
+def test_boundary_jumps_hand_worked():
+    # a = column index: every jump across a column boundary is (1 + 0) / 2 = 0.5, across rows 0;
+    # each class has as many row as column boundaries in a square, so every class has 0.25.
+    ramp = np.tile(np.arange(9.0), (9, 1))
+    assert anatomy.boundary_jumps(_ab(ramp)) == {1: 0.25, 2: 0.25, 4: 0.25, 8: 0.25}
+    # one step of 10 in a between columns 7 and 8: 10 rows jump by 5 at position 8,
+    # position 8 also has 10 row-boundaries without a jump: (10 * 5) / 20 = 2.5.
+    step = np.zeros((10, 10))
+    step[:, 8:] = 10.0
+    assert anatomy.boundary_jumps(_ab(step)) == {1: 0.0, 2: 0.0, 4: 0.0, 8: 2.5}
+    # b counts like a; a step at column 6 is class 2 (6 is even, not a multiple of 4 or 8)
+    b_step = np.zeros((10, 10))
+    b_step[:, 6:] = -4.0
+    assert anatomy.boundary_jumps(_ab(np.zeros((10, 10)), b_step), periods=(2, 4, 8)) == {1: 0.0, 2: 0.5, 4: 0.0, 8: 0.0}
+    # rows count like columns: the transpose gives the same numbers
+    assert anatomy.boundary_jumps(_ab(step.T)) == anatomy.boundary_jumps(_ab(step))
+
+
+def test_boundary_jumps_nearest_upsampling_has_no_jump_inside_its_blocks():
+    rng = np.random.default_rng(3)
+    small = rng.normal(0, 10, (12, 12, 2)).astype(np.float32)
+    doubled = small.repeat(2, axis=0).repeat(2, axis=1)
+    jumps = anatomy.boundary_jumps(doubled)
+    assert jumps[1] == 0.0 and min(jumps[2], jumps[4], jumps[8]) > 5.0
+    noise = anatomy.boundary_jumps(rng.normal(0, 10, (64, 64, 2)).astype(np.float32))
+    assert max(noise.values()) / min(noise.values()) < 1.1  # no grid in white noise: all classes alike
+
+
+def test_boundary_jumps_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"\(H, W, 2\)"):
+        anatomy.boundary_jumps(np.zeros((16, 16, 3)))
+    with pytest.raises(ValueError, match=r"\(H, W, 2\)"):
+        anatomy.boundary_jumps(np.zeros((16, 16, 2), dtype=np.int64))
+    with pytest.raises(ValueError, match="periods"):
+        anatomy.boundary_jumps(np.zeros((16, 16, 2)), periods=(1, 2))
+    with pytest.raises(ValueError, match="at least 9 pixels"):
+        anatomy.boundary_jumps(np.zeros((8, 8, 2)))
+
+
+def test_mosaic_jumps_of_a_random_network(random_net):
+    photos = [square_crop(sample_photo(name), 64) for name in ("chelsea", "coffee")]
+    jumps = anatomy.mosaic_jumps(random_net, photos)
+    assert jumps.photos == 2 and list(jumps.nearest) == [1, 2, 4, 8]
+    assert jumps.nearest[1] == 0.0 and jumps.bilinear[1] > 0.0
+    # each photo weighs the same: the mean of the two single-photo measurements
+    single = [anatomy.mosaic_jumps(random_net, [photo]) for photo in photos]
+    for period in (1, 2, 4, 8):
+        assert jumps.true[period] == pytest.approx((single[0].true[period] + single[1].true[period]) / 2)
+    # the model's row is its real output, measured directly
+    direct = anatomy.boundary_jumps(predict_ab(random_net, photos[0], size=64, upsample="nearest"))
+    assert direct == pytest.approx(single[0].nearest, abs=1e-6)
+    assert "true colours" in jumps.table() and f"{jumps.nearest[8]:.2f}" in jumps.table()
+    with pytest.raises(ValueError, match="at least one photo"):
+        anatomy.mosaic_jumps(random_net, [])
+
+
+def test_the_released_model_paints_on_the_8_pixel_grid():
+    model = load_pretrained("paper", progress=False)
+    photos = [square_crop(load_image(path), 224) for path in kodak24_files(download=False)[:4]]
+    jumps = anatomy.mosaic_jumps(model, photos)
+    # the photos' own colours know no grid; the model's jump most on the 28 x 28 grid (8 px)
+    assert max(jumps.true.values()) / min(jumps.true.values()) < 1.2
+    assert jumps.nearest[1] == 0.0 < jumps.nearest[2] < jumps.nearest[4] < jumps.nearest[8]
+    # a bilinear last layer smooths the 2-px blocks but keeps the 8-px grid
+    assert jumps.bilinear[8] > 1.5 * jumps.bilinear[2]
+
+
+def test_flat_input_response_is_the_model_on_a_flat_picture(random_net):
+    ab = anatomy.flat_input_response(random_net, size=32, lightness=40)
+    assert ab.shape == (32, 32, 2) and ab.dtype == np.float32
+    with torch.no_grad():
+        expected = random_net.predict_ab(torch.full((1, 1, 32, 32), 0.4))[0].permute(1, 2, 0).numpy()
+    np.testing.assert_array_equal(ab, expected)
+    with pytest.raises(ValueError, match="divisible by 8"):
+        anatomy.flat_input_response(random_net, size=30)
+    with pytest.raises(ValueError, match="0..100"):
+        anatomy.flat_input_response(random_net, lightness=120)
+
+
+def test_border_frame_hand_worked():
+    ab = np.zeros((6, 6, 2))
+    ab[0, :, 1] = -6.0  # top row bluer
+    ab[:, 5, 0] = 3.0  # right column redder
+    frame = anatomy.border_frame(ab, border=1)
+    assert frame.top == (0.5, -6.0)  # one of its 6 pixels is in the right column: a = 3 / 6
+    assert frame.right == (3.0, -1.0)  # b: one of its 6 pixels is in the top row
+    assert frame.bottom == (0.5, 0.0) and frame.left == (0.0, -1.0) and frame.inside == (0.0, 0.0)
+    assert "-6.0" in frame.table()
+    with pytest.raises(ValueError, match="border"):
+        anatomy.border_frame(ab, border=3)
+
+
+def test_the_released_model_paints_a_flat_gray_blue_with_a_bluer_top_edge():
+    ab = anatomy.flat_input_response(load_pretrained("paper", progress=False), size=224, lightness=50)
+    frame = anatomy.border_frame(ab, border=8)
+    assert -30 < frame.inside[1] < -15  # a flat mid gray comes out blue (b < 0)
+    assert frame.top[1] < frame.inside[1] - 5 and frame.bottom[1] > frame.inside[1] + 2
+
+
+def test_checkerboard_example_hand_worked():
+    grid, transposed, upsampled = anatomy.checkerboard_example(side=2, kernel_size=3)
+    assert grid.tolist() == [[1, 1], [1, 1]]
+    # kernels overlapping each output, per direction: 1, 2, 1, 1; weights 4/9
+    counts = np.outer([1, 2, 1, 1], [1, 2, 1, 1])
+    np.testing.assert_allclose(transposed, counts * 4 / 9, rtol=1e-6)
+    # 3x3 mean after nearest doubling: 1 inside, 6/9 on the edges, 4/9 in the corners (zero padding)
+    np.testing.assert_allclose(upsampled, np.outer([2, 3, 3, 2], [2, 3, 3, 2]) / 9, rtol=1e-6)
+    _, even, _ = anatomy.checkerboard_example(side=4, kernel_size=4)
+    np.testing.assert_allclose(even[1:-1, 1:-1], 1.0, rtol=1e-6)  # kernel 4, stride 2: no checkerboard
+    _, odd, flat = anatomy.checkerboard_example(side=4, kernel_size=3)
+    assert sorted(set(np.round(odd[:-1, :-1] * 9 / 4, 4).ravel().tolist())) == [1.0, 2.0, 4.0]
+    np.testing.assert_allclose(flat[1:-1, 1:-1], 1.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="kernel_size"):
+        anatomy.checkerboard_example(kernel_size=1)
+
+
+def test_mosaic_figures_are_drawn():
+    jumps = anatomy.MosaicJumps(2, {1: 1.0, 2: 1.0}, {1: 0.0, 2: 0.4}, {1: 0.2, 2: 0.2})
+    figure = anatomy.draw_mosaic_jumps(jumps)
+    labels = {text.get_text() for text in figure.axes[0].texts}
+    assert {"1.00", "0.00", "0.40", "0.20"} <= labels
+    assert len(anatomy.draw_checkerboard(*anatomy.checkerboard_example(side=2)).axes[0].patches) == 4 + 16 + 16

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -187,3 +189,86 @@ def test_property_round_trip_and_gray_axis(rgb, gray_level):
     np.testing.assert_allclose(color.lab_to_rgb(color.rgb_to_lab(rgb)), rgb, atol=1e-6)
     gray = color.rgb_to_lab(np.full((1, 1, 3), gray_level))[0, 0]
     assert 0.0 <= gray[0] <= 100.0 + 1e-9 and abs(gray[1]) < 5e-3 and abs(gray[2]) < 5e-3
+
+
+# --- which (a, b) exist at one L: slices of the sRGB gamut (notebook 01) ---------------------
+
+
+def _displayable_by_skimage(lab: np.ndarray, tolerance: float = 1e-4) -> np.ndarray:
+    """In gamut by scikit-image's Lab -> XYZ and its XYZ -> linear RGB matrix: (K, 3) -> (K,)."""
+    negative_z = (lab[:, 0] + 16.0) / 116.0 - lab[:, 2] / 200.0 < 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-image warns about the negative Z we test for
+        xyz = skcolor.lab2xyz(lab.reshape(-1, 1, 3)).reshape(-1, 3)
+    linear = xyz @ skcolor.colorconv.rgb_from_xyz.T
+    inside = ((linear >= -tolerance) & (linear <= 1 + tolerance)).all(axis=1)
+    return inside & ~negative_z
+
+
+def test_ab_grid_runs_from_minus_to_plus_limit_through_gray():
+    np.testing.assert_array_equal(color.ab_grid(64.0), [-128.0, -64.0, 0.0, 64.0, 128.0])
+    values = color.ab_grid()
+    assert len(values) == 257 and values[128] == 0.0 and values[0] == -128.0 and values[-1] == 128.0
+    for bad in (3.0, 0.0, -1.0, 300.0, float("nan")):
+        with pytest.raises(ValueError, match="step"):
+            color.ab_grid(bad)
+
+
+@pytest.mark.parametrize("lightness", [5.0, 25.0, 50.0, 75.0, 95.0])
+def test_displayable_ab_plane_agrees_with_scikit_image(lightness):
+    rgb, displayable = color.displayable_ab_plane(lightness, step=4.0)
+    values = color.ab_grid(4.0)
+    a, b = np.meshgrid(values, values[::-1])
+    lab = np.stack((np.full(a.size, lightness), a.ravel(), b.ravel()), axis=1)
+    expected = _displayable_by_skimage(lab).reshape(a.shape)
+    np.testing.assert_array_equal(displayable, expected)
+    # Displayable colours are scikit-image's sRGB for (L, a, b); the rest is blank (white).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # negative Z, clipped: those points are not compared
+        reference = skcolor.lab2rgb(lab.reshape(-1, 1, 3)).reshape(rgb.shape)
+    np.testing.assert_allclose(rgb[displayable], reference[displayable], atol=1e-6)
+    assert np.all(rgb[~displayable] == 1.0)
+
+
+def test_displayable_ab_plane_layout_and_hand_worked_points():
+    rgb, displayable = color.displayable_ab_plane(50.0)  # 257 x 257, a = b = 0 in the centre
+    assert rgb.shape == (257, 257, 3) and displayable.shape == (257, 257)
+    np.testing.assert_allclose(rgb[128, 128], [119 / 255] * 3, atol=0.5 / 255)  # L = 50 gray is #777777
+    assert displayable[128, 128] and not displayable[0, 0] and not displayable[-1, -1]
+    # Row 0 is b = +128, column 0 is a = -128: a = 60, b = 30 (a warm red) is displayable at
+    # L = 50, its mirror a = -60, b = -30 (teal) is not: the slice is lopsided.
+    row, column = 128 - 30, 128 + 60
+    assert displayable[row, column] and rgb[row, column, 0] > rgb[row, column, 2] > rgb[row, column, 1]
+    assert not displayable[128 + 30, 128 - 60]
+    # At L = 0 and L = 100 only gray (black, white) exists.
+    for lightness, gray in ((0.0, 0.0), (100.0, 1.0)):
+        rgb, displayable = color.displayable_ab_plane(lightness, step=8.0)
+        assert displayable.sum() == 1 and displayable[16, 16]
+        np.testing.assert_allclose(rgb[16, 16], [gray] * 3, atol=1e-5)  # the D65 constants' rounding
+    _, black_blank = color.displayable_ab_plane(50.0, step=8.0, blank=0.0)
+    assert black_blank.sum() > 1
+
+
+def test_displayable_ab_plane_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"lightness \(L\) in 0..100"):
+        color.displayable_ab_plane(101.0)
+    with pytest.raises(ValueError, match="lightness"):
+        color.displayable_ab_plane(-1.0)
+    with pytest.raises(ValueError, match="blank in 0..1"):
+        color.displayable_ab_plane(50.0, blank=2.0)
+    with pytest.raises(ValueError, match="step"):
+        color.displayable_ab_plane(50.0, step=5.0)
+
+
+def test_displayable_lightness_of_a_purple_gray_and_an_impossible_red():
+    purple = color.displayable_lightness(80.0, -80.0)
+    lightness = np.arange(0.0, 100.25, 0.5)
+    lab = np.stack((lightness, np.full_like(lightness, 80.0), np.full_like(lightness, -80.0)), axis=1)
+    np.testing.assert_array_equal(purple, lightness[_displayable_by_skimage(lab)])
+    assert purple.min() == 41.0 and purple.max() == 48.5 and len(purple) == 16  # a band of 7.5 L
+    np.testing.assert_array_equal(color.displayable_lightness(0.0, 0.0, step=10.0), np.arange(0.0, 101.0, 10.0))
+    assert color.displayable_lightness(150.0, 0.0).size == 0
+    with pytest.raises(ValueError, match="divides 100"):
+        color.displayable_lightness(0.0, 0.0, step=0.3)
+    with pytest.raises(ValueError, match="a: expected a finite number"):
+        color.displayable_lightness(float("inf"), 0.0)

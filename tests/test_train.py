@@ -160,7 +160,8 @@ def test_checkpoints_history_and_load_pretrained(tmp_path):
     assert _same_weights(loaded.state_dict(), checkpoint["model"])
     assert not loaded.training
     # The checkpoint carries what the network needs: its input size, convention and loss.
-    assert checkpoint["meta"] == {"input_size": 32, "input_convention": "L/100", "loss": "mse", "profile": "quick"}
+    assert checkpoint["meta"] == {"input_size": 32, "input_convention": "L/100", "loss": "mse", "profile": "quick",
+                                  "input_normalisation": None}
     assert (loaded.input_size, loaded.input_convention, loaded.loss_name) == (32, "L/100", "mse")
     # The returned model is the last one; its validation loss is the last epoch's.
     _, val_set = build_datasets("samples", 32, 8, 4)
@@ -288,13 +289,24 @@ def test_stored_features_give_the_same_loss_as_the_photos():
     torch.manual_seed(0)
     model = build_colorization_net("random", input_size=32).eval()
     _, val_set = build_datasets("samples", 32, 4, 4)
-    stored = encode_photos(model, val_set, mirror=True)
+    stored = encode_photos(model, val_set)
     features, ab = stored.tensors
-    assert features.shape == (8, 128, 4, 4) and ab.shape == (8, 2, 32, 32) and features.dtype == torch.float16
+    assert features.shape == (4, 128, 4, 4) and ab.shape == (4, 2, 32, 32) and features.dtype == torch.float16
     loss_fn = make_loss("mse")
     from_photos, _ = validate(model, _batches(val_set), loss_fn)
     from_features, images = validate(model, [(features[:4].float(), ab[:4].float())], loss_fn, from_features=True)
     assert images == 4 and from_features == pytest.approx(from_photos, rel=2e-3)  # float16 storage
+
+
+def test_stored_training_views_are_random_crops_drawn_from_the_seed():
+    model = build_colorization_net("random", input_size=32).eval()
+    train_set, _ = build_datasets("samples", 32, 3, 2)
+    first = encode_photos(model, train_set, views=2, seed=5).tensors[1]
+    again = encode_photos(model, train_set, views=2, seed=5).tensors[1]
+    other = encode_photos(model, train_set, views=2, seed=6).tensors[1]
+    assert first.shape == (6, 2, 32, 32)
+    assert torch.equal(first, again) and not torch.equal(first, other)
+    assert not torch.equal(first[:3], first[3:])  # the second pass drew other crops
 
 
 def test_a_quick_run_on_stored_features_resumes_exactly(tmp_path):
@@ -303,8 +315,8 @@ def test_a_quick_run_on_stored_features_resumes_exactly(tmp_path):
     train(_tiny(tmp_path / "split", epochs=1, **config), progress=False)
     resumed = train(_tiny(tmp_path / "split", epochs=2, **config), resume=True, progress=False)
     assert [e["val_loss"] for e in resumed.history] == [e["val_loss"] for e in straight.history]
-    # Each photo and its mirror image: twice the photos per epoch.
-    assert straight.history[0]["train_images"] == 16
+    # views_per_photo random crops of each of the 8 photos, stored once.
+    assert straight.history[0]["train_images"] == 8 * PROFILES["quick"].views_per_photo
 
 
 def test_a_classification_run_records_its_bins_and_decodes_them(tmp_path):
@@ -325,6 +337,27 @@ def test_a_classification_run_records_its_bins_and_decodes_them(tmp_path):
     assert ab.shape == (1, 2, 32, 32) and float(ab.abs().max()) < 128
     assert not torch.allclose(warmer, ab)
     assert math.isfinite(result.history[0]["val_loss"])
+
+
+def test_the_authors_encoder_adapts_its_batch_norm_and_trains_conv1(tmp_path):
+    config = _tiny(tmp_path / "authors", epochs=1, encoder_weights="released", encoder_as_the_authors=True)
+    before = build_colorization_net("released").encoder.state_dict()
+    train(config, progress=False)
+    after = torch.load(tmp_path / "authors" / "last.pth", weights_only=True)["model"]
+    assert not torch.equal(after["encoder.1.running_mean"], before["1.running_mean"])  # statistics drifted
+    assert not torch.equal(after["encoder.0.weight"], before["0.weight"])  # conv1 learnt
+    assert torch.equal(after["encoder.4.0.conv1.weight"], before["4.0.conv1.weight"])  # the rest stayed
+    with pytest.raises(ValueError, match="not with encoder_as_the_authors"):
+        _tiny(tmp_path / "x", cache_features=True, encoder_as_the_authors=True)
+
+
+def test_a_normalised_input_is_recorded_and_restored(tmp_path):
+    train(_tiny(tmp_path / "norm", epochs=1, input_normalisation=True), progress=False)
+    model = load_pretrained(tmp_path / "norm" / "last.pth")
+    assert model.input_normalisation == (0.449, 0.226)
+    x = torch.rand(1, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model.encode(x), model.encoder((x - 0.449) / 0.226))
 
 
 def test_start_from_gray_predicts_gray_for_every_loss():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from colorlib import color, weights
+from colorlib import color
 from colorlib.model import ColorizationNet
 from colorlib.samples import sample_photo
 from colorlib.weights import (

@@ -1,6 +1,7 @@
 """The notebook-01 widgets respond to their controls, and their static figures show the
 same numbers."""
 
+import datetime
 import io
 
 import numpy as np
@@ -211,3 +212,287 @@ def test_photo_as_float_checks_and_shrinks():
         photo_as_float(np.full((4, 4, 3), 2.0))
     with pytest.raises(ValueError, match="uint8"):
         photo_as_float(np.zeros((4, 4, 3), dtype=np.int16))
+
+
+# --- notebook 01: the ab plane at one lightness ----------------------------------------------
+
+from matplotlib import colormaps  # noqa: E402
+import torch  # noqa: E402
+
+from colorlib import anatomy  # noqa: E402
+from colorlib.color import displayable_ab_plane, displayable_lightness  # noqa: E402
+from colorlib.model import ColorizationNet  # noqa: E402
+from colorlib.widgets import (  # noqa: E402
+    DEFAULT_AB_PLANE_LIGHTNESSES,
+    AbPlaneWidget,
+    FeatureMapBrowser,
+    describe_ab_plane,
+    draw_feature_map_browser,
+    plot_ab_planes,
+)
+
+
+def test_describe_ab_plane_measures_the_slice():
+    plane = describe_ab_plane(50.0)
+    rgb, displayable = displayable_ab_plane(50.0)
+    np.testing.assert_array_equal(plane.displayable, displayable)
+    np.testing.assert_array_equal(plane.rgb, rgb)
+    assert plane.displayable_share == displayable.mean()
+    assert abs(plane.displayable_share - 0.214) < 0.001  # 14,145 of 257 x 257 points
+    assert plane.a_range == (-54.0, 89.0) and plane.b_range == (-78.0, 64.0)
+    # The most colourful displayable point is the purple corner a = 89, b = -78.
+    assert plane.max_chroma == np.hypot(89.0, -78.0) and plane.displayable[128 + 78, 128 + 89]
+    black = describe_ab_plane(0.0, step=8.0)
+    assert black.displayable.sum() == 1 and black.max_chroma == 0.0 and black.a_range == (0.0, 0.0)
+
+
+def test_ab_plane_widget_follows_its_slider_and_marks_a_colour():
+    widget = AbPlaneWidget(50.0, mark=(80.0, -80.0))
+    assert widget.plane.lightness == 50.0 and "21.4% of the square displayable" in widget.summary.value
+    assert widget.mark_displayable is False and "not displayable at this L" in widget.summary.value
+    first_png = widget.image.value
+    assert decoded(first_png).shape[2] == 3
+    plane = widget.set_lightness(45.0)  # (80, -80) exists only for L in 41..48.5
+    assert plane.lightness == 45.0 and widget.mark_displayable is True
+    assert "is displayable at this L" in widget.summary.value and widget.image.value != first_png
+    np.testing.assert_array_equal(widget.plane.displayable, displayable_ab_plane(45.0)[1])
+    assert 45.0 in displayable_lightness(80.0, -80.0)
+    widget.lightness_slider.value = 100.0  # white only
+    assert widget.plane.displayable.sum() == 1 and "0.0% of the square" in widget.summary.value
+    assert "a 0..0, b 0..0" in widget.summary.value
+
+
+def test_ab_plane_widget_rejects_bad_settings():
+    with pytest.raises(ValueError, match=r"0..100"):
+        AbPlaneWidget(120.0)
+    with pytest.raises(ValueError, match=r"mark=\(a, b\)"):
+        AbPlaneWidget(50.0, mark=(80.0,))
+    with pytest.raises(ValueError, match=r"mark=\(a, b\)"):
+        AbPlaneWidget(50.0, mark=(80.0, float("nan")))
+    with pytest.raises(ValueError, match=r"mark=\(a, b\)"):
+        AbPlaneWidget(50.0, mark=80.0)
+
+
+def test_static_ab_planes_show_the_widget_slices():
+    figure = plot_ab_planes()
+    shown = [axis for axis in figure.axes if axis.images]
+    assert len(shown) == len(DEFAULT_AB_PLANE_LIGHTNESSES) == 6
+    for axis, lightness in zip(shown, DEFAULT_AB_PLANE_LIGHTNESSES):
+        plane = describe_ab_plane(lightness)
+        np.testing.assert_array_equal(axis.images[0].get_array(), plane.rgb)
+        assert axis.get_title() == f"L = {lightness:g}: {100 * plane.displayable_share:.1f}% displayable"
+    shares = [describe_ab_plane(lightness).displayable_share for lightness in DEFAULT_AB_PLANE_LIGHTNESSES]
+    assert shares.index(max(shares)) == 2  # L = 50 holds the most colours of the six
+    with pytest.raises(ValueError, match="at least one"):
+        plot_ab_planes([])
+
+
+# --- notebook 02: the feature-map browser ----------------------------------------------------
+
+
+@pytest.fixture
+def small_maps():
+    generator = torch.Generator().manual_seed(12)
+    first = torch.randn(3, 4, 4, generator=generator)
+    first[0] = torch.arange(16.0).reshape(4, 4) - 8.0  # 7 of 16 values above 0
+    first[1] = 0.0  # a dead channel
+    first[2] = torch.arange(16.0).reshape(4, 4) - 4.0  # 11 of 16 above 0
+    second = torch.rand(5, 2, 2, generator=generator)
+    return {"first": first, "second": second}
+
+
+def test_feature_map_browser_describes_and_draws_the_chosen_channel(small_maps):
+    browser = FeatureMapBrowser(small_maps, np.full((8, 8), 50.0), display_size=16)
+    assert browser.channel.layer == "first" and browser.channel.channel == 0
+    assert browser.channel_slider.max == 2
+    assert browser.channel.active_share == 7 / 16 and browser.channel.minimum == -8.0 and browser.channel.maximum == 7.0
+    assert browser.channels_by_activity("first") == [2, 0, 1]
+    assert browser.channel.activity_rank == 2 and "above 0 at 44% of positions" in browser.summary.value
+    # The picture: magma from the channel's minimum (black) to its maximum.
+    expected = np.round(colormaps["magma"]((np.arange(16.0).reshape(4, 4)) / 15.0)[..., :3] * 255).astype(np.uint8)
+    np.testing.assert_array_equal(browser.view("first", 0), expected)
+    np.testing.assert_array_equal(decoded(browser.image.value), np.repeat(np.repeat(expected, 4, 0), 4, 1))
+    dead = browser.show("first", 1)
+    assert dead.active_share == 0.0 and dead.activity_rank == 3
+    np.testing.assert_array_equal(browser.view("first", 1), np.broadcast_to(expected[0, 0], (4, 4, 3)))
+
+
+def test_feature_map_browser_slider_follows_the_layer(small_maps):
+    browser = FeatureMapBrowser(small_maps, np.zeros((8, 8)))
+    browser.layer_menu.value = "second"
+    assert browser.channel_slider.max == 4
+    browser.channel_slider.value = 4
+    assert browser.channel.layer == "second" and browser.channel.channel == 4
+    assert "second: 5 channels of 2 x 2; channel 4" in browser.summary.value
+    browser.layer_menu.value = "first"  # 3 channels: the slider comes back to 2
+    assert browser.channel_slider.value == 2 and browser.channel_slider.max == 2
+    assert browser.channel.layer == "first" and browser.channel.channel == 2 and browser.channel.active_share == 11 / 16
+
+
+def test_feature_map_browser_rejects_bad_input(small_maps):
+    with pytest.raises(ValueError, match="non-empty"):
+        FeatureMapBrowser({}, np.zeros((8, 8)))
+    with pytest.raises(ValueError, match=r"\(C, h, w\)"):
+        FeatureMapBrowser({"flat": torch.zeros(4, 4)}, np.zeros((8, 8)))
+    with pytest.raises(ValueError, match=r"\(H, W\)"):
+        FeatureMapBrowser(small_maps, np.zeros((8, 8, 3)))
+    browser = FeatureMapBrowser(small_maps, np.zeros((8, 8)))
+    with pytest.raises(ValueError, match=r"channel in 0..2"):
+        browser.show("first", 3)
+    with pytest.raises(ValueError, match="unknown layer 'layer9'"):
+        browser.describe("layer9", 0)
+
+
+def test_feature_map_browser_on_an_encoder_and_its_static_twin():
+    torch.manual_seed(0)
+    encoder = ColorizationNet().encoder.eval()
+    lightness = np.linspace(0.0, 100.0, 64 * 64).reshape(64, 64)
+    maps = anatomy.encoder_feature_maps(encoder, torch.from_numpy(lightness / 100).float())
+    browser = FeatureMapBrowser({name: maps[name] for name in ("relu", "layer1", "layer2")}, lightness)
+    assert browser.show("layer2", 127).height == 8 and browser.channel_slider.max == 127
+    figure = draw_feature_map_browser(browser)
+    panels = [axis for axis in figure.axes if axis.images][1:]  # after the input
+    assert len(panels) == 9
+    for row, layer in enumerate(("relu", "layer1", "layer2")):
+        order = browser.channels_by_activity(layer)
+        for axis, channel in zip(panels[3 * row : 3 * row + 3], (order[0], order[len(order) // 2], order[-1])):
+            np.testing.assert_array_equal(axis.images[0].get_array(), browser.view(layer, channel))
+            share = browser.describe(layer, channel).active_share
+            assert axis.get_title().startswith(f"ch {channel}, ") and f">0 at {100 * share:.0f}%" in axis.get_title()
+    with pytest.raises(ValueError, match="unknown layer"):
+        draw_feature_map_browser(browser, ["conv9"])
+
+
+# --- notebook 07: colorize your own photos --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def colorizer_files(tmp_path_factory):
+    """Two tiny trained-looking checkpoints (MSE and classification, 32 x 32 input) and two sample PNGs."""
+    import torch
+
+    from colorlib.losses import make_loss
+    from colorlib.model import ColorizationNet
+    from colorlib.weights import CHECKPOINT_FORMAT
+
+    folder = tmp_path_factory.mktemp("colorizer")
+    torch.manual_seed(7)
+    paths = {}
+    for name, loss in (("mse", None), ("classification", make_loss("classification"))):
+        net = ColorizationNet(decoder=loss, input_size=32)
+        if loss is None:  # small colours around gray, inside the sRGB gamut: the lightness survives
+            with torch.no_grad():
+                net.decoder[-2].weight.mul_(0.05)
+                net.decoder[-2].bias.fill_(128 / 255)
+        checkpoint = {"format": CHECKPOINT_FORMAT, "model": net.state_dict(),
+                      "meta": {"input_size": 32, "loss": name}, "loss_state": loss.state() if loss else None}
+        paths[name] = folder / f"{name}.pth"
+        torch.save(checkpoint, paths[name])
+    samples = []
+    for name, size in (("chelsea", (64, 48)), ("coffee", (40, 40))):
+        sample = folder / f"{name}.png"
+        Image.fromarray(sample_photo(name)).resize(size, Image.BICUBIC).save(sample)
+        samples.append(sample)
+    return paths, samples
+
+
+def test_available_models_lists_what_exists_and_says_how_to_get_the_rest(colorizer_files, tmp_path):
+    from colorlib.config import repo_root
+    from colorlib.widgets import ModelCandidate, available_models
+
+    paths, _ = colorizer_files
+    inside_repo = repo_root() / "runs" / "no-such-run" / "best.pth"
+    candidates = [ModelCandidate("released", "paper"), ModelCandidate("mine", paths["mse"]),
+                  ModelCandidate("not yet", inside_repo, "run notebook 04"), ModelCandidate("gone", tmp_path / "x.pth")]
+    available, missing = available_models(candidates)
+    assert [c.label for c in available] == ["released", "mine"]
+    assert missing[0] == "not yet: no file runs/no-such-run/best.pth yet; run notebook 04"  # no machine path
+    assert missing[1].startswith("gone: no file ") and missing[1].endswith("x.pth yet")
+
+
+def test_photo_colorizer_starts_on_the_first_sample_and_keeps_its_lightness(colorizer_files):
+    from colorlib.widgets import ModelCandidate, PhotoColorizer
+
+    paths, samples = colorizer_files
+    widget = PhotoColorizer([ModelCandidate("mse", paths["mse"]), ModelCandidate("gone", "nowhere/best.pth", "train it")],
+                            samples, display_side=32)
+    photo = np.asarray(Image.open(samples[0]).convert("RGB"))
+    assert widget.name == "chelsea.png" and widget.error is None and widget.result.shape == photo.shape
+    assert widget.missing == ["gone: no file nowhere/best.pth yet; train it"]
+    lightness_in, lightness_out = rgb_to_lab(photo / 255.0)[..., 0], rgb_to_lab(widget.result / 255.0)[..., 0]
+    assert np.abs(lightness_in - lightness_out).mean() < 0.5  # only a and b are predicted
+    assert widget.temperature.layout.display == "none"  # an MSE model has no temperature
+    assert decoded(widget.panels["result"].value).shape == (24, 32, 3)  # shrunk to display_side
+    input_panel = decoded(widget.panels["input"].value).astype(int)
+    assert np.abs(input_panel[..., 0] - input_panel[..., 2]).max() <= 1  # the input is gray
+    # the a panel: 0 is mid gray, ab_limit white
+    expected_a = np.round(np.clip((widget.shown_lab[..., 1] + 40) / 80, 0, 1) * 255)
+    assert np.abs(decoded(widget.panels["a"].value)[..., 0] - expected_a).max() <= 1
+    assert "chelsea.png: 64x48 pixels; mse" in widget.status.value
+    widget.source.value = str(samples[1])
+    assert widget.name == "coffee.png" and widget.result.shape == (40, 40, 3)
+
+
+def test_photo_colorizer_temperature_for_a_classification_model_only(colorizer_files):
+    import colorlib
+    from colorlib.widgets import ModelCandidate, PhotoColorizer
+
+    paths, samples = colorizer_files
+    widget = PhotoColorizer([ModelCandidate("mse", paths["mse"]), ModelCandidate("cls", paths["classification"])],
+                            samples, display_side=32)
+    widget.model.value = "cls"
+    assert widget.is_classification and widget.temperature.layout.display is None
+    widget.temperature.value = 0.1
+    cold = widget.result.copy()
+    expected = colorlib.colorize(np.asarray(Image.open(samples[0]).convert("RGB")), widget.loaded_model(), temperature=0.1)
+    assert np.abs(cold.astype(int) - expected).max() <= 1
+    widget.temperature.value = 1.0
+    assert not np.array_equal(widget.result, cold) and "temperature 1.00" in widget.status.value
+    widget.model.value = "mse"
+    assert widget.temperature.layout.display == "none"
+
+
+def test_photo_colorizer_uploads_errors_and_saving(colorizer_files, tmp_path, monkeypatch):
+    from colorlib.widgets import ModelCandidate, PhotoColorizer
+
+    paths, samples = colorizer_files
+    monkeypatch.chdir(tmp_path)
+    widget = PhotoColorizer([ModelCandidate("mse", paths["mse"])], samples, display_side=32)
+    assert not (tmp_path / "colorized").exists()  # nothing is written before a save
+    widget.use_upload(b"certainly not a photo", "../holiday.jpg")
+    assert widget.result is None and widget.error == "holiday.jpg is not an image file (Pillow cannot identify it)"
+    assert "holiday.jpg" in widget.status.value and widget.save_button.disabled
+    assert widget.save() is None and not (tmp_path / "colorized").exists()
+    png = io.BytesIO()
+    Image.fromarray(sample_photo("coffee")).resize((48, 32)).save(png, format="PNG")
+    # what the browser's upload does: the FileUpload's value changes
+    widget.upload.value = ({"name": "mine.png", "type": "image/png", "size": len(png.getvalue()),
+                            "content": memoryview(png.getvalue()),
+                            "last_modified": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)},)
+    assert widget.name == "mine.png" and widget.source.value == widget.UPLOAD and widget.result.shape == (32, 48, 3)
+    widget.save_button.click()
+    saved = tmp_path / "colorized" / "mine_colorized.png"
+    assert saved.is_file() and np.array_equal(np.asarray(Image.open(saved)), widget.result)
+    assert widget.saved.value == "saved colorized/mine_colorized.png"
+    widget.source.value = str(samples[1])  # back to a sample
+    assert widget.name == "coffee.png"
+    widget._on_upload({"new": {"old.png": {"metadata": {}, "content": png.getvalue()}}})  # ipywidgets 7's value
+    assert widget.name == "old.png" and widget.result.shape == (32, 48, 3)
+    with pytest.raises(ValueError, match="none of the models"):
+        PhotoColorizer([ModelCandidate("gone", tmp_path / "none.pth")], samples)
+
+
+def test_colorized_by_models_figure(colorizer_files):
+    import colorlib
+    from colorlib.widgets import draw_colorized_by_models
+
+    paths, samples = colorizer_files
+    photo = np.asarray(Image.open(samples[0]).convert("RGB"))
+    figure = draw_colorized_by_models(photo, {"mse": colorlib.load_pretrained(paths["mse"])}, credit="Photo: a cat")
+    titles = [axis.get_title() for axis in figure.axes]
+    true_chroma = float(np.hypot(*np.moveaxis(rgb_to_lab(photo / 255.0)[..., 1:], -1, 0)).mean())
+    assert titles[0] == f"original\nmean chroma {true_chroma:.1f}" and titles[3].startswith("mse\nmean chroma")
+    assert len(figure.axes) == 2 * 3 + 1  # two rows of three pictures, one colour bar
+    assert "Photo: a cat" in [text.get_text() for text in figure.texts]
+    with pytest.raises(ValueError, match="at least one model"):
+        draw_colorized_by_models(photo, {})
