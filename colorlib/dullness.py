@@ -17,7 +17,7 @@ because ``E(c) = |c - c*|^2 + sum_k p_k |y_k - c*|^2``. For red and blue with
 ``p = 1/2`` that is the midpoint of the two colours in the ab plane: a muted mauve whose
 chroma is about half of either colour's. Predicting red every time would look right
 half of the time but *doubles* the expected error (``E(red) = 2 E(c*)``): MSE prefers
-the dull answer, and so does any accuracy metric built on distances.
+the dull answer, and so does PSNR (a squared error); AuC (a linear distance) does not.
 
 **The experiment.** :func:`train_toy_regressor` trains a small CNN with MSE on such
 images for a few seconds and records where its prediction for the object goes: to the
@@ -41,7 +41,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .color import lab_to_rgb
-from .metrics import chroma
+from .metrics import ab_error_auc, chroma, psnr
 from .modelz import ANNEALED_MEAN_TEMPERATURE
 
 __all__ = [
@@ -413,3 +413,78 @@ def plot_toy_experiment(
     bars.tick_params(axis="x", labelsize=8)
     figure.tight_layout()
     return figure
+
+
+# --------------------------------------------------------------------------------------
+# Lesson 05: how the metrics score one answer, and a toy world where L does tell.
+# (Appended here; its import belongs with the ones at the top of the module.)
+# --------------------------------------------------------------------------------------
+
+
+__all__ += ["score_constant_answer", "with_object_lightness", "predicted_object_colours"]
+
+
+def score_constant_answer(images: ToyImages, answer_ab: tuple[float, float]) -> dict[str, float]:
+    """Score the answer "every object has the colour ``answer_ab``" on the toy's object pixels.
+
+    Only the object pixels count (the gray background is the same for every answer).
+    AuC looks at the ab distance ``e`` itself (a pixel gives ``1 - e/150``), PSNR at the
+    squared RGB error, ``squared_error`` is MSE's own measure: so, on the half-red,
+    half-blue toy, always red, always blue and their mean score the same AuC (59.7 %)
+    while PSNR and the squared error prefer the mean.
+
+    Args:
+        images: toy images (:func:`make_toy_images`), L in 0..1, ab in ab units.
+        answer_ab: one (a, b) in ab units, about -128..127.
+
+    Returns:
+        ``{"auc": % 0..100, "psnr": dB on RGB, "squared_error": mean |answer - truth|^2 in ab units^2}``.
+
+    >>> images = make_toy_images()
+    >>> round(score_constant_answer(images, TOY_RED_AB)["auc"], 1)
+    59.7
+    """
+    answer = np.asarray(answer_ab, dtype=np.float64)
+    if answer.shape != (2,) or not np.isfinite(answer).all():
+        raise ValueError(f"score_constant_answer: expected one finite (a, b), got {answer_ab!r}")
+    mask = images.object_mask[:, 0]
+    true_ab = images.ab.permute(0, 2, 3, 1)[mask].double().numpy()[None]            # (1, P, 2)
+    lightness = (images.lightness[:, 0][mask].double().numpy() * 100.0)[None, :, None]  # (1, P, 1)
+    answered_ab = np.broadcast_to(answer, true_ab.shape)
+    true_rgb = lab_to_rgb(np.concatenate([lightness, true_ab], axis=-1))
+    answered_rgb = lab_to_rgb(np.concatenate([lightness, answered_ab], axis=-1))
+    return {
+        "auc": float(ab_error_auc(answered_ab, true_ab)),
+        "psnr": float(psnr(answered_rgb, true_rgb)),
+        "squared_error": float(((answered_ab - true_ab) ** 2).sum(axis=-1).mean()),
+    }
+
+
+def with_object_lightness(images: ToyImages, red_lightness: float, blue_lightness: float) -> ToyImages:
+    """The same toy images, with the red objects at ``red_lightness`` and the blue ones at
+    ``blue_lightness`` (L, 0..100): when the two differ the input tells red from blue.
+
+    Same places, sizes and colours as ``images``; the background keeps its lightness.
+
+    Raises:
+        ValueError: a lightness outside 0..100.
+    """
+    for name, value in (("red_lightness", red_lightness), ("blue_lightness", blue_lightness)):
+        if not 0.0 <= value <= 100.0:
+            raise ValueError(f"with_object_lightness: {name} must be an L in 0..100, got {value}")
+    object_lightness = torch.where(images.is_red, red_lightness / 100.0, blue_lightness / 100.0).view(-1, 1, 1, 1)
+    lightness = torch.where(images.object_mask, object_lightness, images.lightness)
+    return ToyImages(lightness, images.ab.clone(), images.object_mask.clone(), images.is_red.clone())
+
+
+def predicted_object_colours(result: ToyRegressionResult, images: ToyImages) -> dict[str, np.ndarray]:
+    """The trained network's mean predicted ab on the red objects and on the blue ones.
+
+    Returns:
+        ``{"red": (2,) ab, "blue": (2,) ab}`` in ab units: both near the dull mean when the
+        input cannot tell the colours apart, each near its own colour when it can.
+    """
+    predicted = result.predict_ab(images)
+    red = images.is_red.view(-1, 1, 1, 1) & images.object_mask
+    blue = ~images.is_red.view(-1, 1, 1, 1) & images.object_mask
+    return {"red": _mean_on(red, predicted), "blue": _mean_on(blue, predicted)}
