@@ -39,12 +39,15 @@ import math
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from matplotlib.figure import Figure
 from torch import nn
 
-from .color import ab_to_target, out_of_gamut, target_to_ab
+from .color import ab_to_target, lab_to_rgb, out_of_gamut, target_to_ab
 
 __all__ = [
     "AB_BIN_STEP",
@@ -783,3 +786,368 @@ def loss_from_state(state: dict) -> ColorLoss:
             temperature=state.get("temperature", ANNEALED_MEAN_TEMPERATURE),
         )
     return RegressionLoss(name, **common)
+
+
+# --------------------------------------------------------------------------------------
+# Notebook 06: drawing the bins and the rebalancing weights, and reading a predicted
+# distribution (its modes, and the mean that MSE would answer).
+# --------------------------------------------------------------------------------------
+
+__all__ += ["bins_on_grid", "ab_plane_axes", "plot_ab_bins", "plot_rebalancing", "DistributionModes", "distribution_modes", "mode_masses", "bimodality"]
+
+
+def bins_on_grid(values: np.ndarray, bins: torch.Tensor, fill: float = np.nan,
+                 step: float = AB_BIN_STEP) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """One value per bin painted on the square grid of bin cells, to draw with ``imshow``.
+
+    Args:
+        values: ``(Q,)`` or ``(Q, C)`` (e.g. an RGB colour per bin).
+        bins: ``(Q, 2)`` centres on multiples of ``step`` (:func:`ab_bins`).
+        fill: the value of the cells that are no bin.
+        step: the grid step in ab units.
+
+    Returns:
+        ``(image, extent)``: float64 ``(n, n)`` or ``(n, n, C)``, rows running down the b
+        axis (top: b > 0) and columns along a; ``extent`` for
+        ``imshow(image, extent=extent)``, so that the axes read in ab units.
+
+    >>> image, extent = bins_on_grid(np.array([1.0, 2.0]), torch.tensor([[0.0, 0.0], [10.0, -10.0]]))
+    >>> image.tolist(), extent
+    ([[nan, nan, nan], [nan, 1.0, nan], [nan, nan, 2.0]], (-15.0, 15.0, -15.0, 15.0))
+    """
+    bins = _check_bins(bins, "bins_on_grid")
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim not in (1, 2) or values.shape[0] != len(bins):
+        raise ValueError(f"bins_on_grid: expected values ({len(bins)},) or ({len(bins)}, C), one per bin, got {values.shape}")
+    step = _check_step(step)
+    centres = bins.detach().double().cpu().numpy()
+    steps_from_zero = np.round(centres / step).astype(int)
+    count = int(np.abs(steps_from_zero).max())
+    size = 2 * count + 1
+    image = np.full((size, size) + values.shape[1:], fill, dtype=np.float64)
+    image[count - steps_from_zero[:, 1], steps_from_zero[:, 0] + count] = values
+    half = (count + 0.5) * step
+    return image, (-half, half, -half, half)
+
+
+def ab_plane_axes(axis, title: str = "") -> None:
+    """Label a matplotlib axis as the ab plane (-135..135 both ways, a rightwards, b upwards)."""
+    axis.axhline(0.0, color="#888888", lw=0.5)
+    axis.axvline(0.0, color="#888888", lw=0.5)
+    axis.set_xlim(-135, 135)
+    axis.set_ylim(-135, 135)
+    axis.set_xlabel("a   (green -  /  + red)", fontsize=8)
+    axis.set_ylabel("b   (blue -  /  + yellow)", fontsize=8)
+    axis.tick_params(labelsize=7)
+    axis.set_title(title, fontsize=9)
+
+
+def plot_ab_bins(lightnesses: Iterable[float] = (30.0, 50.0, 80.0), step: float = AB_BIN_STEP) -> Figure:
+    """The classification loss's ab bins (:func:`ab_bins`) on the ab plane, at a few lightnesses.
+
+    Each bin is a square of side ``step``. Where some colour of the square is displayable
+    at that ``L`` (:func:`displayable_bins_at`) it is filled with the colour of its centre
+    at that ``L`` (clipped to sRGB when the centre itself is not displayable); bins kept
+    for other lightnesses only are light gray; white is outside every bin. Every panel
+    has the same Q bins: the network predicts one distribution over all of them whatever
+    the pixel's ``L``.
+
+    Args:
+        lightnesses: ``L`` values in 0..100, one panel each.
+        step: the grid step in ab units (Zhang et al.: 10).
+
+    Returns:
+        A matplotlib figure, one panel per lightness.
+
+    Raises:
+        ValueError: no lightness, or one outside 0..100.
+    """
+    import matplotlib.pyplot as plt  # only for drawing: the losses themselves do not need matplotlib
+
+    levels = [float(level) for level in lightnesses]
+    if not levels:
+        raise ValueError("plot_ab_bins: expected at least one lightness L in 0..100")
+    bins = ab_bins(step)
+    figure = plt.figure(figsize=(3.4 * len(levels), 3.6), layout="constrained")
+    axes = figure.subplots(1, len(levels), squeeze=False)[0]
+    for axis, level in zip(axes, levels):
+        shown = displayable_bins_at(level, step).numpy()
+        lab = np.concatenate([np.full((len(bins), 1), level), bins.double().numpy()], axis=1)
+        colours = lab_to_rgb(lab[None])[0]
+        colours[~shown] = 0.85
+        image, extent = bins_on_grid(colours, bins, 1.0, step)
+        axis.imshow(image, extent=extent, interpolation="nearest")
+        ab_plane_axes(axis, f"L = {level:g}: {int(shown.sum())} of {len(bins)} bins displayable")
+    figure.suptitle(f"{len(bins)} ab bins of {step:g} x {step:g} (gray: displayable only at other L)", fontsize=10)
+    return figure
+
+
+def plot_rebalancing(prior: torch.Tensor, weights: torch.Tensor | None = None, bins: torch.Tensor | None = None,
+                     lam: float = REBALANCING_LAMBDA) -> Figure:
+    """How often each ab bin occurs in training (log scale), and the rebalancing weight it gets.
+
+    Left: the prior ``p`` (:func:`bin_prior`) on the ab plane, ``log10``; middle: the
+    weights ``w`` (:func:`rebalancing_weights`, computed from ``prior`` when not given);
+    right: ``w`` against the smoothed ``p``, one point per bin, with the expected weight 1.
+
+    Args:
+        prior: ``(Q,)`` distribution over ``bins``.
+        weights: ``(Q,)`` weights (default: ``rebalancing_weights(prior, lam, bins=bins)``).
+        bins: ``(Q, 2)`` centres (default :func:`ab_bins`).
+        lam: the mixing weight used when ``weights`` is computed here.
+
+    Raises:
+        ValueError: ``prior`` or ``weights`` that do not match ``bins``.
+    """
+    import matplotlib
+    import matplotlib.pyplot as plt  # only for drawing: the losses themselves do not need matplotlib
+
+    bins = ab_bins() if bins is None else _check_bins(bins, "plot_rebalancing")
+    prior = _check_distribution(prior, bins, "plot_rebalancing: prior")
+    weights = rebalancing_weights(prior, lam=lam, bins=bins) if weights is None else weights
+    weights = _check_distribution(weights, bins, "plot_rebalancing: weights").numpy()
+    probability = (prior / prior.sum()).numpy()
+    figure = plt.figure(figsize=(12.5, 3.8), layout="constrained")
+    left, middle, right = figure.subplots(1, 3)
+    seen = probability > 0
+    lowest = math.floor(float(np.log10(probability[seen].min())))
+    logged = np.where(seen, np.log10(np.where(seen, probability, 1.0)), lowest - 1.0)  # unseen: "under"
+    image, extent = bins_on_grid(logged, bins)
+    palette = matplotlib.colormaps["viridis"].with_extremes(bad="white", under="#d9d9d9")
+    drawn = left.imshow(image, extent=extent, interpolation="nearest", cmap=palette, vmin=lowest, vmax=0)
+    figure.colorbar(drawn, ax=left, shrink=0.8, label="log10 share of training pixels")
+    ab_plane_axes(left, f"prior: {int(seen.sum())} of {len(bins)} bins occur (gray: never)")
+    image, extent = bins_on_grid(weights, bins)
+    drawn = middle.imshow(image, extent=extent, interpolation="nearest",
+                          cmap=matplotlib.colormaps["magma"].with_extremes(bad="white"))
+    figure.colorbar(drawn, ax=middle, shrink=0.8, label="weight w")
+    ab_plane_axes(middle, f"rebalancing weights: {weights.min():.2f} to {weights.max():.2f}")
+    smoothed = smooth_prior(prior, bins).numpy()
+    right.semilogx(np.maximum(smoothed, 1e-9), weights, ".", color="#444444")
+    right.axhline(1.0, color="#b00020", lw=0.8, label="w = 1: no rebalancing")
+    right.set_xlabel("smoothed prior p of the bin (1e-9: never seen)", fontsize=8)
+    right.set_ylabel("weight w", fontsize=8)
+    right.tick_params(labelsize=7, which="both")
+    right.legend(fontsize=7)
+    right.set_title("rare colours weigh more", fontsize=9)
+    return figure
+
+
+@dataclass(frozen=True)
+class DistributionModes:
+    """The two main colours of one predicted distribution over the ab bins.
+
+    Attributes:
+        first: ``(a, b)`` of the most likely bin.
+        first_mass: the probability within ``radius`` of ``first``, 0..1.
+        second: ``(a, b)`` of the most likely bin at least ``separation`` away from ``first``.
+        second_mass: the probability within ``radius`` of ``second``, 0..1.
+        mean: ``(a, b)``, the distribution's mean: the colour with the least expected
+            squared error under it, what an MSE-trained network would answer.
+    """
+
+    first: tuple[float, float]
+    first_mass: float
+    second: tuple[float, float]
+    second_mass: float
+    mean: tuple[float, float]
+
+
+def _neighbourhoods(bins: torch.Tensor, radius: float) -> torch.Tensor:
+    """``(Q, Q)`` float: 1 where two bin centres are at most ``radius`` apart."""
+    centres = bins.detach().double().cpu()
+    return (torch.cdist(centres, centres) <= radius + 1e-9).double()
+
+
+def _check_mode_options(separation: float, radius: float, what: str) -> tuple[float, float]:
+    separation = _positive_number(separation, f"{what}: separation")
+    radius = _positive_number(radius, f"{what}: radius", allow_zero=True)
+    return separation, radius
+
+
+def distribution_modes(
+    probabilities: torch.Tensor, bins: torch.Tensor, separation: float = 40.0, radius: float = 10.0
+) -> DistributionModes:
+    """The two main colours of a predicted distribution, and its mean.
+
+    ``first`` is the most likely bin; ``second`` the most likely among the bins at least
+    ``separation`` ab units from it. Their masses add up the bins within ``radius`` of
+    each (with the default 10: the bin and its 4 neighbours, the reach of the soft
+    encoding). A distribution with one clear colour has a small ``second_mass``; one
+    that hesitates between two colours has two large masses, and its mean lies between
+    them, duller than either when they lie on opposite sides of gray.
+
+    Args:
+        probabilities: ``(Q,)`` non-negative, e.g. ``softmax(logits)`` at one pixel
+            (normalised here).
+        bins: ``(Q, 2)`` centres in ab units.
+        separation: least distance between the two modes, ab units (> 0).
+        radius: neighbourhood of a mode, ab units (>= 0).
+
+    Raises:
+        ValueError: shapes that do not match, negative or all-zero probabilities, bad options.
+
+    >>> bins = torch.tensor([[60.0, 40.0], [0.0, 0.0], [20.0, -60.0]])
+    >>> modes = distribution_modes(torch.tensor([0.5, 0.1, 0.4]), bins)
+    >>> modes.first, modes.second, modes.mean
+    ((60.0, 40.0), (20.0, -60.0), (38.0, -4.0))
+    """
+    bins = _check_bins(bins, "distribution_modes")
+    separation, radius = _check_mode_options(separation, radius, "distribution_modes")
+    values = _check_distribution(probabilities, bins, "distribution_modes: probabilities")
+    values = values / values.sum()
+    centres = bins.detach().double().cpu()
+    masses = _neighbourhoods(bins, radius) @ values
+    first = int(values.argmax())
+    far = (centres - centres[first]).norm(dim=1) >= separation
+    if far.any():
+        second = int(torch.where(far, values, torch.full_like(values, -1.0)).argmax())
+        second_ab, second_mass = tuple(float(v) for v in centres[second]), float(masses[second])
+    else:  # every bin is close to the first: there is no second colour
+        second_ab, second_mass = tuple(float(v) for v in centres[first]), 0.0
+    mean = values @ centres
+    return DistributionModes(
+        first=tuple(float(v) for v in centres[first]),
+        first_mass=float(masses[first]),
+        second=second_ab,
+        second_mass=second_mass,
+        mean=(round(float(mean[0]), 6), round(float(mean[1]), 6)),
+    )
+
+
+def mode_masses(
+    probabilities: torch.Tensor, bins: torch.Tensor, separation: float = 40.0, radius: float = 10.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per pixel, the masses of the two modes of :func:`distribution_modes`, for a whole map at once.
+
+    Args:
+        probabilities: ``(N, Q, H, W)`` (softmax of a classification network's logits).
+        bins: ``(Q, 2)`` centres in ab units.
+        separation, radius: as for :func:`distribution_modes`.
+
+    Returns:
+        ``(first, second)``, float64 ``(N, H, W)`` each, 0..1: the mass near the most likely
+        bin, and near the most likely bin at least ``separation`` from it (0 when there is none).
+
+    Raises:
+        ValueError: shapes that do not match, bad options.
+    """
+    bins = _check_bins(bins, "mode_masses")
+    separation, radius = _check_mode_options(separation, radius, "mode_masses")
+    if not isinstance(probabilities, torch.Tensor) or probabilities.ndim != 4 or probabilities.shape[1] != len(bins):
+        raise ValueError(
+            f"mode_masses: expected probabilities (N, {len(bins)}, H, W), one per bin, got {_shape_of(probabilities)}"
+        )
+    values = probabilities.detach().double().cpu()
+    values = values / values.sum(dim=1, keepdim=True).clamp_min(1e-300)
+    masses = torch.einsum("pq,nqhw->nphw", _neighbourhoods(bins, radius), values)
+    centres = bins.detach().double().cpu()
+    near = torch.cdist(centres, centres) < separation  # (Q, Q): too close to be the second mode
+    first = values.argmax(dim=1, keepdim=True)  # (N, 1, H, W)
+    excluded = near[first[:, 0]].permute(0, 3, 1, 2)  # (N, Q, H, W)
+    second = torch.where(excluded, torch.full_like(values, -1.0), values).argmax(dim=1, keepdim=True)
+    second_mass = masses.gather(1, second)[:, 0]
+    second_mass = torch.where(excluded.all(dim=1), torch.zeros_like(second_mass), second_mass)
+    return masses.gather(1, first)[:, 0], second_mass
+
+
+def bimodality(
+    probabilities: torch.Tensor, bins: torch.Tensor, separation: float = 40.0, radius: float = 10.0
+) -> torch.Tensor:
+    """Per pixel, the mass of the second mode (:func:`mode_masses`): how strongly the
+    prediction hesitates between two colours at least ``separation`` apart.
+
+    Returns:
+        float64 ``(N, H, W)``, 0..1 (0 where all the mass is near one colour).
+    """
+    return mode_masses(probabilities, bins, separation, radius)[1]
+
+
+# --------------------------------------------------------------------------------------
+# A faster nearest-bin search for bins on a grid (the same answer as nearest_bins).
+# --------------------------------------------------------------------------------------
+
+__all__ += ["nearest_bins_on_grid"]
+
+# Candidates per pixel: the 5 x 5 grid cells around the pixel's own cell.
+_WINDOW_RADIUS = 2
+# Up to this many neighbours the window always holds them when the bins around are kept.
+_WINDOW_NEIGHBOURS = 12
+
+
+def _grid_lookup(bins: torch.Tensor, step: float) -> tuple[torch.Tensor, int]:
+    """``(table, offset)``: ``table[i + offset, j + offset]`` is the index of the bin at
+    ``(i * step, j * step)``, or -1; raises when the centres are not on multiples of ``step``."""
+    cells = bins.detach().double().cpu() / step
+    rounded = cells.round()
+    if not torch.allclose(cells, rounded, atol=1e-6):
+        raise ValueError(f"nearest_bins_on_grid: expected bin centres on multiples of {step:g} ab units")
+    cells = rounded.long()
+    offset = int(cells.abs().max()) + _WINDOW_RADIUS + 1
+    table = torch.full((2 * offset + 1, 2 * offset + 1), -1, dtype=torch.long)
+    table[cells[:, 0] + offset, cells[:, 1] + offset] = torch.arange(len(bins))
+    return table, offset
+
+
+def nearest_bins_on_grid(
+    ab: torch.Tensor, bins: torch.Tensor, neighbours: int = 1, step: float = AB_BIN_STEP
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`nearest_bins` for bins centred on a grid of ``step``: the same bins, several times faster.
+
+    Instead of measuring every pixel's distance to all Q centres, it measures the 25
+    cells of the 5 x 5 window around the pixel's own cell. Any bin outside the window is
+    at least ``2.5 * step`` away, so when the ``neighbours``-th nearest found inside is no
+    farther, the answer is exact; the other pixels (ab far outside the bins, or at the
+    rim where the window holds too few bins) are measured against all the bins, as
+    :func:`nearest_bins` does. Equal distances may come in another order.
+
+    Args:
+        ab: float ``(N, 2, H, W)`` in ab units.
+        bins: float ``(Q, 2)`` centres on multiples of ``step`` (:func:`ab_bins`).
+        neighbours: how many, 1..Q.
+        step: the grid step of the centres, ab units.
+
+    Returns:
+        ``(indices, squared_distances)``: int64 and float32 ``(N, neighbours, H, W)``,
+        nearest first.
+
+    Raises:
+        ValueError: as :func:`nearest_bins`; centres not on the grid.
+    """
+    ab = _check_ab_batch(ab, "nearest_bins_on_grid")
+    bins = _check_bins(bins, "nearest_bins_on_grid")
+    if isinstance(neighbours, bool) or not isinstance(neighbours, int) or not 1 <= neighbours <= len(bins):
+        raise ValueError(
+            f"nearest_bins_on_grid: expected a number of neighbours in 1..{len(bins)}, got {neighbours!r}"
+        )
+    step = _check_step(step)
+    table, offset = _grid_lookup(bins, step)
+    if neighbours > _WINDOW_NEIGHBOURS:
+        return nearest_bins(ab, bins, neighbours)
+    device = ab.device
+    table = table.to(device)
+    centres = bins.detach().to(device=device, dtype=torch.float32)
+    window = torch.arange(-_WINDOW_RADIUS, _WINDOW_RADIUS + 1, device=device)
+    shifts = torch.stack(torch.meshgrid(window, window, indexing="ij"), dim=-1).reshape(1, -1, 2)  # (1, 25, 2)
+    reach = ((_WINDOW_RADIUS + 0.5) * step) ** 2
+    batch, _, height, width = ab.shape
+    pixels = ab.detach().float().permute(0, 2, 3, 1).reshape(-1, 2)
+    indices, distances = [], []
+    for chunk in pixels.split(_PIXELS_PER_CHUNK):
+        own = torch.round(chunk / step).long().clamp(-offset + _WINDOW_RADIUS, offset - _WINDOW_RADIUS)
+        cells = own[:, None, :] + shifts  # (P, 25, 2), inside the table by the clamp
+        candidates = table[cells[..., 0] + offset, cells[..., 1] + offset]  # (P, 25), -1: no bin
+        squared = ((chunk[:, None, :] - centres[candidates.clamp(min=0)]) ** 2).sum(dim=-1)
+        squared = squared.masked_fill(candidates < 0, math.inf)
+        values, order = torch.topk(squared, neighbours, dim=1, largest=False, sorted=True)
+        index = candidates.gather(1, order)
+        unsure = ~(values[:, -1] <= reach)
+        if bool(unsure.any()):
+            exact_index, exact_squared = nearest_bins(chunk[unsure].T.reshape(1, 2, -1, 1), bins, neighbours)
+            index[unsure] = exact_index[0, :, :, 0].T
+            values[unsure] = exact_squared[0, :, :, 0].T
+        indices.append(index)
+        distances.append(values)
+    index = torch.cat(indices).reshape(batch, height, width, neighbours).permute(0, 3, 1, 2)
+    squared = torch.cat(distances).reshape(batch, height, width, neighbours).permute(0, 3, 1, 2)
+    return index.contiguous(), squared.contiguous()

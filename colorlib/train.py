@@ -959,3 +959,94 @@ def _diverged(epoch: int, step: int, completed: int, last_path: Path) -> None:
         f"training stopped: the loss became NaN or infinite in epoch {epoch} (step {step}); {kept}. "
         "Lower the learning rate (--lr) and resume (--resume)."
     )
+
+
+# --------------------------------------------------------------------------------------
+# Reusing finished runs (notebooks 04 and 06).
+# --------------------------------------------------------------------------------------
+# (Appended here; its import belongs with the ones at the top of the module.)
+
+from .weights import load_pretrained  # noqa: E402
+
+__all__ += ["train_or_reuse"]
+
+
+def _settings_of(config: TrainConfig) -> dict:
+    """What makes two runs the same: every setting except where the files go."""
+    settings = config.to_dict()
+    settings.pop("out", None)
+    return settings
+
+
+def train_or_reuse(
+    config: TrainConfig,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Train ``config`` unless ``<config.out>`` already holds the finished run of the same settings.
+
+    A notebook that trains calls this instead of :func:`train`, so that running it again
+    costs nothing. ``<out>/last.pth`` decides:
+
+    - it records the same settings (every field of :class:`TrainConfig` but ``out``) and
+      all ``config.epochs`` epochs (or ``config.max_steps`` steps), and ``best.pth`` is
+      there: nothing is trained; the result is read from the files;
+    - the same settings, unfinished (the run was interrupted): it is resumed;
+    - other settings, or no run at all: the run is trained from scratch (a run of other
+      settings in the folder is replaced).
+
+    Args:
+        config: the run's settings; ``config.out`` names the run's folder.
+        progress: progress bars while training.
+        log: called with one line saying what was done (reused, resumed, trained,
+            replaced), then with :func:`train`'s line per epoch; ``None``: silent.
+
+    Returns:
+        A :class:`TrainResult`, the same either way: ``model`` is the last epoch's network
+        (in eval mode, on the CPU when reused), ``history`` one dict per epoch with the
+        ``seconds`` each took when it was trained.
+
+    Raises:
+        ValueError: ``<out>/last.pth`` is not a colorlib training checkpoint (it is left alone).
+        TrainingDivergedError, FileExistsError: as :func:`train`.
+
+    >>> result = train_or_reuse(TrainConfig.from_profile("quick", out="runs/demo"))  # doctest: +SKIP
+    >>> train_or_reuse(TrainConfig.from_profile("quick", out="runs/demo")).history == result.history  # doctest: +SKIP
+    True
+    """
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"train_or_reuse: expected a TrainConfig, got {type(config).__name__}")
+    out = Path(config.out)
+    last_path, best_path = out / LAST_CHECKPOINT, out / BEST_CHECKPOINT
+    say = log if log is not None else (lambda line: None)
+    if not last_path.exists():
+        say(f"{out.name}: training")
+        return train(config, overwrite=True, progress=progress, log=log)
+    try:
+        checkpoint = load_checkpoint(last_path)
+    except ValueError as error:
+        raise ValueError(
+            f"train_or_reuse: {last_path} is not a colorlib training checkpoint; delete it or choose another "
+            f"output folder ({error})"
+        ) from error
+    stored = TrainConfig.from_dict(checkpoint.get("config", {}))
+    if _settings_of(stored) != _settings_of(config):
+        changed = sorted(key for key, value in _settings_of(config).items() if _settings_of(stored).get(key) != value)
+        say(f"{out.name}: the run there has other settings ({', '.join(changed)}): training again")
+        return train(config, overwrite=True, progress=progress, log=log)
+    completed, steps = int(checkpoint["epoch"]), int(checkpoint["step"])
+    finished = completed >= config.epochs or (config.max_steps is not None and steps >= config.max_steps)
+    if not (finished and best_path.exists()):
+        say(f"{out.name}: resuming after epoch {completed}")
+        return train(config, resume=True, progress=progress, log=log)
+    say(f"{out.name}: reusing the finished run ({completed} epochs)")
+    skipped = checkpoint.get("skipped", {})
+    return TrainResult(
+        model=load_pretrained(last_path),
+        history=list(checkpoint["history"]),
+        best_val_loss=checkpoint["best_val_loss"],
+        best_epoch=checkpoint["best_epoch"],
+        out=out,
+        skipped_grayscale=list(skipped.get("grayscale", [])),
+        skipped_unreadable=list(skipped.get("unreadable", [])),
+    )

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import html
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -59,10 +59,18 @@ from .datasets import credit_line
 from .evaluate import course_model_path
 from .files import atomic_write
 from .hub import DownloadError
-from .images import DEFAULT_MAX_PIXELS
+from .images import DEFAULT_MAX_PIXELS, load_image, resize
 from .inference import colorize, colorize_upload, network_input
-from .losses import ANNEALED_MEAN_TEMPERATURE
-from .metrics import mean_chroma
+from .losses import (
+    ANNEALED_MEAN_TEMPERATURE,
+    DistributionModes,
+    ab_plane_axes,
+    annealed_mean,
+    bins_on_grid,
+    distribution_modes,
+    mode_masses,
+)
+from .metrics import ab_error_auc, ab_of, colourfulness, mean_chroma
 from .model import ColorizationNet
 from .plot import png_bytes, show_images
 from .weights import PAPER_WEIGHTS, load_pretrained
@@ -89,6 +97,13 @@ __all__ = [
     "FeatureMapChannel",
     "FeatureMapBrowser",
     "draw_feature_map_browser",
+    "TemperatureView",
+    "TemperatureExplorer",
+    "draw_temperatures",
+    "predicted_distributions",
+    "PixelPrediction",
+    "PixelDistributionExplorer",
+    "draw_pixel_distributions",
     "UpsamplingComparison",
     "draw_nearest_vs_bilinear",
     "ModelCandidate",
@@ -858,6 +873,376 @@ def draw_feature_map_browser(browser: FeatureMapBrowser, layers: Sequence[str] |
         axes[row, 1].set_ylabel(f"{layer}\n{shape[1]}x{shape[2]}x{shape[0]}", fontsize=10, fontweight="bold")
     figure.suptitle("Feature maps, each channel on its own scale (magma: black = its minimum)", fontsize=11)
     figure.tight_layout()
+    return figure
+
+
+# --------------------------------------------------------------------------------------
+# Notebook 06: a classification model's temperature, and its distribution at one pixel.
+# --------------------------------------------------------------------------------------
+
+
+def _classification_model(model: object, what: str) -> ColorizationNet:
+    if not isinstance(model, ColorizationNet) or model.loss_name != "classification":
+        kind = model.loss_name if isinstance(model, ColorizationNet) else type(model).__name__
+        raise ValueError(
+            f"{what}: expected a classification ColorizationNet (colorlib.load_pretrained of a run trained "
+            f"with loss='classification'), got {kind}"
+        )
+    return model
+
+
+def _shrunk(photo: np.ndarray, max_side: int) -> np.ndarray:
+    """A uint8 RGB photo (any form load_image takes) shrunk (bicubic) to at most ``max_side`` on its longer side."""
+    rgb = load_image(photo)
+    height, width = rgb.shape[:2]
+    scale = max_side / max(height, width)
+    return rgb if scale >= 1 else resize(rgb, max(8, round(height * scale)), max(8, round(width * scale)))
+
+
+@dataclass(frozen=True)
+class TemperatureView:
+    """A photo colorized by a classification model at one annealed-mean temperature.
+
+    Attributes:
+        temperature: ``T`` (1: the mean of the predicted distribution; towards 0: its mode).
+        rgb: the colorized photo, uint8 ``(H, W, 3)``, its own lightness kept.
+        colourfulness: Hasler and Suesstrunk's colourfulness of ``rgb`` (0 for gray).
+        colourfulness_ratio: ``colourfulness`` over the photo's own.
+        auc: AuC of ``rgb``'s ab against the photo's, %, 0..100.
+        chroma: mean C*ab of ``rgb``.
+    """
+
+    temperature: float
+    rgb: np.ndarray
+    colourfulness: float
+    colourfulness_ratio: float
+    auc: float
+    chroma: float
+
+
+class TemperatureExplorer:
+    """Notebook 06's temperature slider: one photo colorized at the annealed-mean temperature ``T``.
+
+    Moving the slider recolours the photo (:func:`colorlib.colorize` with ``temperature=T``)
+    and updates the line under it: colourfulness (and its ratio to the photo's own), AuC
+    and mean chroma, all measured on what is shown. Static twin: :func:`draw_temperatures`.
+
+    Args:
+        model: a classification :class:`ColorizationNet`.
+        photo: uint8 RGB ``(H, W, 3)`` (or a path), shrunk to ``max_side`` on its longer side.
+        temperature: the slider's start (Zhang et al.: 0.38).
+        max_side: the longer side of the photo as shown and measured, in pixels.
+
+    Attributes:
+        slider: ``FloatSlider`` 0.05..1; setting its ``value`` recolours at once.
+        view: the :class:`TemperatureView` on display.
+        photo: the (shrunk) ground truth, uint8.
+        widget: the whole thing, to end a notebook cell with.
+
+    Raises:
+        ValueError: not a classification model, or a photo that cannot be read.
+    """
+
+    def __init__(self, model: ColorizationNet, photo: np.ndarray, temperature: float = ANNEALED_MEAN_TEMPERATURE,
+                 max_side: int = 384) -> None:
+        self.model = _classification_model(model, "TemperatureExplorer")
+        self.photo = _shrunk(photo, max_side)
+        self.true_ab = ab_of(self.photo)
+        self.true_colourfulness = float(colourfulness(self.photo))
+        self._views: dict[float, TemperatureView] = {}
+        self.slider = widgets.FloatSlider(value=temperature, min=0.05, max=1.0, step=0.01, description="T",
+                                          readout_format=".2f", continuous_update=False,
+                                          layout=widgets.Layout(width="420px"))
+        self.image = widgets.Image(format="png")
+        self.summary = widgets.HTML()
+        truth = widgets.VBox([widgets.HTML("<b>ground truth</b>"), widgets.Image(value=png_bytes(self.photo), format="png")])
+        result = widgets.VBox([widgets.HTML("<b>annealed mean at T</b>"), self.image])
+        self.widget = widgets.VBox([self.slider, widgets.HBox([truth, result]), self.summary])
+        self.slider.observe(self.update, names="value")
+        self.update()
+
+    def view_at(self, temperature: float) -> TemperatureView:
+        """The photo colorized at ``temperature`` (> 0) and its measures (computed once per T)."""
+        key = round(float(temperature), 6)
+        if key not in self._views:
+            rgb = colorize(self.photo, self.model, temperature=key)
+            ab = ab_of(rgb)
+            shown = float(colourfulness(rgb))
+            self._views[key] = TemperatureView(key, rgb, shown, shown / max(self.true_colourfulness, 1e-12),
+                                               float(ab_error_auc(ab, self.true_ab)), float(mean_chroma(ab)))
+        return self._views[key]
+
+    def update(self, change: dict | None = None) -> None:
+        """Recolour the photo for the slider's value and rewrite the measures."""
+        self.view = view = self.view_at(self.slider.value)
+        self.image.value = png_bytes(view.rgb)
+        line = (f"T = {view.temperature:.2f}: colourfulness {view.colourfulness:.1f} ({view.colourfulness_ratio:.2f} "
+                f"of the photo's {self.true_colourfulness:.1f}), AuC {view.auc:.1f} %, mean chroma {view.chroma:.1f}")
+        self.summary.value = f'<span style="font-family:monospace">{html.escape(line)}</span>'
+
+
+def draw_temperatures(
+    explorer: TemperatureExplorer,
+    temperatures: Sequence[float] = (1.0, ANNEALED_MEAN_TEMPERATURE, 0.1),
+    curve: Sequence[float] = (0.05, 0.1, 0.2, 0.3, 0.38, 0.5, 0.7, 1.0),
+    title: str = "",
+) -> Figure:
+    """Static twin of :class:`TemperatureExplorer`: the photo at a few temperatures, and the measures against ``T``.
+
+    Top row: the ground truth, then the photo at each of ``temperatures`` (titles: T,
+    colourfulness ratio, AuC). Bottom: colourfulness ratio and AuC for every ``T`` of
+    ``curve`` (and of ``temperatures``).
+
+    Raises:
+        ValueError: no temperature, or one <= 0.
+    """
+    if len(temperatures) == 0:
+        raise ValueError("draw_temperatures: expected at least one temperature > 0")
+    views = [explorer.view_at(temperature) for temperature in temperatures]
+    columns = len(views) + 1
+    height, width = explorer.photo.shape[:2]
+    panel = 3.0
+    figure = plt.figure(figsize=(panel * columns, panel * height / width + 3.2), layout="constrained")
+    grid = figure.add_gridspec(2, columns, height_ratios=(panel * height / width, 2.6))
+    pictures = [figure.add_subplot(grid[0, column]) for column in range(columns)]
+    pictures[0].imshow(explorer.photo)
+    pictures[0].set_title(f"ground truth\ncolourfulness {explorer.true_colourfulness:.1f}", fontsize=9)
+    for axis, view in zip(pictures[1:], views):
+        axis.imshow(view.rgb)
+        axis.set_title(f"T = {view.temperature:g}\ncolourfulness x{view.colourfulness_ratio:.2f}, AuC {view.auc:.1f} %",
+                       fontsize=9)
+    for axis in pictures:
+        axis.set_xticks([])
+        axis.set_yticks([])
+    ratio_axis = figure.add_subplot(grid[1, :])
+    sweep = sorted(set(round(float(t), 6) for t in (*curve, *temperatures)))
+    measured = [explorer.view_at(temperature) for temperature in sweep]
+    ratio_axis.plot(sweep, [view.colourfulness_ratio for view in measured], "o-", color="#1f77b4",
+                    label="colourfulness ratio (left)")
+    ratio_axis.axhline(1.0, color="#1f77b4", lw=0.6, ls=":")
+    ratio_axis.set_xlabel("temperature T (1: the mean of the distribution; towards 0: its mode)", fontsize=9)
+    ratio_axis.set_ylabel("colourfulness / the photo's", fontsize=9, color="#1f77b4")
+    auc_axis = ratio_axis.twinx()
+    auc_axis.plot(sweep, [view.auc for view in measured], "s--", color="#d62728", label="AuC % (right)")
+    auc_axis.set_ylabel("AuC %", fontsize=9, color="#d62728")
+    for temperature in temperatures:
+        ratio_axis.axvline(temperature, color="#999999", lw=0.6)
+    lines = ratio_axis.get_legend_handles_labels()[0] + auc_axis.get_legend_handles_labels()[0]
+    ratio_axis.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="center right")
+    figure.suptitle(title or "One photo, one classification model, several temperatures", fontsize=11)
+    return figure
+
+
+def predicted_distributions(model: ColorizationNet, photo: np.ndarray) -> torch.Tensor:
+    """A classification model's predicted colour distribution at every pixel of its input grid.
+
+    Args:
+        model: a classification :class:`ColorizationNet` (it sees the photo at its ``input_size``).
+        photo: uint8 RGB ``(H, W, 3)`` or a path.
+
+    Returns:
+        float64 ``(1, Q, s, s)``: ``softmax`` of the logits, summing to 1 over the bins.
+
+    Raises:
+        ValueError: not a classification model.
+    """
+    model = _classification_model(model, "predicted_distributions")
+    lightness = network_input([load_image(photo)], model.input_size)
+    model.eval()
+    with torch.inference_mode():
+        return torch.softmax(model(lightness).double(), dim=1)
+
+
+@dataclass(frozen=True)
+class PixelPrediction:
+    """What a classification model predicts at one pixel of its input grid.
+
+    Attributes:
+        row, column: the pixel on the network's ``s`` x ``s`` grid (0-based).
+        lightness: its ``L`` (0..100), all the network was given there.
+        probabilities: ``(Q,)`` the predicted distribution over the ab bins.
+        modes: its two main colours and its mean (:func:`colorlib.losses.distribution_modes`).
+        annealed: ``(a, b)``, the annealed mean at the explorer's temperature: the colour shown.
+        mse: ``(a, b)`` the MSE model's prediction at the same pixel, or ``None``.
+        truth: ``(a, b)`` of the photo at that pixel (the photo resized to ``s`` x ``s``).
+    """
+
+    row: int
+    column: int
+    lightness: float
+    probabilities: np.ndarray = field(repr=False)
+    modes: DistributionModes
+    annealed: tuple[float, float]
+    mse: tuple[float, float] | None
+    truth: tuple[float, float]
+
+
+class PixelDistributionExplorer:
+    """Notebook 06's pixel picker: a classification model's colour distribution at one pixel.
+
+    Two sliders pick a pixel of the network's ``s`` x ``s`` input grid (``s`` the model's
+    ``input_size``). The picture shows the photo with the pixel marked, and the ab plane
+    with the predicted probability of every bin (a disc per bin, its area the
+    probability, drawn over the bins' colours at the pixel's ``L``), the two modes, the
+    distribution's mean (what MSE would answer for this belief), the annealed mean, the
+    MSE model's actual prediction there and the true colour. It starts at the pixel
+    whose distribution hesitates most between two colours (:func:`colorlib.losses.bimodality`).
+    Static twin: :func:`draw_pixel_distributions`.
+
+    Args:
+        classifier: a classification :class:`ColorizationNet`.
+        photo: uint8 RGB ``(H, W, 3)`` or a path.
+        mse_model: a regression :class:`ColorizationNet` run at the same ``s`` (or ``None``).
+        temperature: of the annealed mean.
+        pixel: ``(row, column)`` to start at (default: the most bimodal pixel).
+        display_side: the longer side of the photo as drawn.
+
+    Attributes:
+        row, column: the ``IntSlider`` s; setting a ``value`` redraws at once.
+        prediction: the :class:`PixelPrediction` on display.
+        probabilities: ``(Q, s, s)`` float64, the distributions of every pixel.
+        bimodality: ``(s, s)``, the second mode's mass at every pixel
+            (:func:`colorlib.losses.mode_masses`); ``first_mode_mass`` the first's.
+        widget: the whole thing, to end a notebook cell with.
+
+    Raises:
+        ValueError: not a classification model, an MSE model that is not a regression
+            :class:`ColorizationNet`, a pixel outside the grid.
+    """
+
+    def __init__(self, classifier: ColorizationNet, photo: np.ndarray, mse_model: ColorizationNet | None = None,
+                 temperature: float = ANNEALED_MEAN_TEMPERATURE, pixel: tuple[int, int] | None = None,
+                 display_side: int = 256) -> None:
+        self.model = _classification_model(classifier, "PixelDistributionExplorer")
+        if mse_model is not None and (not isinstance(mse_model, ColorizationNet) or mse_model.loss_name == "classification"):
+            raise ValueError("PixelDistributionExplorer: expected mse_model to be a regression ColorizationNet or None")
+        self.bins = self.model.output_decoder.bins.detach().cpu()
+        self.temperature = float(temperature)
+        self.photo = load_image(photo)
+        self.shown_photo = _shrunk(self.photo, display_side)
+        size = self.size = self.model.input_size
+        lightness = network_input([self.photo], size)
+        self.model.eval()
+        with torch.inference_mode():
+            self.logits = self.model(lightness).double()
+            self.mse_ab = None if mse_model is None else mse_model.eval().predict_ab(lightness)[0].double().numpy()
+        self.probabilities = torch.softmax(self.logits, dim=1)[0].numpy()
+        self.lightness = lightness[0, 0].double().numpy() * 100.0
+        self.true_ab = rgb_to_lab(resize(self.photo, size, size) / 255.0)[..., 1:]
+        first, second = mode_masses(torch.from_numpy(self.probabilities)[None], self.bins)
+        self.first_mode_mass, self.bimodality = first[0].numpy(), second[0].numpy()
+        start = self.most_bimodal_pixel() if pixel is None else self._check_pixel(pixel)
+        self.row = widgets.IntSlider(value=start[0], min=0, max=size - 1, description="row", continuous_update=False)
+        self.column = widgets.IntSlider(value=start[1], min=0, max=size - 1, description="column",
+                                        continuous_update=False)
+        self.image = widgets.Image(format="png")
+        self.summary = widgets.HTML()
+        self.widget = widgets.VBox([widgets.HBox([self.row, self.column]), self.image, self.summary])
+        for slider in (self.row, self.column):
+            slider.observe(self.update, names="value")
+        self.update()
+
+    def _check_pixel(self, pixel: tuple[int, int]) -> tuple[int, int]:
+        if (not isinstance(pixel, (tuple, list)) or len(pixel) != 2
+                or not all(isinstance(v, (int, np.integer)) and 0 <= v < self.size for v in pixel)):
+            raise ValueError(f"PixelDistributionExplorer: expected a pixel (row, column) in 0..{self.size - 1}, got {pixel!r}")
+        return int(pixel[0]), int(pixel[1])
+
+    def most_bimodal_pixel(self) -> tuple[int, int]:
+        """``(row, column)`` where the second colour gets the most probability."""
+        row, column = np.unravel_index(int(np.argmax(self.bimodality)), self.bimodality.shape)
+        return int(row), int(column)
+
+    def most_confident_pixel(self) -> tuple[int, int]:
+        """``(row, column)`` where the most likely colour (with its neighbours) gets the most probability."""
+        row, column = np.unravel_index(int(np.argmax(self.first_mode_mass)), self.first_mode_mass.shape)
+        return int(row), int(column)
+
+    def at(self, row: int, column: int) -> PixelPrediction:
+        """The prediction at one pixel of the grid."""
+        row, column = self._check_pixel((row, column))
+        probabilities = self.probabilities[:, row, column]
+        logits = self.logits[:, :, row : row + 1, column : column + 1]
+        annealed = annealed_mean(logits, self.bins, self.temperature)[0, :, 0, 0].tolist()
+        return PixelPrediction(
+            row=row,
+            column=column,
+            lightness=float(self.lightness[row, column]),
+            probabilities=probabilities,
+            modes=distribution_modes(torch.from_numpy(probabilities), self.bins),
+            annealed=(float(annealed[0]), float(annealed[1])),
+            mse=None if self.mse_ab is None else (float(self.mse_ab[0, row, column]), float(self.mse_ab[1, row, column])),
+            truth=(float(self.true_ab[row, column, 0]), float(self.true_ab[row, column, 1])),
+        )
+
+    def update(self, change: dict | None = None) -> None:
+        """Redraw for the sliders' pixel."""
+        self.prediction = prediction = self.at(self.row.value, self.column.value)
+        figure = Figure(figsize=(10.5, 3.9), layout="constrained")
+        photo_axis, plane_axis = figure.subplots(1, 2, width_ratios=(1.0, 1.0))
+        _draw_pixel_prediction(photo_axis, plane_axis, self, prediction)
+        self.image.value = _figure_png(figure)
+        modes = prediction.modes
+        line = (f"pixel ({prediction.row}, {prediction.column}), L = {prediction.lightness:.0f}: modes "
+                f"({modes.first[0]:g}, {modes.first[1]:g}) {modes.first_mass:.0%} and ({modes.second[0]:g}, "
+                f"{modes.second[1]:g}) {modes.second_mass:.0%}; mean ({modes.mean[0]:.0f}, {modes.mean[1]:.0f}); "
+                f"annealed mean at T = {self.temperature:g} ({prediction.annealed[0]:.0f}, {prediction.annealed[1]:.0f})")
+        if prediction.mse is not None:
+            line += f"; MSE model ({prediction.mse[0]:.0f}, {prediction.mse[1]:.0f})"
+        line += f"; truth ({prediction.truth[0]:.0f}, {prediction.truth[1]:.0f})"
+        self.summary.value = f'<span style="font-family:monospace">{html.escape(line)}</span>'
+
+
+def _draw_pixel_prediction(photo_axis, plane_axis, explorer: PixelDistributionExplorer, prediction: PixelPrediction) -> None:
+    """The photo with the pixel marked, and the pixel's distribution on the ab plane."""
+    height, width = explorer.shown_photo.shape[:2]
+    photo_axis.imshow(explorer.shown_photo)
+    x, y = (prediction.column + 0.5) / explorer.size * width, (prediction.row + 0.5) / explorer.size * height
+    photo_axis.plot(x, y, marker="+", markersize=16, mew=2.2, color="white")
+    photo_axis.plot(x, y, marker="+", markersize=11, mew=1.0, color="black")
+    photo_axis.set_xticks([])
+    photo_axis.set_yticks([])
+    photo_axis.set_title(f"pixel ({prediction.row}, {prediction.column}) of the {explorer.size} x {explorer.size} "
+                         f"input, L = {prediction.lightness:.0f}", fontsize=9)
+    bins = explorer.bins.double().numpy()
+    lab = np.concatenate([np.full((len(bins), 1), prediction.lightness), bins], axis=1)
+    background, extent = bins_on_grid(lab_to_rgb(lab[None])[0], explorer.bins, 1.0)
+    plane_axis.imshow(background, extent=extent, interpolation="nearest", alpha=0.45)
+    largest = max(float(prediction.probabilities.max()), 1e-12)
+    plane_axis.scatter(bins[:, 0], bins[:, 1], s=260.0 * prediction.probabilities / largest, facecolors="none",
+                       edgecolors="black", linewidths=0.7)
+    modes = prediction.modes
+    plane_axis.plot(*zip(modes.first, modes.second), color="#444444", lw=0.8, ls="--")
+    for number, (ab, mass) in enumerate(((modes.first, modes.first_mass), (modes.second, modes.second_mass)), start=1):
+        plane_axis.annotate(f"mode {number}: {mass:.0%}", ab, xytext=(6, 6), textcoords="offset points", fontsize=8)
+    marks = [(modes.mean, "s", "mean (T = 1): what MSE would answer"),
+             (prediction.annealed, "^", f"annealed mean, T = {explorer.temperature:g}")]
+    if prediction.mse is not None:
+        marks.append((prediction.mse, "X", "the MSE model's prediction"))
+    marks.append((prediction.truth, "*", "true colour"))
+    for ab, marker, label in marks:
+        plane_axis.plot(*ab, marker=marker, markersize=8, markerfacecolor="white", markeredgecolor="black",
+                        alpha=0.9, linestyle="none", label=label)
+    plane_axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    ab_plane_axes(plane_axis, "predicted distribution (disc area: probability)")
+
+
+def draw_pixel_distributions(explorer: PixelDistributionExplorer, pixels: Sequence[tuple[int, int]] | None = None) -> Figure:
+    """Static twin of :class:`PixelDistributionExplorer`: one row per pixel.
+
+    Args:
+        explorer: the explorer (its photo, models and temperature).
+        pixels: ``(row, column)`` pairs; default the most bimodal pixel and the most
+            confident one.
+    """
+    pixels = [explorer.most_bimodal_pixel(), explorer.most_confident_pixel()] if pixels is None else list(pixels)
+    if not pixels:
+        raise ValueError("draw_pixel_distributions: expected at least one pixel (row, column)")
+    predictions = [explorer.at(*pixel) for pixel in pixels]
+    figure = plt.figure(figsize=(10.5, 3.9 * len(predictions)), layout="constrained")
+    axes = figure.subplots(len(predictions), 2, squeeze=False, width_ratios=(1.0, 1.0))
+    for (photo_axis, plane_axis), prediction in zip(axes, predictions):
+        _draw_pixel_prediction(photo_axis, plane_axis, explorer, prediction)
     return figure
 
 

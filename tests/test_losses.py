@@ -348,3 +348,134 @@ def test_bad_names_options_and_temperatures():
     output = torch.rand(1, 2, 2, 2, generator=torch.Generator().manual_seed(9))
     assert torch.equal(losses.make_loss("mse").decode(output, temperature=0.38), target_to_ab(output))
     assert losses.LOSS_NAMES == ("mse", "l1", "classification")
+
+
+# --------------------------------------------------------------------------------------
+# Notebook 06: drawing the bins and weights, the modes of a predicted distribution.
+# --------------------------------------------------------------------------------------
+
+
+def test_bins_on_grid_puts_each_value_in_its_cell():
+    image, extent = losses.bins_on_grid(np.arange(len(BINS), dtype=float), BINS)
+    assert extent == (-115.0, 115.0, -115.0, 115.0)  # |a|, |b| <= 110: 23 x 23 cells of 10
+    assert image.shape == (23, 23) and np.isnan(image).sum() == 23 * 23 - 262
+    # Row 0 is the top (b = 110), column 0 the left (a = -110): cell (row, column) is ab (10 c - 110, 110 - 10 r).
+    for q in (0, bin_index(0, 0), bin_index(80, -110), 261):
+        a, b = BINS[q].tolist()
+        assert image[int(round((110 - b) / 10)), int(round((a + 110) / 10))] == q
+    colours, _ = losses.bins_on_grid(np.ones((len(BINS), 3)), BINS, fill=0.5)
+    assert colours.shape == (23, 23, 3) and (colours == 0.5).all(axis=-1).sum() == 23 * 23 - 262
+    with pytest.raises(ValueError, match=r"\(262,\)"):
+        losses.bins_on_grid(np.zeros(10), BINS)
+
+
+def test_the_bins_figure_counts_and_colours_the_displayable_bins():
+    import matplotlib.pyplot as plt
+    from skimage.color import lab2rgb
+
+    figure = losses.plot_ab_bins((30, 50))
+    try:
+        panels = [axis for axis in figure.axes if axis.get_images()]
+        assert [axis.get_title() for axis in panels] == [
+            f"L = {lightness}: {int(losses.displayable_bins_at(lightness).sum())} of 262 bins displayable"
+            for lightness in (30, 50)
+        ]
+        image = panels[1].get_images()[0].get_array()
+        gray_cell = image[11, 11]  # ab (0, 0) at L = 50: mid gray, as scikit-image converts it
+        np.testing.assert_allclose(gray_cell, lab2rgb(np.array([[[50.0, 0.0, 0.0]]]))[0, 0], atol=1e-4)
+        assert np.allclose(image[0, 0], 1.0)  # (-110, 110) is no bin: white
+        blue_cell = image[int((110 + 110) / 10), int((80 + 110) / 10)]  # (80, -110): displayable at L 30 only
+        assert np.allclose(blue_cell, 0.85)
+    finally:
+        plt.close(figure)
+    with pytest.raises(ValueError, match="0..100"):
+        losses.plot_ab_bins((50, 120))
+    with pytest.raises(ValueError, match="at least one"):
+        losses.plot_ab_bins(())
+
+
+def test_the_rebalancing_figure_shows_the_prior_and_the_weights():
+    import matplotlib.pyplot as plt
+
+    prior = losses.bin_prior([random_ab(3, (2, 16, 16))], BINS)
+    weights = losses.rebalancing_weights(prior)
+    figure = losses.plot_rebalancing(prior)
+    try:
+        titles = [axis.get_title() for axis in figure.axes]
+        assert f"prior: {int((prior > 0).sum())} of 262 bins occur (gray: never)" in titles
+        assert f"rebalancing weights: {weights.min():.2f} to {weights.max():.2f}" in titles
+        shown = figure.axes[1].get_images()[0].get_array()
+        assert float(np.nanmax(shown)) == pytest.approx(float(weights.max()))
+    finally:
+        plt.close(figure)
+
+
+def test_distribution_modes_by_hand():
+    from colorlib.dullness import mse_optimal_colour
+
+    bins = torch.tensor([[60.0, 40.0], [50.0, 40.0], [0.0, 0.0], [20.0, -60.0]])
+    probabilities = torch.tensor([0.4, 0.1, 0.1, 0.4], dtype=torch.float64)
+    modes = losses.distribution_modes(probabilities, bins)
+    # Ties go to the first bin; the neighbour (50, 40) is within 10 of it and adds to its mass.
+    assert modes.first == (60.0, 40.0) and modes.first_mass == pytest.approx(0.5)
+    assert modes.second == (20.0, -60.0) and modes.second_mass == pytest.approx(0.4)
+    expected_mean = mse_optimal_colour(bins.numpy(), probabilities.numpy())
+    assert modes.mean == pytest.approx(tuple(expected_mean))
+    assert modes.mean == pytest.approx((37.0, -4.0))
+    # The mean of two modes on either side of gray is duller than both.
+    assert math.hypot(*modes.mean) < min(math.hypot(*modes.first), math.hypot(*modes.second))
+    # One colour only: no second mode.
+    single = losses.distribution_modes(torch.tensor([0.0, 1.0, 0.0, 0.0]), bins, separation=200.0)
+    assert single.first == single.second == (50.0, 40.0) and single.second_mass == 0.0
+    # Unnormalised scores are normalised.
+    scaled = losses.distribution_modes(probabilities * 7, bins)
+    assert (scaled.first, scaled.second) == (modes.first, modes.second)
+    assert (scaled.first_mass, scaled.second_mass) == pytest.approx((modes.first_mass, modes.second_mass))
+    with pytest.raises(ValueError, match=r"\(4,\)"):
+        losses.distribution_modes(torch.ones(3), bins)
+    with pytest.raises(ValueError, match="separation"):
+        losses.distribution_modes(probabilities, bins, separation=0)
+
+
+def test_mode_masses_agree_with_distribution_modes_pixel_by_pixel():
+    generator = torch.Generator().manual_seed(4)
+    probabilities = torch.softmax(torch.randn(2, 262, 3, 5, generator=generator) * 2.5, dim=1)
+    first, second = losses.mode_masses(probabilities, BINS)
+    assert first.shape == second.shape == (2, 3, 5)
+    for n, row, column in np.ndindex(2, 3, 5):
+        modes = losses.distribution_modes(probabilities[n, :, row, column], BINS)
+        assert float(first[n, row, column]) == pytest.approx(modes.first_mass, abs=1e-9)
+        assert float(second[n, row, column]) == pytest.approx(modes.second_mass, abs=1e-9)
+    torch.testing.assert_close(losses.bimodality(probabilities, BINS), second)
+    with pytest.raises(ValueError, match=r"\(N, 262, H, W\)"):
+        losses.mode_masses(probabilities[:, :5], BINS)
+
+
+def test_nearest_bins_on_grid_finds_the_same_bins_faster():
+    import time
+
+    generator = torch.Generator().manual_seed(11)
+    colours = random_ab(5, (4, 32, 32))  # every kind of displayable colour, rim included
+    wild = torch.randn(1, 2, 16, 16, generator=generator) * 90  # far outside the bins too
+    exact_on_centres = BINS.T.reshape(1, 2, 1, -1)  # ties: 4 neighbours at exactly 10
+    for ab in (colours, wild, exact_on_centres):
+        for neighbours in (1, 5, 12, 20):
+            index, squared = losses.nearest_bins_on_grid(ab, BINS, neighbours)
+            expected_index, expected_squared = losses.nearest_bins(ab, BINS, neighbours)
+            assert index.shape == expected_index.shape and index.dtype == torch.int64
+            torch.testing.assert_close(squared, expected_squared)
+            # Same bins: the distances of the indices found are the expected distances.
+            recomputed = ((ab[:, None] - BINS[index].permute(0, 1, 4, 2, 3)) ** 2).sum(dim=2)
+            torch.testing.assert_close(recomputed, expected_squared, rtol=1e-5, atol=1e-3)
+            if ab is not exact_on_centres:  # no equal distances there: the very same indices, in order
+                assert torch.equal(index, expected_index)
+    big = random_ab(6, (16, 64, 64))
+    losses.nearest_bins_on_grid(big[:1], BINS, 5)
+    timings = {}
+    for name, search in (("all", losses.nearest_bins), ("grid", losses.nearest_bins_on_grid)):
+        started = time.process_time()
+        search(big, BINS, 5)
+        timings[name] = time.process_time() - started
+    assert timings["grid"] < timings["all"] / 2
+    with pytest.raises(ValueError, match="multiples of 10"):
+        losses.nearest_bins_on_grid(colours, BINS + 3.0)

@@ -496,3 +496,123 @@ def test_colorized_by_models_figure(colorizer_files):
     assert "Photo: a cat" in [text.get_text() for text in figure.texts]
     with pytest.raises(ValueError, match="at least one model"):
         draw_colorized_by_models(photo, {})
+
+
+# --- notebook 06: the temperature slider and one pixel's distribution ------------------------
+
+
+@pytest.fixture(scope="module")
+def classification_models(colorizer_files):
+    """The tiny classification and MSE checkpoints of ``colorizer_files``, loaded, and a 48 x 64 photo."""
+    import colorlib
+
+    paths, samples = colorizer_files
+    photo = np.asarray(Image.open(samples[0]).convert("RGB"))
+    return colorlib.load_pretrained(paths["classification"]), colorlib.load_pretrained(paths["mse"]), photo
+
+
+def test_temperature_explorer_recolours_and_measures_what_it_shows(classification_models):
+    import colorlib
+    from colorlib import metrics
+    from colorlib.widgets import TemperatureExplorer
+
+    classifier, mse_model, photo = classification_models
+    explorer = TemperatureExplorer(classifier, photo, max_side=32)  # 48 x 64 shrunk to 24 x 32
+    assert explorer.photo.shape == (24, 32, 3) and explorer.view.temperature == 0.38
+    explorer.slider.value = 1.0
+    view = explorer.view
+    expected = colorlib.colorize(explorer.photo, classifier, temperature=1.0)
+    assert view.temperature == 1.0 and np.array_equal(view.rgb, expected)
+    assert decoded(explorer.image.value).shape == (24, 32, 3)
+    assert view.auc == pytest.approx(metrics.ab_error_auc(metrics.ab_of(expected), metrics.ab_of(explorer.photo)))
+    assert view.colourfulness == pytest.approx(metrics.colourfulness(expected))
+    assert view.colourfulness_ratio == pytest.approx(view.colourfulness / metrics.colourfulness(explorer.photo))
+    assert view.chroma == pytest.approx(metrics.mean_chroma(metrics.ab_of(expected)))
+    assert f"T = 1.00: colourfulness {view.colourfulness:.1f}" in explorer.summary.value
+    assert f"AuC {view.auc:.1f} %" in explorer.summary.value
+    explorer.slider.value = 0.1
+    assert not np.array_equal(explorer.view.rgb, view.rgb)  # a sharper distribution, other colours
+    assert explorer.view_at(1.0) is view  # computed once per temperature
+    with pytest.raises(ValueError, match="classification"):
+        TemperatureExplorer(mse_model, photo)
+
+
+def test_static_temperatures_show_the_widgets_numbers(classification_models):
+    import matplotlib.pyplot as plt
+
+    from colorlib.widgets import TemperatureExplorer, draw_temperatures
+
+    classifier, _, photo = classification_models
+    explorer = TemperatureExplorer(classifier, photo, max_side=32)
+    figure = draw_temperatures(explorer, temperatures=(1.0, 0.1), curve=(0.2, 0.5))
+    try:
+        titles = [axis.get_title() for axis in figure.axes]
+        for temperature in (1.0, 0.1):
+            view = explorer.view_at(temperature)
+            assert f"T = {temperature:g}\ncolourfulness x{view.colourfulness_ratio:.2f}, AuC {view.auc:.1f} %" in titles
+        curve = figure.axes[3].get_lines()[0]  # the colourfulness ratio against T
+        assert list(curve.get_xdata()) == [0.1, 0.2, 0.5, 1.0]
+        assert curve.get_ydata()[1] == pytest.approx(explorer.view_at(0.2).colourfulness_ratio)
+    finally:
+        plt.close(figure)
+    with pytest.raises(ValueError, match="at least one temperature"):
+        draw_temperatures(explorer, temperatures=())
+
+
+def test_pixel_explorer_reads_the_distribution_at_the_chosen_pixel(classification_models):
+    import torch
+
+    from colorlib.inference import network_input
+    from colorlib.losses import annealed_mean, mode_masses
+    from colorlib.widgets import PixelDistributionExplorer
+
+    classifier, mse_model, photo = classification_models
+    explorer = PixelDistributionExplorer(classifier, photo, mse_model=mse_model, temperature=0.5)
+    lightness = network_input([photo], 32)
+    with torch.no_grad():
+        logits = classifier(lightness)
+        mse_ab = mse_model.predict_ab(lightness)
+    probabilities = torch.softmax(logits.double(), dim=1)
+    _, second = mode_masses(probabilities, classifier.output_decoder.bins)
+    start = np.unravel_index(int(second[0].argmax()), (32, 32))
+    assert (explorer.row.value, explorer.column.value) == start == explorer.most_bimodal_pixel()
+    explorer.row.value, explorer.column.value = 5, 20
+    prediction = explorer.prediction
+    assert (prediction.row, prediction.column) == (5, 20)
+    np.testing.assert_allclose(prediction.probabilities, probabilities[0, :, 5, 20].numpy(), rtol=1e-6)
+    assert prediction.lightness == pytest.approx(float(lightness[0, 0, 5, 20]) * 100, abs=1e-4)
+    bins = classifier.output_decoder.bins.double()
+    assert prediction.modes.mean == pytest.approx(tuple((probabilities[0, :, 5, 20] @ bins).tolist()), abs=1e-4)
+    annealed = annealed_mean(logits[:, :, 5:6, 20:21], classifier.output_decoder.bins, 0.5)[0, :, 0, 0]
+    assert prediction.annealed == pytest.approx(tuple(annealed.tolist()), abs=1e-4)
+    assert prediction.mse == pytest.approx(tuple(mse_ab[0, :, 5, 20].tolist()), abs=1e-4)
+    assert "pixel (5, 20)" in explorer.summary.value and decoded(explorer.image.value).ndim == 3
+    with pytest.raises(ValueError, match="0..31"):
+        explorer.at(32, 0)
+    with pytest.raises(ValueError, match="classification"):
+        PixelDistributionExplorer(mse_model, photo)
+    with pytest.raises(ValueError, match="regression"):
+        PixelDistributionExplorer(classifier, photo, mse_model=classifier)
+
+
+def test_static_pixel_distributions_draw_one_row_per_pixel(classification_models):
+    import matplotlib.pyplot as plt
+
+    from colorlib.widgets import PixelDistributionExplorer, draw_pixel_distributions
+
+    classifier, mse_model, photo = classification_models
+    explorer = PixelDistributionExplorer(classifier, photo, mse_model=mse_model)
+    figure = draw_pixel_distributions(explorer)
+    try:
+        titles = [axis.get_title() for axis in figure.axes]
+        first, second = explorer.most_bimodal_pixel(), explorer.most_confident_pixel()
+        assert titles[0].startswith(f"pixel ({first[0]}, {first[1]}) of the 32 x 32 input")
+        assert titles[2].startswith(f"pixel ({second[0]}, {second[1]}) of the 32 x 32 input")
+        assert len(figure.axes) == 4
+        labels = figure.axes[1].get_legend_handles_labels()[1]
+        assert labels == ["mean (T = 1): what MSE would answer", "annealed mean, T = 0.38",
+                          "the MSE model's prediction", "true colour"]
+    finally:
+        plt.close(figure)
+    with pytest.raises(ValueError, match="at least one pixel"):
+        draw_pixel_distributions(explorer, pixels=[])
