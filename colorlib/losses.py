@@ -830,7 +830,7 @@ def bins_on_grid(values: np.ndarray, bins: torch.Tensor, fill: float = np.nan,
     return image, (-half, half, -half, half)
 
 
-def ab_plane_axes(axis, title: str = "") -> None:
+def ab_plane_axes(axis: "matplotlib.axes.Axes", title: str = "") -> None:
     """Label a matplotlib axis as the ab plane (-135..135 both ways, a rightwards, b upwards)."""
     axis.axhline(0.0, color="#888888", lw=0.5)
     axis.axvline(0.0, color="#888888", lw=0.5)
@@ -915,12 +915,12 @@ def plot_rebalancing(prior: torch.Tensor, weights: torch.Tensor | None = None, b
     image, extent = bins_on_grid(logged, bins)
     palette = matplotlib.colormaps["viridis"].with_extremes(bad="white", under="#d9d9d9")
     drawn = left.imshow(image, extent=extent, interpolation="nearest", cmap=palette, vmin=lowest, vmax=0)
-    figure.colorbar(drawn, ax=left, shrink=0.8, label="log10 share of training pixels")
+    figure.colorbar(drawn, ax=left, shrink=0.8).set_label("log10 share of training pixels", fontsize=8)
     ab_plane_axes(left, f"prior: {int(seen.sum())} of {len(bins)} bins occur (gray: never)")
     image, extent = bins_on_grid(weights, bins)
     drawn = middle.imshow(image, extent=extent, interpolation="nearest",
                           cmap=matplotlib.colormaps["magma"].with_extremes(bad="white"))
-    figure.colorbar(drawn, ax=middle, shrink=0.8, label="weight w")
+    figure.colorbar(drawn, ax=middle, shrink=0.8).set_label("weight w", fontsize=8)
     ab_plane_axes(middle, f"rebalancing weights: {weights.min():.2f} to {weights.max():.2f}")
     smoothed = smooth_prior(prior, bins).numpy()
     right.semilogx(np.maximum(smoothed, 1e-9), weights, ".", color="#444444")

@@ -14,6 +14,10 @@ The widgets, built with ipywidgets:
   encoder's feature maps. Static twin: :func:`draw_feature_map_browser`.
 - :class:`UpsamplingComparison` (notebook 03): the released model's colours with the last
   up-sampling nearest or bilinear, and a zoom. Static twin: :func:`draw_nearest_vs_bilinear`.
+- :class:`TemperatureExplorer` (notebook 06): a classification model's annealed-mean
+  temperature on a photo, with its colourfulness and AuC. Static twin: :func:`draw_temperatures`.
+- :class:`PixelDistributionExplorer` (notebook 06): the predicted colour distribution at one
+  pixel, its modes, its mean and the MSE model's answer. Static twin: :func:`draw_pixel_distributions`.
 - :class:`PhotoColorizer` (notebook 07): upload a photo or pick a sample, pick a model
   (and a classification model's temperature), see the input, the result and its a and b
   channels, save the result. Static twin: :func:`draw_colorized_by_models`.
