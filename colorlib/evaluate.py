@@ -32,9 +32,10 @@ from . import metrics
 from .config import Profile, data_dir, get_profile, run_dir
 from .datasets import kodak24_files, landscapes_split
 from .files import atomic_write
-from .images import DEFAULT_MAX_PIXELS, ImageReadError, find_images, is_grayscale, load_image
+from .images import DEFAULT_MAX_PIXELS, ImageReadError, find_images, is_grayscale, load_image, resize
 from .inference import colorize, replace_ab
 from .places205 import read_split
+from .train import TrainConfig
 from .weights import load_pretrained
 
 __all__ = [
@@ -512,7 +513,6 @@ def evaluate_command(
 # --------------------------------------------------------------------------------------
 
 # (Appended here; its import belongs with the ones at the top of the module.)
-from .images import resize  # noqa: E402
 
 __all__ += ["LOSS_TABLE_COLUMNS", "downscaled", "ScoredColours", "score_colours", "score_colorizer", "seed_table"]
 
@@ -691,7 +691,6 @@ __all__ += ["loss_run_dir"]
 
 
 # (Appended here; its import belongs with the ones at the top of the module.)
-from .train import TrainConfig  # noqa: E402
 
 __all__ += ["LOSS_VARIANTS", "QUICK_LOSS_EXPERIMENT", "loss_experiment_config"]
 

@@ -71,7 +71,7 @@ from .data import CropBatch, build_datasets, collate_crops, rgb_batch_to_lightne
 from .files import atomic_write
 from .losses import ColorLoss, ab_bins, bin_prior, make_loss, soft_encode
 from .model import DOWNSAMPLING_FACTOR, IMAGENET_GRAY, ColorizationNet
-from .weights import CHECKPOINT_FORMAT, build_colorization_net, safe_torch_load
+from .weights import CHECKPOINT_FORMAT, build_colorization_net, load_pretrained, safe_torch_load
 
 __all__ = [
     "TrainConfig",
@@ -966,7 +966,6 @@ def _diverged(epoch: int, step: int, completed: int, last_path: Path) -> None:
 # --------------------------------------------------------------------------------------
 # (Appended here; its import belongs with the ones at the top of the module.)
 
-from .weights import load_pretrained  # noqa: E402
 
 __all__ += ["train_or_reuse"]
 
