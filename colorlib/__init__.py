@@ -1,22 +1,47 @@
 """colorlib: the library behind the course *Colorizing grayscale photographs with a CNN*.
 
-The notebooks teach, colorlib does. The modules stand on floors; each imports only from
-the floors below it (``tests/test_structure.py`` checks this):
+The notebooks teach, colorlib does. Two wings (``tests/test_structure.py`` checks them):
 
-1. ground: :mod:`~colorlib.config` (profiles, folders), :mod:`~colorlib.files` (atomic
-   writes), :mod:`~colorlib.color` (sRGB <-> CIELAB, lesson 01), :mod:`~colorlib.images`
-   (the one image reader, crops), :mod:`~colorlib.hub` (the one downloader);
-2. networks, pure ``nn.Module`` code: :mod:`~colorlib.model` (the paper's network, 02-03),
-   :mod:`~colorlib.modelz` (Zhang et al.'s), :mod:`~colorlib.losses` (MSE, L1,
-   classification, 06), :mod:`~colorlib.metrics` (AuC, PSNR, SSIM, colourfulness, 05);
-3. weights and data: :mod:`~colorlib.weights` (registry, safe loading, checkpoint
-   forensics), :mod:`~colorlib.datasets` (landscapes, Kodak24, credits),
-   :mod:`~colorlib.places205`, :mod:`~colorlib.samples`, :mod:`~colorlib.paper` (the
-   paper's own figures);
-4. the lessons' work: :mod:`~colorlib.inference` (colorize any photo), :mod:`~colorlib.data`
-   and :mod:`~colorlib.train` (04), :mod:`~colorlib.evaluate`, :mod:`~colorlib.dullness`
-   (05), :mod:`~colorlib.anatomy` (02-03), :mod:`~colorlib.plot`, :mod:`~colorlib.widgets`;
-5. top: :mod:`~colorlib.course` (runs the notebooks), :mod:`~colorlib.cli` (the command).
+**The core**, each module one concept; none draws, and none imports matplotlib, ipywidgets
+or the lessons wing. Each imports only the modules listed before it:
+
+- :mod:`~colorlib.config`: profiles (quick, paper), the cache and output folders;
+- :mod:`~colorlib.files`: atomic writes with normal permissions;
+- :mod:`~colorlib.hub`: the one downloader (resume, sha256, size, mirror, fast failure offline);
+- :mod:`~colorlib.color`: sRGB <-> CIELAB, the paper's scalings;
+- :mod:`~colorlib.images`: the one image reader (EXIF, 16-bit, alpha, pixel limit), crops;
+- :mod:`~colorlib.model`: the paper's network, pure nn.Module;
+- :mod:`~colorlib.bins`: Zhang et al.'s ab bins, soft encoding, rebalancing, the annealed mean;
+- :mod:`~colorlib.losses`: MSE, L1 and classification losses, one interface;
+- :mod:`~colorlib.metrics`: AuC (and rebalanced), PSNR, SSIM, colourfulness, chroma;
+- :mod:`~colorlib.modelz`: Zhang et al.'s ECCV16 network;
+- :mod:`~colorlib.weights`: registry with input sizes, safe loading, building a network;
+- :mod:`~colorlib.datasets`: landscapes, Kodak24, splits by photographer, credits;
+- :mod:`~colorlib.places205`: the paper's data: archive, safe extraction, split;
+- :mod:`~colorlib.samples`: a few offline sample photos;
+- :mod:`~colorlib.data`: datasets of crops, the per-batch Lab step;
+- :mod:`~colorlib.train`: the training step, epoch, validation, checkpoints, resume, DDP;
+- :mod:`~colorlib.runs`: every run folder's name; reusing a finished run;
+- :mod:`~colorlib.inference`: colorize a photo of any size; folders; uploads;
+- :mod:`~colorlib.evaluate`: colorizers, baselines, the metrics table, ``colorlib evaluate``;
+- :mod:`~colorlib.course`: runs the notebooks; the lessons' links and install cell;
+- :mod:`~colorlib.cli`: the colorlib command;
+
+**The lessons wing** (:mod:`colorlib.lessons`), one module per notebook, where figures,
+widgets and lesson-only experiments live:
+
+- :mod:`~colorlib.lessons.plot` (all): saving figures, image grids;
+- :mod:`~colorlib.lessons.layers` (02, 03): describing layers, counting parameters;
+- :mod:`~colorlib.lessons.color_space` (01): Lab edits, swatches, the ab plane; their sliders;
+- :mod:`~colorlib.lessons.encoder_anatomy` (02): Figure 2's table, Figures 3 and 4, feature maps, receptive fields;
+- :mod:`~colorlib.lessons.decoder_anatomy` (03): mosaics, the border frame, the checkerboard, up-sampling;
+- :mod:`~colorlib.lessons.authors_checkpoints` (02, 03): what the authors' checkpoint files contain;
+- :mod:`~colorlib.lessons.training` (04): constant baselines, where a step's time goes;
+- :mod:`~colorlib.lessons.evaluation` (05): the comparison grid of colorizers;
+- :mod:`~colorlib.lessons.paper_figures` (05): the paper's PDF and its Figures 1, 5, 6;
+- :mod:`~colorlib.lessons.dullness` (05): the toy experiment on MSE's averaging;
+- :mod:`~colorlib.lessons.beyond_mse` (06): bins drawn, modes, temperature and pixel widgets, the loss table;
+- :mod:`~colorlib.lessons.your_photos` (07): the photo colorizer widget;
 
 The names below are imported on first use (PEP 562), so ``colorlib --version`` and
 ``import colorlib`` start without loading torch:

@@ -35,6 +35,8 @@ import numpy as np
 import torch
 
 __all__ = [
+    "AB_OFFSET",
+    "AB_SCALE",
     "rgb_to_lab",
     "lab_to_rgb",
     "out_of_gamut",
@@ -42,9 +44,9 @@ __all__ = [
     "network_input_to_lightness",
     "ab_to_target",
     "target_to_ab",
-    "AB_OFFSET",
-    "AB_SCALE",
+    "mse_to_ab_rmse",
 ]
+
 
 ArrayLike = TypeVar("ArrayLike", torch.Tensor, np.ndarray)
 TensorOrArray = Union[torch.Tensor, np.ndarray]
@@ -385,245 +387,14 @@ def target_to_ab(target: ArrayLike) -> ArrayLike:
 # Editing colour in Lab (notebook 01): a and b carry all of it.
 # --------------------------------------------------------------------------------------
 
-__all__ += [
-    "scale_chroma_rotate_hue",
-    "zero_ab_channels",
-    "lab_false_colour",
-    "srgb_lab_extremes",
-]
-
-
-def _finite_number(value: object, what: str, minimum: float | None = None) -> float:
-    """``value`` as a float, or a ValueError naming ``what`` and the expected range."""
-    expected = "a finite number" + ("" if minimum is None else f" >= {minimum:g}")
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{what}: expected {expected}, got {type(value).__name__} {value!r}")
-    number = float(value)
-    if not math.isfinite(number) or (minimum is not None and number < minimum):
-        raise ValueError(f"{what}: expected {expected}, got {number!r}")
-    return number
-
-
-def scale_chroma_rotate_hue(lab: ArrayLike, chroma_scale: float, hue_degrees: float) -> ArrayLike:
-    """Scale the colourfulness and turn the hue of Lab pixels, keeping ``L`` unchanged.
-
-    Each pixel's ``(a, b)`` is a point in the colour plane: its distance from the gray
-    axis (0, 0) is the chroma, its angle the hue. This multiplies the chroma by
-    ``chroma_scale`` and rotates the angle by ``hue_degrees`` (counter-clockwise, from
-    +a = red towards +b = yellow):
-
-        a' = s * (a cos t - b sin t),   b' = s * (a sin t + b cos t)
-
-    ``chroma_scale=0`` gives a gray image with the same ``L``; 1 and 0 degrees give the
-    input back. Results may leave the sRGB gamut (see :func:`out_of_gamut`).
-
-    Args:
-        lab: float tensor ``(..., 3, H, W)`` or numpy array ``(..., H, W, 3)``: ``L`` in
-            0..100, ``a`` and ``b`` in about -128..127.
-        chroma_scale: factor >= 0 for the chroma (0 gray, 1 unchanged, 2 twice as vivid).
-        hue_degrees: rotation of the hue angle in degrees (any finite number).
-
-    Returns:
-        Lab of the same kind, shape, dtype and device.
-
-    Raises:
-        ValueError: wrong shape or dtype, NaN in ``lab``, a negative or non-finite scale,
-            a non-finite angle.
-    """
-    scale = _finite_number(chroma_scale, "scale_chroma_rotate_hue: chroma_scale", minimum=0.0)
-    angle = math.radians(_finite_number(hue_degrees, "scale_chroma_rotate_hue: hue_degrees"))
-    tensor, was_numpy = _as_channel_first_tensor(lab, "scale_chroma_rotate_hue", "Lab values")
-    _finite_extremes(tensor, "scale_chroma_rotate_hue")
-    lightness, a, b = tensor.unbind(dim=-3)
-    cos, sin = scale * math.cos(angle), scale * math.sin(angle)
-    edited = torch.stack((lightness, cos * a - sin * b, sin * a + cos * b), dim=-3)
-    return _back(edited, was_numpy)
-
-
-def zero_ab_channels(lab: ArrayLike, a: bool = True, b: bool = True) -> ArrayLike:
-    """Switch the ``a`` and/or ``b`` channel off (set it to 0), keeping ``L``.
-
-    With both off every pixel becomes the gray of its own lightness; with ``a`` off
-    only the blue-yellow axis is left, with ``b`` off only the green-red axis.
-
-    Args:
-        lab: float tensor ``(..., 3, H, W)`` or numpy array ``(..., H, W, 3)`` (Lab).
-        a: set ``a`` to 0.
-        b: set ``b`` to 0.
-
-    Returns:
-        A new Lab array or tensor of the same kind, shape, dtype and device.
-
-    Raises:
-        ValueError: wrong shape or dtype, or ``a`` / ``b`` not booleans.
-    """
-    for name, flag in (("a", a), ("b", b)):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise ValueError(f"zero_ab_channels: expected {name}=True or False, got {flag!r}")
-    tensor, was_numpy = _as_channel_first_tensor(lab, "zero_ab_channels", "Lab values")
-    keep = _matrix((1.0, 0.0 if a else 1.0, 0.0 if b else 1.0), tensor).view(3, 1, 1)
-    return _back(tensor * keep, was_numpy)
-
-
-def lab_false_colour(lab: ArrayLike) -> ArrayLike:
-    """The paper's "CIELAB" panel: a Lab image shown as if its channels were R, G and B.
-
-    Each channel is brought to about 0..1 with the paper's scalings, the network input
-    ``L / 100`` (:func:`lab_to_network_input`) and the targets ``(ab + 128) / 255``
-    (:func:`ab_to_target`), and the three are then displayed as red, green and blue.
-    It is a false-colour picture of the numbers, not the photo's colours: gray pixels
-    (``a = b = 0``) come out pink-gray-teal shades of ``(L/100, 0.5, 0.5)``, white as
-    pink ``(1, 0.5, 0.5)``.
-
-    Args:
-        lab: float tensor ``(..., 3, H, W)`` or numpy array ``(..., H, W, 3)`` (Lab).
-
-    Returns:
-        Same kind, shape and dtype; values in [0, 1] for Lab values in the usual ranges
-        (``L`` 0..100, ``a``, ``b`` -128..127).
-    """
-    tensor, was_numpy = _as_channel_first_tensor(lab, "lab_false_colour", "Lab values")
-    lightness, ab = tensor.split([1, 2], dim=-3)
-    shown = torch.cat((lab_to_network_input(lightness), ab_to_target(ab)), dim=-3)
-    return _back(shown, was_numpy)
-
-
-def srgb_lab_extremes(steps: int = 52) -> dict[str, dict[str, object]]:
-    """Measure the range of ``L``, ``a`` and ``b`` over the sRGB gamut.
-
-    Converts a regular grid of ``steps**3`` sRGB colours (its corners, the primaries,
-    secondaries, black and white, included; 52 steps are the 8-bit values 0, 5, ...,
-    255) and reports, for each channel, the smallest and largest value and the sRGB
-    colour (8-bit) that reaches it. The extremes of ``a`` and ``b`` lie on corners of
-    the RGB cube, so a coarse grid finds them exactly.
-
-    Args:
-        steps: grid points per RGB axis, 2..256.
-
-    Returns:
-        ``{"L": {"min": float, "min_rgb": (r, g, b), "max": float, "max_rgb": (r, g, b)},
-        "a": {...}, "b": {...}}`` with 8-bit ``(r, g, b)`` tuples.
-    """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 2 <= steps <= 256:
-        raise ValueError(f"srgb_lab_extremes: expected an integer number of steps in 2..256, got {steps!r}")
-    levels = torch.linspace(0.0, 1.0, int(steps), dtype=torch.float64)
-    grid = torch.stack(torch.meshgrid(levels, levels, levels, indexing="ij")).reshape(3, 1, -1)
-    lab = rgb_to_lab(grid).reshape(3, -1)  # one image, 1 x steps**3 pixels
-    rgb8 = (grid * 255).round().to(torch.int64).reshape(3, -1)
-    extremes = {}
-    for index, name in enumerate("Lab"):
-        channel = lab[index]
-        low, high = int(torch.argmin(channel)), int(torch.argmax(channel))
-        extremes[name] = {
-            "min": float(channel[low]),
-            "min_rgb": tuple(int(v) for v in rgb8[:, low]),
-            "max": float(channel[high]),
-            "max_rgb": tuple(int(v) for v in rgb8[:, high]),
-        }
-    return extremes
-
 
 # --------------------------------------------------------------------------------------
 # Which (a, b) exist at a given L: slices of the sRGB gamut (notebook 01).
 # --------------------------------------------------------------------------------------
 
-__all__ += ["ab_grid", "displayable_ab_plane", "displayable_lightness"]
 
-
-def ab_grid(step: float = 1.0, limit: float = 128.0) -> np.ndarray:
-    """The a (and b) values of an ab-plane grid: ``-limit, -limit + step, ..., +limit``.
-
-    Args:
-        step: grid spacing in ab units (> 0); ``limit / step`` must be a whole number, so
-            that 0 (gray) is on the grid.
-        limit: the grid runs from ``-limit`` to ``+limit`` (> 0, ab units).
-
-    Returns:
-        float64 array of ``2 * limit / step + 1`` values, ascending, 0 in the middle.
-
-    >>> ab_grid(step=64.0)
-    array([-128.,  -64.,    0.,   64.,  128.])
-    """
-    step = _finite_number(step, "ab_grid: step", minimum=0.0)
-    limit = _finite_number(limit, "ab_grid: limit", minimum=0.0)
-    if step == 0.0 or limit == 0.0:
-        raise ValueError(f"ab_grid: expected step > 0 and limit > 0, got step={step:g}, limit={limit:g}")
-    half = limit / step  # intervals on each side of 0
-    if round(half) < 1 or abs(half - round(half)) > 1e-9 * half or round(half) > 2048:
-        raise ValueError(
-            f"ab_grid: expected a step that divides limit = {limit:g} into 1 to 2048 whole "
-            f"intervals, got step={step:g}"
-        )
-    return step * np.arange(-round(half), round(half) + 1, dtype=np.float64)
-
-
-def displayable_ab_plane(
-    lightness: float, step: float = 1.0, limit: float = 128.0, blank: float = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """The slice of the sRGB gamut at one lightness: every (a, b) a screen can show at ``L``.
-
-    The grid is :func:`ab_grid` on both axes, laid out like a plot of the ab plane:
-    column ``j`` has ``a = ab_grid(step, limit)[j]`` (green on the left, red on the
-    right) and row ``i`` has ``b = ab_grid(step, limit)[::-1][i]`` (yellow at the top,
-    blue at the bottom), so gray (0, 0) is the centre pixel.
-
-    Args:
-        lightness: ``L`` in 0..100.
-        step, limit: the grid (see :func:`ab_grid`); 1 and 128 give 257 x 257 pixels.
-        blank: the value (0..1) of all three channels where no sRGB colour exists
-            (1.0: white).
-
-    Returns:
-        ``(rgb, displayable)``: sRGB float64 ``(n, n, 3)`` in [0, 1], the colour of each
-        displayable (a, b) and ``blank`` elsewhere; and a bool mask ``(n, n)``, True where
-        ``(L, a, b)`` is inside the sRGB gamut (:func:`out_of_gamut` is False).
-
-    Raises:
-        ValueError: ``lightness`` outside 0..100 or not a number, a bad grid, ``blank``
-            outside 0..1.
-
-    >>> rgb, displayable = displayable_ab_plane(100.0, step=64.0)
-    >>> int(displayable.sum()), bool(displayable[2, 2])  # at L = 100 only white (a = b = 0)
-    (1, True)
-    """
-    lightness = _finite_number(lightness, "displayable_ab_plane: lightness", minimum=0.0)
-    if lightness > 100.0:
-        raise ValueError(f"displayable_ab_plane: expected lightness (L) in 0..100, got {lightness:g}")
-    blank = _finite_number(blank, "displayable_ab_plane: blank", minimum=0.0)
-    if blank > 1.0:
-        raise ValueError(f"displayable_ab_plane: expected blank in 0..1, got {blank:g}")
-    values = ab_grid(step, limit)
-    a, b = np.meshgrid(values, values[::-1])
-    lab = np.stack((np.full_like(a, lightness), a, b), axis=-1)
-    displayable = ~out_of_gamut(lab)
-    rgb = lab_to_rgb(lab)
-    rgb[~displayable] = blank
-    return rgb, displayable
-
-
-def displayable_lightness(a: float, b: float, step: float = 0.5) -> np.ndarray:
-    """The lightnesses at which the colour ``(a, b)`` exists on an sRGB screen.
-
-    Args:
-        a: green (< 0) to red (> 0), ab units.
-        b: blue (< 0) to yellow (> 0), ab units.
-        step: spacing of the tested ``L`` values ``0, step, ..., 100`` (``100 / step``
-            must be a whole number).
-
-    Returns:
-        float64 array of the ``L`` values (ascending) at which ``(L, a, b)`` is inside the
-        sRGB gamut; empty when there are none. For ``a = b = 0`` that is every L.
-
-    >>> lightness = displayable_lightness(80.0, -80.0)
-    >>> float(lightness.min()), float(lightness.max())  # a purple that exists only at L 41..48.5
-    (41.0, 48.5)
-    """
-    a = _finite_number(a, "displayable_lightness: a")
-    b = _finite_number(b, "displayable_lightness: b")
-    step = _finite_number(step, "displayable_lightness: step", minimum=0.0)
-    intervals = 100.0 / step if step > 0 else math.inf
-    if not math.isfinite(intervals) or abs(intervals - round(intervals)) > 1e-9 * intervals or intervals > 100_000:
-        raise ValueError(f"displayable_lightness: expected a step > 0 that divides 100 into whole intervals, got {step:g}")
-    lightness = step * np.arange(round(intervals) + 1, dtype=np.float64)
-    lab = np.stack((lightness, np.full_like(lightness, a), np.full_like(lightness, b)), axis=-1)[None]
-    return lightness[~out_of_gamut(lab)[0]]
+def mse_to_ab_rmse(mse: float) -> float:
+    """A loss on the target scale ``(ab + 128) / 255`` as a root-mean-square error in ab units: ``sqrt(mse) * 255``."""
+    if mse < 0:
+        raise ValueError(f"mse_to_ab_rmse: expected a non-negative MSE, got {mse}")
+    return math.sqrt(mse) * 255.0

@@ -1,7 +1,7 @@
 """Running the course: its notebooks, executed headlessly, top to bottom.
 
 Each notebook owns its figures and saves them to ``figures/`` (see
-:func:`colorlib.plot.save_figure`), so "regenerate every figure" means "run every
+:func:`colorlib.lessons.plot.save_figure`), so "regenerate every figure" means "run every
 notebook": no figure code lives twice. ``colorlib figures`` and ``make course`` call
 :func:`run_notebook` for each of :func:`notebook_paths`.
 """
@@ -17,7 +17,16 @@ from nbclient import NotebookClient
 from .config import repo_root
 from .files import atomic_write
 
-__all__ = ["REPOSITORY", "INSTALL_CELL", "colab_url", "binder_url", "badges", "notebook_paths", "run_notebook", "strip_widget_state"]
+__all__ = [
+    "notebook_paths",
+    "REPOSITORY",
+    "INSTALL_CELL",
+    "colab_url",
+    "binder_url",
+    "badges",
+    "strip_widget_state",
+    "run_notebook",
+]
 
 
 def notebook_paths(folder: Path | None = None) -> list[Path]:

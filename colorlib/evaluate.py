@@ -29,39 +29,42 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from . import metrics
-from .config import Profile, data_dir, get_profile, run_dir
+from .config import Profile, data_dir, get_profile
 from .datasets import kodak24_files, landscapes_split
 from .files import atomic_write
-from .images import DEFAULT_MAX_PIXELS, ImageReadError, find_images, is_grayscale, load_image, resize
+from .images import (
+    DEFAULT_MAX_PIXELS,
+    ImageReadError,
+    find_images,
+    is_grayscale,
+    load_image,
+)
 from .inference import colorize, replace_ab
 from .places205 import read_split
-from .train import TrainConfig
 from .weights import load_pretrained
 
 __all__ = [
     "Colorizer",
     "EvaluationImage",
-    "EvaluationResult",
     "gray_colorizer",
     "constant_ab_colorizer",
     "model_colorizer",
     "mean_ab",
     "training_mean_ab",
-    "evaluation_images",
     "PhotoSet",
     "photo_set",
     "kodak24_photos",
-    "EvaluationReport",
-    "evaluate_command",
+    "evaluation_images",
     "image_metrics",
+    "EvaluationResult",
     "evaluate_colorizer",
     "mean_auc",
     "summarize",
     "metrics_table",
-    "course_model_path",
-    "plot_comparison_grid",
-    "plot_dullness_on_photos",
+    "EvaluationReport",
+    "evaluate_command",
 ]
+
 
 #: ``(uint8 RGB (H, W, 3)) -> uint8 RGB (H, W, 3)``, using only the input's lightness.
 Colorizer = Callable[[np.ndarray], np.ndarray]
@@ -325,106 +328,6 @@ def metrics_table(summaries: dict[str, dict[str, float]], ground_truth: bool = T
 # --------------------------------------------------------------------------------------
 
 
-def course_model_path(profile: Profile | None = None) -> Path:
-    """Where notebook 04 (``colorlib train``) leaves the profile's best model:
-    ``<repo>/runs/<profile>/best.pth`` (it may not exist yet)."""
-    return run_dir((profile or get_profile()).name) / "best.pth"
-
-
-def plot_comparison_grid(
-    images: Sequence[EvaluationImage],
-    rows: dict[str, Sequence[np.ndarray]],
-    block_size: int = 5,
-    size: float = 2.0,
-):
-    """The course's own side-by-side comparison: the ground truth, then one row per colorizer.
-
-    Photos come in blocks of ``block_size`` columns; each block has the ground truth on
-    top and one row per entry of ``rows`` below it. Every panel shows a picture: a
-    colorizer that is not available (ModelZ offline, say) is left out of ``rows``, not
-    drawn as an empty row. (The paper's Figure 5 itself, on the paper's photos, is
-    :func:`colorlib.paper.plot_figure5`.)
-
-    Args:
-        images: the ground-truth photos, uint8 RGB (H, W, 3) each (any sizes).
-        rows: ``{row label: one uint8 RGB image per photo}``, in order.
-        block_size: photos per block.
-        size: inches per panel.
-
-    Raises:
-        ValueError: no photos, a row that is ``None`` or has the wrong number of images.
-    """
-    import matplotlib.pyplot as plt
-
-    if not images or block_size < 1:
-        raise ValueError(f"plot_comparison_grid: expected at least one photo and block_size >= 1, got {len(images)} and {block_size}")
-    for label, source in rows.items():
-        if source is None or len(source) != len(images):
-            raise ValueError(
-                f"plot_comparison_grid: row {label!r} must hold one image per photo ({len(images)}), got "
-                f"{'None (leave a colorizer that is not available out of rows)' if source is None else len(source)}"
-            )
-    labels = ["ground truth", *rows]
-    sources = [[image.rgb for image in images], *rows.values()]
-    blocks = -(-len(images) // block_size)
-    figure, axes = plt.subplots(
-        blocks * len(labels), block_size, figsize=(size * block_size + 0.9, size * blocks * len(labels) + 0.3 * blocks), squeeze=False
-    )
-    for index in range(blocks * block_size):
-        block, column = divmod(index, block_size)
-        for row, (label, source) in enumerate(zip(labels, sources)):
-            axis = axes[block * len(labels) + row, column]
-            if index >= len(images):
-                axis.axis("off")
-                continue
-            axis.imshow(source[index])
-            axis.set_xticks([])
-            axis.set_yticks([])
-            if row == 0:
-                axis.set_title(images[index].name, fontsize=8)
-            if column == 0:
-                axis.set_ylabel(label, fontsize=9)
-    figure.tight_layout(h_pad=0.3, w_pad=0.3)
-    return figure
-
-
-def plot_dullness_on_photos(images: Sequence[EvaluationImage], results: Sequence[EvaluationResult]):
-    """Predicted against true colourfulness and chroma (one point per photo), and the a and
-    b histograms of all predicted pixels against the ground truth's."""
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, 4, figsize=(17, 4.2))
-    markers = "osD^v<>"
-    for axis, key, label in ((axes[0], "colourfulness", "colourfulness"), (axes[1], "chroma", "mean chroma C*ab")):
-        top = 0.0
-        for marker, result in zip(markers, results):
-            truth, predicted = result.per_image[f"true_{key}"], result.per_image[key]
-            axis.scatter(truth, predicted, marker=marker, label=result.name, alpha=0.8)
-            top = max(top, truth.max(), predicted.max())
-        axis.plot([0, top * 1.05], [0, top * 1.05], "k--", lw=0.8, label="as colourful as the truth")
-        axis.set_xlabel(f"true {label}")
-        axis.set_ylabel(f"predicted {label}")
-        axis.set_title(f"{label}: each point one photo", fontsize=10)
-    axes[0].legend(fontsize=7)
-    true_ab = [metrics.ab_of(image.rgb) for image in images]
-    for axis, channel, name in ((axes[2], 0, "a (green - / red +)"), (axes[3], 1, "b (blue - / yellow +)")):
-        density_true = metrics.ab_histograms(true_ab)
-        centres = 0.5 * (density_true[2][1:] + density_true[2][:-1])
-        axis.plot(centres, density_true[channel], "k-", lw=2, label="ground truth")
-        for result in results:
-            density = metrics.ab_histograms([metrics.ab_of(p) for p in result.predictions])
-            axis.plot(centres, density[channel], lw=1.2, label=result.name)
-        axis.set_yscale("log")
-        axis.set_ylim(1e-5, 1)
-        axis.set_xlim(-80, 80)
-        axis.set_xlabel(name)
-        axis.set_ylabel("density of pixels (log)")
-        axis.set_title(f"histogram of {name.split()[0]}", fontsize=10)
-    axes[3].legend(fontsize=7)
-    figure.tight_layout()
-    return figure
-
-
 # --------------------------------------------------------------------------------------
 # Command line.
 # --------------------------------------------------------------------------------------
@@ -514,216 +417,7 @@ def evaluate_command(
 
 # (Appended here; its import belongs with the ones at the top of the module.)
 
-__all__ += ["LOSS_TABLE_COLUMNS", "downscaled", "ScoredColours", "score_colours", "score_colorizer", "seed_table"]
-
-#: The columns of :func:`seed_table`: key of :func:`score_colours` -> (heading, decimals).
-LOSS_TABLE_COLUMNS: dict[str, tuple[str, int]] = {
-    "auc": ("AuC %", 1),
-    "rebalanced_auc": ("rebal. AuC %", 1),
-    "psnr": ("PSNR dB", 2),
-    "colourfulness_ratio": ("colourful. ratio", 2),
-    "chroma": ("chroma", 1),
-}
-
-
-def downscaled(images: Sequence[EvaluationImage], factor: int = 2) -> list[EvaluationImage]:
-    """The same whole photos, ``factor`` times smaller on each side (bicubic, :func:`colorlib.images.resize`).
-
-    Kodak24 at half size (384 x 512) makes every metric four times cheaper; a network
-    that sees the photo at 64 x 64 or 224 x 224 predicts the same colours either way.
-
-    Raises:
-        ValueError: ``factor`` not an integer >= 1, or a photo that would vanish.
-    """
-    if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
-        raise ValueError(f"downscaled: expected an integer factor >= 1, got {factor!r}")
-    smaller = []
-    for image in images:
-        height, width = image.rgb.shape[0] // factor, image.rgb.shape[1] // factor
-        if min(height, width) < 8:
-            raise ValueError(f"downscaled: {image.name} ({image.rgb.shape[1]}x{image.rgb.shape[0]}) is too small to shrink {factor} times")
-        rgb = image.rgb if factor == 1 else resize(image.rgb, height, width)
-        smaller.append(EvaluationImage(image.name, rgb, image.seen_in_training))
-    return smaller
-
-
-@dataclass
-class ScoredColours:
-    """One colorizer's outputs on a list of photos and its :func:`score_colours`."""
-
-    name: str
-    predictions: list[np.ndarray] = field(repr=False)
-    scores: dict[str, float]
-
-
-def score_colours(
-    predictions: Sequence[np.ndarray],
-    images: Sequence[EvaluationImage],
-    true_ab: Sequence[np.ndarray] | None = None,
-) -> dict[str, float]:
-    """The numbers of notebook 06's table for one set of colorized photos.
-
-    Args:
-        predictions: uint8 RGB ``(H, W, 3)``, one per photo, shaped like it.
-        images: the ground truth.
-        true_ab: the photos' ab ``(H, W, 2)`` if already computed (``metrics.ab_of``).
-
-    Returns:
-        ``auc`` (%, mean over photos), ``rebalanced_auc`` (%, Zhang et al.'s class-rebalanced
-        AuC over all the photos' pixels pooled: every occupied 10 x 10 ab bin of the truth
-        counts the same), ``psnr`` (dB, mean), ``colourfulness`` and ``true_colourfulness``
-        (means), ``colourfulness_ratio`` (their ratio), ``chroma`` and ``true_chroma``
-        (mean C*ab, means over photos).
-
-    Raises:
-        ValueError: no photos, or lists or shapes that do not match.
-    """
-    if not images or len(predictions) != len(images):
-        raise ValueError(f"score_colours: expected one prediction per photo (at least one), got {len(predictions)} for {len(images)}")
-    true_ab = [metrics.ab_of(image.rgb) for image in images] if true_ab is None else list(true_ab)
-    if len(true_ab) != len(images):
-        raise ValueError(f"score_colours: expected one true ab per photo, got {len(true_ab)} for {len(images)}")
-    for predicted, image in zip(predictions, images):
-        if not isinstance(predicted, np.ndarray) or predicted.shape != image.rgb.shape:
-            raise ValueError(
-                f"score_colours: the prediction for {image.name} is {getattr(predicted, 'shape', type(predicted).__name__)}, "
-                f"expected an RGB array shaped like the photo {image.rgb.shape}"
-            )
-    predicted_ab = [metrics.ab_of(predicted) for predicted in predictions]
-    colourfulness = float(np.mean([metrics.colourfulness(predicted) for predicted in predictions]))
-    true_colourfulness = float(np.mean([metrics.colourfulness(image.rgb) for image in images]))
-    pooled_prediction = np.concatenate([ab.reshape(-1, 2) for ab in predicted_ab])[None]
-    pooled_truth = np.concatenate([ab.reshape(-1, 2) for ab in true_ab])[None]
-    return {
-        "auc": float(np.mean([metrics.ab_error_auc(p, t) for p, t in zip(predicted_ab, true_ab)])),
-        "rebalanced_auc": metrics.rebalanced_ab_error_auc(pooled_prediction, pooled_truth),
-        "psnr": float(np.mean([metrics.psnr(p, image.rgb) for p, image in zip(predictions, images)])),
-        "colourfulness": colourfulness,
-        "true_colourfulness": true_colourfulness,
-        "colourfulness_ratio": colourfulness / max(true_colourfulness, 1e-12),
-        "chroma": float(np.mean([metrics.mean_chroma(ab) for ab in predicted_ab])),
-        "true_chroma": float(np.mean([metrics.mean_chroma(ab) for ab in true_ab])),
-    }
-
-
-def score_colorizer(
-    name: str,
-    colorizer: Colorizer,
-    images: Sequence[EvaluationImage],
-    true_ab: Sequence[np.ndarray] | None = None,
-) -> ScoredColours:
-    """Run ``colorizer`` on every photo and :func:`score_colours` the outputs."""
-    predictions = [colorizer(image.rgb) for image in images]
-    return ScoredColours(name, predictions, score_colours(predictions, images, true_ab))
-
-
-def seed_table(
-    rows: dict[str, Sequence[dict[str, float]]],
-    columns: dict[str, tuple[str, int]] | None = None,
-    ground_truth: bool = True,
-) -> str:
-    """A plain-text table with one row per colorizer, each the mean over its seeds ± their spread.
-
-    Args:
-        rows: ``{row name: [scores of seed 0, scores of seed 1, ...]}`` (dicts of
-            :func:`score_colours`); a baseline without seeds has a list of one.
-        columns: ``{key: (heading, decimals)}`` (default :data:`LOSS_TABLE_COLUMNS`).
-        ground_truth: a first row with the photos' own colourfulness ratio (1) and chroma.
-
-    Returns:
-        The table. Each cell is ``mean ± sd`` (the sample standard deviation over the
-        seeds, rounded like the mean), or just the value for a single run.
-
-    Raises:
-        ValueError: no rows, a row without runs, or a missing key.
-    """
-    columns = LOSS_TABLE_COLUMNS if columns is None else columns
-    if not rows or any(len(runs) == 0 for runs in rows.values()):
-        raise ValueError("seed_table: expected at least one row, each with at least one run")
-    for name, runs in rows.items():
-        missing = [key for key in columns for run in runs if key not in run]
-        if missing:
-            raise ValueError(f"seed_table: row {name!r} lacks {sorted(set(missing))}")
-    cells: dict[str, list[str]] = {}
-    if ground_truth:
-        first = next(iter(rows.values()))[0]
-        truth = {"auc": 100.0, "rebalanced_auc": 100.0, "psnr": math.inf, "ssim": 1.0, "colourfulness_ratio": 1.0,
-                 "chroma": first.get("true_chroma", math.nan), "colourfulness": first.get("true_colourfulness", math.nan)}
-        cells["ground truth"] = [f"{truth.get(key, math.nan):.{decimals}f}" for key, (_, decimals) in columns.items()]
-    for name, runs in rows.items():
-        row = []
-        for key, (_, decimals) in columns.items():
-            values = np.array([run[key] for run in runs], dtype=np.float64)
-            text = f"{values.mean():.{decimals}f}"
-            if len(values) > 1:
-                text += f" ± {values.std(ddof=1):.{decimals}f}"
-            row.append(text)
-        cells[name] = row
-    width = max(12, *(len(name) for name in cells))
-    widths = [max(len(heading), *(len(row[i]) for row in cells.values())) for i, (heading, _) in enumerate(columns.values())]
-    lines = [f"{'':<{width}}" + "".join(f"  {heading:>{w}}" for (heading, _), w in zip(columns.values(), widths))]
-    for name, row in cells.items():
-        lines.append(f"{name:<{width}}" + "".join(f"  {cell:>{w}}" for cell, w in zip(row, widths)))
-    return "\n".join(lines)
-
-
-def loss_run_dir(loss: str, rebalance: bool = False, seed: int = 0, profile: Profile | None = None) -> Path:
-    """The folder of one of notebook 06's runs: ``<repo>/runs/<profile>-<loss>[-rebalanced]-seed<N>``.
-
-    Its ``best.pth`` is what :func:`colorlib.load_pretrained` loads; e.g. the seed-0
-    rebalanced classification model of the quick profile is
-    ``runs/quick-classification-rebalanced-seed0/best.pth``.
-
-    Raises:
-        ValueError: an unknown loss, rebalancing for a regression loss, a negative seed.
-    """
-    if loss not in ("mse", "l1", "classification"):
-        raise ValueError(f"loss_run_dir: expected loss 'mse', 'l1' or 'classification', got {loss!r}")
-    if rebalance and loss != "classification":
-        raise ValueError("loss_run_dir: class rebalancing applies to the classification loss only")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"loss_run_dir: expected a seed >= 0, got {seed!r}")
-    name = (profile or get_profile()).name
-    return run_dir(name).parent / f"{name}-{loss}{'-rebalanced' if rebalance else ''}-seed{seed}"
-
-
-__all__ += ["loss_run_dir"]
-
 
 # (Appended here; its import belongs with the ones at the top of the module.)
 
-__all__ += ["LOSS_VARIANTS", "QUICK_LOSS_EXPERIMENT", "loss_experiment_config"]
 
-#: Notebook 06's rows: name -> (loss, rebalance). Only the loss and the output head differ.
-LOSS_VARIANTS: dict[str, tuple[str, bool]] = {
-    "MSE (the paper)": ("mse", False),
-    "L1": ("l1", False),
-    "classification": ("classification", False),
-    "classification + rebalancing": ("classification", True),
-}
-
-#: What notebook 06 changes in the quick profile so that 4 losses x 2 seeds train in a few
-#: minutes on two CPU cores. The classification head outputs 262 logits per pixel where
-#: regression outputs 2 and scores each pixel against a soft-encoded target: one of its
-#: training steps costs about 16 times an MSE step (measured at 32 x 32: 0.5 s against
-#: 0.03 s of CPU time for a batch of 32). So: 32 x 32 crops (a quarter of the pixels of
-#: 64 x 64), one stored crop per photo (1,258 per epoch), 2 epochs.
-QUICK_LOSS_EXPERIMENT: dict[str, int] = {"image_size": 32, "views_per_photo": 1, "epochs": 2}
-
-
-def loss_experiment_config(loss: str, rebalance: bool = False, seed: int = 0,
-                           profile: Profile | None = None) -> TrainConfig:
-    """The training settings of one of notebook 06's runs.
-
-    The profile's settings (with :data:`QUICK_LOSS_EXPERIMENT` in the quick profile), the
-    loss, rebalancing and seed, and :func:`loss_run_dir` as the output folder. Every run
-    shares the frozen encoder, the decoder trunk, the data and the epochs; the seed draws
-    the stored crops, the decoder's initialisation and the batch order.
-
-    Raises:
-        ValueError: as :func:`loss_run_dir`.
-    """
-    profile = profile or get_profile()
-    folder = loss_run_dir(loss, rebalance, seed, profile)
-    settings = QUICK_LOSS_EXPERIMENT if profile.name == "quick" else {}
-    return TrainConfig.from_profile(profile, loss=loss, rebalance=rebalance, seed=seed, out=folder, **settings)

@@ -39,14 +39,15 @@ __all__ = [
     "ab_error",
     "ab_error_curve",
     "ab_error_auc",
-    "rebalanced_ab_error_auc",
     "psnr",
     "ssim",
     "colourfulness",
     "chroma",
     "mean_chroma",
     "ab_histograms",
+    "rebalanced_ab_error_auc",
 ]
+
 
 #: Zhang et al. 2016 integrate the cumulative ab-error curve from 0 to 150.
 AUC_MAX_THRESHOLD = 150.0
@@ -293,10 +294,10 @@ def rebalanced_ab_error_auc(
     Args:
         predicted_ab, true_ab: ``(H, W, 2)``, or a batch ``(N, H, W, 2)`` pooled into one
             number, in ab units.
-        bins: ``(Q, 2)`` bin centres in ab units (e.g. ``colorlib.losses.ab_bins().numpy()``);
+        bins: ``(Q, 2)`` bin centres in ab units (e.g. ``colorlib.bins.ab_bins().numpy()``);
             each pixel goes to the nearest centre. Default: squares of 10 ab units centred
             on multiples of 10, which gives the same bins as Zhang et al.'s (and
-            ``colorlib.losses.ab_bins()``) for every displayable colour.
+            ``colorlib.bins.ab_bins()``) for every displayable colour.
         max_threshold: as for :func:`ab_error_auc`.
 
     Returns:

@@ -48,16 +48,14 @@ from torch import nn
 from .color import ab_to_target
 
 __all__ = [
-    "ModelZ",
-    "MODELZ_OFFLINE_MESSAGE",
     "NUM_AB_BINS",
-    "ANNEALED_MEAN_TEMPERATURE",
+    "MODELZ_OFFLINE_MESSAGE",
+    "ModelZ",
 ]
+
 
 #: Number of quantised ab bins ModelZ classifies into.
 NUM_AB_BINS = 313
-#: The temperature of the ECCV paper's annealed mean.
-ANNEALED_MEAN_TEMPERATURE = 0.38
 #: What every ModelZ cell of the notebooks prints when the weights cannot be had.
 MODELZ_OFFLINE_MESSAGE = "ModelZ weights are not available offline"
 

@@ -8,16 +8,24 @@ validation photo is ever seen in training.
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
+from pathlib import Path
 
-import matplotlib.cbook
 import numpy as np
 import skimage.data
 from PIL import Image
 
-__all__ = ["sample_photos", "sample_photo", "TRAIN_PHOTOS", "VALIDATION_PHOTOS", "SAMPLE_PHOTOS"]
+__all__ = [
+    "TRAIN_PHOTOS",
+    "VALIDATION_PHOTOS",
+    "SAMPLE_PHOTOS",
+    "sample_photo",
+    "sample_photos",
+]
 
-#: Photos the quick profile trains on.
+
+#: The photos the offline "samples" data source trains on (tests and small demonstrations).
 TRAIN_PHOTOS = ("astronaut", "coffee", "rocket", "motorcycle")
 #: Photos the quick profile validates on (never used for training).
 VALIDATION_PHOTOS = ("chelsea", "grace_hopper")
@@ -25,7 +33,12 @@ SAMPLE_PHOTOS = TRAIN_PHOTOS + VALIDATION_PHOTOS
 
 
 def _grace_hopper() -> np.ndarray:
-    with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")) as image:
+    # matplotlib ships the photo as package data; find it without importing matplotlib.
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError("sample_photo('grace_hopper'): expected the matplotlib package to be installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "sample_data" / "grace_hopper.jpg"
+    with Image.open(path) as image:
         return np.asarray(image.convert("RGB"))
 
 

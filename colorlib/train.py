@@ -62,25 +62,36 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset, TensorDataset
+from torch.utils.data import (
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    Subset,
+    TensorDataset,
+)
 from tqdm.auto import tqdm
 
+from .bins import ab_bins, bin_prior, soft_encode
 from .color import ab_to_target
 from .config import Profile, get_profile, run_dir
 from .data import CropBatch, build_datasets, collate_crops, rgb_batch_to_lightness_ab
 from .files import atomic_write
-from .losses import ColorLoss, ab_bins, bin_prior, make_loss, soft_encode
+from .losses import ColorLoss, make_loss
 from .model import DOWNSAMPLING_FACTOR, IMAGENET_GRAY, ColorizationNet
-from .weights import CHECKPOINT_FORMAT, build_colorization_net, load_pretrained, safe_torch_load
+from .weights import (
+    CHECKPOINT_FORMAT,
+    build_colorization_net,
+    safe_torch_load,
+)
 
 __all__ = [
-    "TrainConfig",
-    "TrainResult",
-    "TrainingDivergedError",
     "HISTORY_FORMAT",
     "LAST_CHECKPOINT",
     "BEST_CHECKPOINT",
     "HISTORY_FILE",
+    "TrainingDivergedError",
+    "TrainConfig",
+    "TrainResult",
     "choose_device",
     "make_loader",
     "encode_photos",
@@ -89,13 +100,10 @@ __all__ = [
     "validate",
     "save_checkpoint",
     "load_checkpoint",
-    "mean_target",
-    "constant_prediction_loss",
-    "mse_to_ab_rmse",
     "start_from_gray",
-    "time_training_parts",
     "train",
 ]
+
 
 #: ``format`` entry of ``history.json``.
 HISTORY_FORMAT = "colorlib-history-v1"
@@ -344,50 +352,6 @@ def make_loader(
     )
 
 
-
-
-def mean_target(loader: DataLoader) -> torch.Tensor:
-    """The mean training target ``(ab + 128) / 255`` over all pixels of ``loader``: float ``(2,)``.
-
-    Predicting this constant everywhere is the best constant guess under MSE (the
-    "mean ab" baseline).
-    """
-    total = torch.zeros(2, dtype=torch.float64)
-    count = 0
-    for _, ab in _photo_batches(loader, torch.device("cpu"), False, None):
-        targets = ab_to_target(ab)
-        total += targets.double().sum(dim=(0, 2, 3))
-        count += targets[:, 0].numel()
-    if count == 0:
-        raise ValueError("mean_target: the loader yielded no images")
-    return (total / count).float()
-
-
-def constant_prediction_loss(loader: DataLoader, target: torch.Tensor | Sequence[float]) -> float:
-    """MSE of predicting one constant target ``(2,)`` (ab scaled as ``(ab + 128) / 255``) for every pixel.
-
-    ``target = ab_to_target(torch.zeros(2))`` is the "ab = 0" (gray) baseline,
-    ``target = mean_target(train_loader)`` the "mean ab" one.
-    """
-    constant = torch.as_tensor(target, dtype=torch.float32).view(1, 2, 1, 1)
-    total, count = 0.0, 0
-    for _, ab in _photo_batches(loader, torch.device("cpu"), False, None):
-        targets = ab_to_target(ab)
-        total += float(((targets - constant) ** 2).sum(dtype=torch.float64))
-        count += targets.numel()
-    if count == 0:
-        raise ValueError("constant_prediction_loss: the loader yielded no images")
-    return total / count
-
-
-def mse_to_ab_rmse(mse: float) -> float:
-    """A loss on the target scale ``(ab + 128) / 255`` as a root-mean-square error in ab units: ``sqrt(mse) * 255``."""
-    if mse < 0:
-        raise ValueError(f"mse_to_ab_rmse: expected a non-negative MSE, got {mse}")
-    return math.sqrt(mse) * 255.0
-
-
-
 class _SkipLog:
     """Files skipped during training; warns once per newly seen batch of unreadable files."""
 
@@ -418,7 +382,6 @@ class _SkipLog:
                 UserWarning,
                 stacklevel=3,
             )
-
 
 
 # --------------------------------------------------------------------------------------
@@ -689,38 +652,6 @@ def _checkpoint(config: TrainConfig, model: ColorizationNet, optimizer, loss_fn:
     }
 
 
-def time_training_parts(model: ColorizationNet, dataset: Dataset, batch_size: int = 32, batches: int = 3) -> dict[str, float]:
-    """Where a training step's time goes, in seconds per batch (median of ``batches``).
-
-    Parts: ``"read and crop"`` (the data loader: decode, random crop, flip),
-    ``"to Lab"`` (:func:`colorlib.data.rgb_batch_to_lightness_ab`), ``"encoder forward"``
-    (frozen, no gradients) and ``"decoder step"`` (forward, MSE, backward, Adam). Storing
-    the encoder's features (``cache_features``) removes all but the last from every epoch
-    after the first.
-    """
-    loss_fn = make_loss("mse")
-    optimizer = torch.optim.Adam([p for p in model.decoder.parameters()], lr=1e-4)
-    decoder = _DecoderOnly(model).train()
-    times: dict[str, list[float]] = {"read and crop": [], "to Lab": [], "encoder forward": [], "decoder step": []}
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        loader = iter(make_loader(dataset, batch_size, shuffle=True))
-        for _ in range(batches):
-            started = time.perf_counter()
-            batch = next(loader)
-            converted = time.perf_counter()
-            lightness, ab = rgb_batch_to_lightness_ab(batch.rgb)
-            encoded = time.perf_counter()
-            with torch.no_grad():
-                features = model.encode(lightness)
-            stepped = time.perf_counter()
-            train_step(decoder, features, ab, loss_fn, optimizer)
-            done = time.perf_counter()
-            for name, seconds in zip(times, (converted - started, encoded - converted, stepped - encoded, done - stepped)):
-                times[name].append(seconds)
-    return {name: float(np.median(values)) for name, values in times.items()}
-
-
 def _make_loss(config: TrainConfig, train_set: Dataset) -> ColorLoss:
     if not config.rebalance:
         return make_loss(config.loss)
@@ -967,85 +898,3 @@ def _diverged(epoch: int, step: int, completed: int, last_path: Path) -> None:
 # (Appended here; its import belongs with the ones at the top of the module.)
 
 
-__all__ += ["train_or_reuse"]
-
-
-def _settings_of(config: TrainConfig) -> dict:
-    """What makes two runs the same: every setting except where the files go."""
-    settings = config.to_dict()
-    settings.pop("out", None)
-    return settings
-
-
-def train_or_reuse(
-    config: TrainConfig,
-    progress: bool = False,
-    log: Callable[[str], None] | None = None,
-) -> TrainResult:
-    """Train ``config`` unless ``<config.out>`` already holds the finished run of the same settings.
-
-    A notebook that trains calls this instead of :func:`train`, so that running it again
-    costs nothing. ``<out>/last.pth`` decides:
-
-    - it records the same settings (every field of :class:`TrainConfig` but ``out``) and
-      all ``config.epochs`` epochs (or ``config.max_steps`` steps), and ``best.pth`` is
-      there: nothing is trained; the result is read from the files;
-    - the same settings, unfinished (the run was interrupted): it is resumed;
-    - other settings, or no run at all: the run is trained from scratch (a run of other
-      settings in the folder is replaced).
-
-    Args:
-        config: the run's settings; ``config.out`` names the run's folder.
-        progress: progress bars while training.
-        log: called with one line saying what was done (reused, resumed, trained,
-            replaced), then with :func:`train`'s line per epoch; ``None``: silent.
-
-    Returns:
-        A :class:`TrainResult`, the same either way: ``model`` is the last epoch's network
-        (in eval mode, on the CPU when reused), ``history`` one dict per epoch with the
-        ``seconds`` each took when it was trained.
-
-    Raises:
-        ValueError: ``<out>/last.pth`` is not a colorlib training checkpoint (it is left alone).
-        TrainingDivergedError, FileExistsError: as :func:`train`.
-
-    >>> result = train_or_reuse(TrainConfig.from_profile("quick", out="runs/demo"))  # doctest: +SKIP
-    >>> train_or_reuse(TrainConfig.from_profile("quick", out="runs/demo")).history == result.history  # doctest: +SKIP
-    True
-    """
-    if not isinstance(config, TrainConfig):
-        raise ValueError(f"train_or_reuse: expected a TrainConfig, got {type(config).__name__}")
-    out = Path(config.out)
-    last_path, best_path = out / LAST_CHECKPOINT, out / BEST_CHECKPOINT
-    say = log if log is not None else (lambda line: None)
-    if not last_path.exists():
-        say(f"{out.name}: training")
-        return train(config, overwrite=True, progress=progress, log=log)
-    try:
-        checkpoint = load_checkpoint(last_path)
-    except ValueError as error:
-        raise ValueError(
-            f"train_or_reuse: {last_path} is not a colorlib training checkpoint; delete it or choose another "
-            f"output folder ({error})"
-        ) from error
-    stored = TrainConfig.from_dict(checkpoint.get("config", {}))
-    if _settings_of(stored) != _settings_of(config):
-        changed = sorted(key for key, value in _settings_of(config).items() if _settings_of(stored).get(key) != value)
-        say(f"{out.name}: the run there has other settings ({', '.join(changed)}): training again")
-        return train(config, overwrite=True, progress=progress, log=log)
-    completed, steps = int(checkpoint["epoch"]), int(checkpoint["step"])
-    finished = completed >= config.epochs or (config.max_steps is not None and steps >= config.max_steps)
-    if not (finished and best_path.exists()):
-        say(f"{out.name}: resuming after epoch {completed}")
-        return train(config, resume=True, progress=progress, log=log)
-    say(f"{out.name}: reusing the finished run ({completed} epochs)")
-    skipped = checkpoint.get("skipped", {})
-    return TrainResult(
-        model=load_pretrained(last_path),
-        history=list(checkpoint["history"]),
-        best_val_loss=checkpoint["best_val_loss"],
-        best_epoch=checkpoint["best_epoch"],
-        out=out,
-        skipped_grayscale=list(skipped.get("grayscale", [])),
-        skipped_unreadable=list(skipped.get("unreadable", [])),
-    )

@@ -1,6 +1,6 @@
-"""colorlib.anatomy and its neighbours: the measured ResNet-18 table, the max-pool and
+"""colorlib.lessons.decoder_anatomy and its neighbours: the measured ResNet-18 table, the max-pool and
 up-sampling examples, the shape traces, the parameter counts (colorlib.model), the
-nearest/bilinear widget (colorlib.widgets) and the checkpoint forensics (colorlib.checkpoints)."""
+nearest/bilinear widget (colorlib.lessons.color_space) and the checkpoint forensics (colorlib.lessons.authors_checkpoints)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,19 @@ import torch
 from PIL import Image
 from torchvision.models import resnet18, resnet34
 
-from colorlib import anatomy, checkpoints, widgets
 from colorlib.datasets import kodak24_files
 from colorlib.images import load_image, square_crop
 from colorlib.inference import predict_ab
-from colorlib.model import ColorizationNet, make_encoder, parameter_counts
+from colorlib.lessons import authors_checkpoints, decoder_anatomy, encoder_anatomy
+from colorlib.lessons.layers import parameter_counts
+from colorlib.model import ColorizationNet, make_encoder
 from colorlib.samples import sample_photo
-from colorlib.weights import PAPER_CHECKPOINTS, download, load_authors_module, load_pretrained
+from colorlib.weights import (
+    PAPER_CHECKPOINTS,
+    download,
+    load_authors_module,
+    load_pretrained,
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +42,7 @@ def random_net():
 
 
 def test_layer_table_matches_the_known_resnet18_sizes():
-    rows = anatomy.layer_table(resnet18(weights=None), input_size=224)
+    rows = encoder_anatomy.layer_table(resnet18(weights=None), input_size=224)
     assert [row.name for row in rows] == [
         "input", "conv1", "conv2_x", "conv3_x", "conv4_x", "conv5_x", "average pool", "fully connected", "softmax",
     ]
@@ -55,7 +61,7 @@ def test_layer_table_matches_the_known_resnet18_sizes():
 
 def test_layer_table_is_measured_not_typed():
     # Another input size and another depth give other numbers, read off the live model.
-    rows = {row.name: row for row in anatomy.layer_table(resnet34(weights=None), input_size=64)}
+    rows = {row.name: row for row in encoder_anatomy.layer_table(resnet34(weights=None), input_size=64)}
     assert rows["conv3_x"].output_shape == (128, 8, 8)
     assert rows["conv5_x"].output_shape == (512, 2, 2)
     assert rows["average pool"].operations == ("2x2 average pool",)
@@ -64,29 +70,29 @@ def test_layer_table_is_measured_not_typed():
     # The one-channel conv1 of the paper's encoder changes the input row only.
     model = resnet18(weights=None)
     model.conv1 = make_encoder(model)[0]
-    rows = anatomy.layer_table(model, input_size=96)
+    rows = encoder_anatomy.layer_table(model, input_size=96)
     assert rows[0].output_shape == (1, 96, 96) and rows[3].output_shape == (128, 12, 12)
 
 
 def test_layer_table_leaves_no_hooks_and_keeps_the_mode():
     model = resnet18(weights=None).train()
-    anatomy.layer_table(model, 64)
+    encoder_anatomy.layer_table(model, 64)
     assert model.training
     assert all(not module._forward_hooks for module in model.modules())
 
 
 def test_layer_table_rejects_what_is_not_a_resnet():
     with pytest.raises(ValueError, match="torchvision ResNet"):
-        anatomy.layer_table(ColorizationNet().encoder)
+        encoder_anatomy.layer_table(ColorizationNet().encoder)
     with pytest.raises(ValueError, match="input_size"):
-        anatomy.layer_table(resnet18(weights=None), input_size=0)
+        encoder_anatomy.layer_table(resnet18(weights=None), input_size=0)
 
 
 def test_format_and_draw_layer_table():
-    rows = anatomy.layer_table()
-    text = anatomy.format_layer_table(rows)
+    rows = encoder_anatomy.layer_table()
+    text = encoder_anatomy.format_layer_table(rows)
     assert "28x28x128" in text and text.count("yes") == 3
-    figure = anatomy.draw_layer_table(rows)
+    figure = encoder_anatomy.draw_layer_table(rows)
     texts = [t.get_text() for t in figure.axes[0].texts]
     assert "the paper cuts here:\n28x28x128" in texts
     assert "kept (shaded):\n224 -> 112 -> 56 -> 28" in texts
@@ -96,41 +102,41 @@ def test_format_and_draw_layer_table():
 
 
 def test_max_pool_example_hand_worked():
-    grid, pooled, winners = anatomy.max_pool_example()
+    grid, pooled, winners = encoder_anatomy.max_pool_example()
     # windows: {3,1,4,8} {0,2,5,1} {2,0,1,9} {7,6,3,4}
     assert pooled.tolist() == [[8, 5], [9, 7]]
     assert winners.tolist() == [[5, 6], [13, 10]]  # flat indices row * 4 + column
     assert grid.flatten()[winners.flatten()].tolist() == [8, 5, 9, 7]
     values = np.arange(36, dtype=np.float32).reshape(6, 6)[::-1]
-    _, pooled, _ = anatomy.max_pool_example(values.copy())
+    _, pooled, _ = encoder_anatomy.max_pool_example(values.copy())
     assert pooled.numpy().tolist() == values.reshape(3, 2, 3, 2).max(axis=(1, 3)).tolist()
 
 
 def test_max_pool_example_rejects_odd_sides():
     with pytest.raises(ValueError, match="even"):
-        anatomy.max_pool_example(np.ones((3, 4)))
+        encoder_anatomy.max_pool_example(np.ones((3, 4)))
     with pytest.raises(ValueError, match="2-D"):
-        anatomy.max_pool_example(np.ones((2, 2, 2)))
+        encoder_anatomy.max_pool_example(np.ones((2, 2, 2)))
 
 
 def test_upsample_example_blocks():
-    grid, up = anatomy.upsample_example()
+    grid, up = encoder_anatomy.upsample_example()
     assert grid.tolist() == [[3]] and up.tolist() == [[3, 3], [3, 3]]
-    _, up = anatomy.upsample_example(((3, 7), (1, 5)))
+    _, up = encoder_anatomy.upsample_example(((3, 7), (1, 5)))
     assert up.tolist() == [[3, 3, 7, 7], [3, 3, 7, 7], [1, 1, 5, 5], [1, 1, 5, 5]]
-    assert anatomy.is_block_constant(up, 2)
-    _, smooth = anatomy.upsample_example(((3, 7), (1, 5)), mode="bilinear")
+    assert decoder_anatomy.is_block_constant(up, 2)
+    _, smooth = encoder_anatomy.upsample_example(((3, 7), (1, 5)), mode="bilinear")
     assert smooth[0].tolist() == [3, 4, 6, 7]  # align_corners=False: weights 3/4, 1/4
-    assert not anatomy.is_block_constant(smooth, 2)
+    assert not decoder_anatomy.is_block_constant(smooth, 2)
     with pytest.raises(ValueError, match="mode"):
-        anatomy.upsample_example(mode="bicubic")
+        encoder_anatomy.upsample_example(mode="bicubic")
 
 
 def test_drawn_grids_show_every_number():
-    figure = anatomy.draw_max_pool(*anatomy.max_pool_example())
+    figure = encoder_anatomy.draw_max_pool(*encoder_anatomy.max_pool_example())
     numbers = [t.get_text() for t in figure.axes[0].texts if t.get_text().isdigit()]
-    assert sorted(numbers) == sorted([str(v) for row in anatomy.MAX_POOL_EXAMPLE for v in row] + ["8", "5", "9", "7"])
-    figure = anatomy.draw_upsample([anatomy.upsample_example()])
+    assert sorted(numbers) == sorted([str(v) for row in encoder_anatomy.MAX_POOL_EXAMPLE for v in row] + ["8", "5", "9", "7"])
+    figure = encoder_anatomy.draw_upsample([encoder_anatomy.upsample_example()])
     assert [t.get_text() for t in figure.axes[0].texts].count("3") == 5
 
 
@@ -138,7 +144,7 @@ def test_drawn_grids_show_every_number():
 
 
 def test_trace_shapes_of_the_decoder(random_net):
-    rows = anatomy.trace_shapes(random_net.decoder, torch.zeros(1, 128, 28, 28))
+    rows = encoder_anatomy.trace_shapes(random_net.decoder, torch.zeros(1, 128, 28, 28))
     shapes = [row.output_shape for row in rows]
     assert shapes[0] == (128, 28, 28)
     assert shapes[4] == (128, 56, 56) and shapes[8] == (64, 112, 112) and shapes[12] == (2, 112, 112)
@@ -149,19 +155,19 @@ def test_trace_shapes_of_the_decoder(random_net):
 
 def test_encoder_feature_maps_and_trace(random_net):
     x = torch.rand(1, 1, 64, 64)
-    maps = anatomy.encoder_feature_maps(random_net.encoder, x)
+    maps = encoder_anatomy.encoder_feature_maps(random_net.encoder, x)
     assert list(maps) == ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2"]
     assert maps["conv1"].shape == (64, 32, 32) and maps["layer2"].shape == (128, 8, 8)
     assert float(maps["relu"].min()) >= 0 and float(maps["bn1"].min()) < 0  # in-place ReLU did not clobber bn1
     assert torch.allclose(maps["layer2"], random_net.encoder(x)[0])
-    rows = anatomy.trace_shapes(random_net.encoder, x, anatomy.encoder_layer_names())
-    assert [row.name for row in rows] == ["input", *anatomy.encoder_layer_names()]
+    rows = encoder_anatomy.trace_shapes(random_net.encoder, x, encoder_anatomy.encoder_layer_names())
+    assert [row.name for row in rows] == ["input", *encoder_anatomy.encoder_layer_names()]
     with pytest.raises(ValueError, match=r"\(1, 1, H, W\)"):
-        anatomy.encoder_feature_maps(random_net.encoder, torch.rand(2, 1, 64, 64))
+        encoder_anatomy.encoder_feature_maps(random_net.encoder, torch.rand(2, 1, 64, 64))
 
 
 def test_receptive_fields_hand_worked():
-    rows = {name: (field, jump) for name, field, jump in anatomy.receptive_fields(resnet18(weights=None))}
+    rows = {name: (field, jump) for name, field, jump in encoder_anatomy.receptive_fields(resnet18(weights=None))}
     assert rows["conv1"] == (7, 2)  # 1 + 6*1
     assert rows["maxpool"] == (11, 4)  # 7 + 2*2
     assert rows["layer1.1.conv2"] == (43, 4)  # 11 + 4 convs * 2*4
@@ -194,19 +200,19 @@ def test_square_crop_takes_the_centre():
 
 def test_half_resolution_prediction_is_the_model_before_its_last_upsample(random_net):
     x = torch.rand(2, 1, 64, 64)
-    half = anatomy.predict_half_resolution(random_net, x)
+    half = decoder_anatomy.predict_half_resolution(random_net, x)
     assert half.shape == (2, 2, 32, 32)
     with torch.no_grad():
         full = random_net(x)
-    assert torch.equal(anatomy.upsample_ab(half, (64, 64), "nearest"), full)
-    assert anatomy.is_block_constant(full, 2) and not anatomy.is_block_constant(full, 4)
-    assert not anatomy.is_block_constant(anatomy.upsample_ab(half, (64, 64), "bilinear"), 2)
+    assert torch.equal(decoder_anatomy.upsample_ab(half, (64, 64), "nearest"), full)
+    assert decoder_anatomy.is_block_constant(full, 2) and not decoder_anatomy.is_block_constant(full, 4)
+    assert not decoder_anatomy.is_block_constant(decoder_anatomy.upsample_ab(half, (64, 64), "bilinear"), 2)
     with pytest.raises(ValueError, match="divisible by 8"):
-        anatomy.predict_half_resolution(random_net, torch.rand(1, 1, 60, 64))
+        decoder_anatomy.predict_half_resolution(random_net, torch.rand(1, 1, 60, 64))
 
 
 def test_upsampling_widget_responds_to_its_controls(random_net):
-    comparison = widgets.UpsamplingComparison(random_net, square_crop(sample_photo("chelsea"), 64), display_size=128)
+    comparison = decoder_anatomy.UpsamplingComparison(random_net, square_crop(sample_photo("chelsea"), 64), display_size=128)
     nearest = comparison.image.value
     assert Image.open(io.BytesIO(nearest)).size == (128, 128)
     comparison.mode.value = "bilinear"
@@ -216,14 +222,14 @@ def test_upsampling_widget_responds_to_its_controls(random_net):
     zoomed = Image.open(io.BytesIO(comparison.image.value))
     assert comparison.image.value != bilinear and zoomed.size == (128, 128)
     assert comparison.view("bilinear", 4).shape == (16, 16, 3)
-    rgb_nearest, ab_nearest = anatomy.colorize_from_half_resolution(comparison.photo, comparison.half_target, "nearest")
-    _, ab_bilinear = anatomy.colorize_from_half_resolution(comparison.photo, comparison.half_target, "bilinear")
-    assert anatomy.is_block_constant(torch.from_numpy(ab_nearest).permute(2, 0, 1), 2)
+    rgb_nearest, ab_nearest = decoder_anatomy.colorize_from_half_resolution(comparison.photo, comparison.half_target, "nearest")
+    _, ab_bilinear = decoder_anatomy.colorize_from_half_resolution(comparison.photo, comparison.half_target, "bilinear")
+    assert decoder_anatomy.is_block_constant(torch.from_numpy(ab_nearest).permute(2, 0, 1), 2)
     assert not np.allclose(ab_nearest, ab_bilinear)
-    figure = widgets.draw_nearest_vs_bilinear(comparison, zoom=4)
+    figure = decoder_anatomy.draw_nearest_vs_bilinear(comparison, zoom=4)
     assert len(figure.axes) == 6
     with pytest.raises(ValueError, match="square uint8"):
-        widgets.UpsamplingComparison(random_net, sample_photo("chelsea"))
+        decoder_anatomy.UpsamplingComparison(random_net, sample_photo("chelsea"))
 
 
 # --- the released checkpoints --------------------------------------------------------
@@ -231,13 +237,13 @@ def test_upsampling_widget_responds_to_its_controls(random_net):
 
 def test_luma_input_changes_the_released_predictions_little():
     model = load_pretrained("paper", progress=False)
-    result = anatomy.compare_luma_and_lightness(model, square_crop(sample_photo("chelsea"), 112))
+    result = decoder_anatomy.compare_luma_and_lightness(model, square_crop(sample_photo("chelsea"), 112))
     assert 0.05 < result.mean_abs_delta_ab < 2.0  # ab units: different inputs, small change
     assert result.mean_abs_delta_ab < result.mean_abs_ab
 
 
 def test_describe_checkpoint_reads_the_authors_file(paper_files):
-    facts = checkpoints.describe_checkpoint(paper_files[-1])
+    facts = authors_checkpoints.describe_checkpoint(paper_files[-1])
     assert facts.file_name == "model100.pth"
     assert "__main__.ColorizationNet" in facts.pickled_globals
     assert "torchvision.models.resnet.BasicBlock" in facts.pickled_globals
@@ -247,18 +253,18 @@ def test_describe_checkpoint_reads_the_authors_file(paper_files):
     assert facts.conv1_in_channels == 3 and facts.conv1_weight_shape == (64, 1, 7, 7)
     assert facts.batches_tracked == (62_500,)
     assert facts.upsample_modes == ("nearest",) * 3
-    assert "midlevel_resnet.4" in checkpoints.module_tree(load_authors_module(paper_files[-1]))
+    assert "midlevel_resnet.4" in authors_checkpoints.module_tree(load_authors_module(paper_files[-1]))
 
 
 def test_the_three_checkpoints_differ_only_in_batch_norm_statistics(paper_files):
-    rows = checkpoints.compare_checkpoints(paper_files)
+    rows = authors_checkpoints.compare_checkpoints(paper_files)
     parameters = [row for row in rows if row.kind == "parameter"]
     assert len(parameters) == 44 and all(row.identical for row in parameters)
     different = [row for row in rows if not row.identical]
     assert different and all(row.kind == "buffer" for row in different)
     assert {row.name.rsplit(".", 1)[1] for row in different} == {"running_mean", "running_var", "num_batches_tracked"}
     with pytest.raises(ValueError, match="at least two"):
-        checkpoints.compare_checkpoints(paper_files[:1])
+        authors_checkpoints.compare_checkpoints(paper_files[:1])
 
 
 # --- where the mosaics come from: grids, the border frame, the checkerboard -----------
@@ -272,62 +278,62 @@ def test_boundary_jumps_hand_worked():
     # a = column index: every jump across a column boundary is (1 + 0) / 2 = 0.5, across rows 0;
     # each class has as many row as column boundaries in a square, so every class has 0.25.
     ramp = np.tile(np.arange(9.0), (9, 1))
-    assert anatomy.boundary_jumps(_ab(ramp)) == {1: 0.25, 2: 0.25, 4: 0.25, 8: 0.25}
+    assert decoder_anatomy.boundary_jumps(_ab(ramp)) == {1: 0.25, 2: 0.25, 4: 0.25, 8: 0.25}
     # one step of 10 in a between columns 7 and 8: 10 rows jump by 5 at position 8,
     # position 8 also has 10 row-boundaries without a jump: (10 * 5) / 20 = 2.5.
     step = np.zeros((10, 10))
     step[:, 8:] = 10.0
-    assert anatomy.boundary_jumps(_ab(step)) == {1: 0.0, 2: 0.0, 4: 0.0, 8: 2.5}
+    assert decoder_anatomy.boundary_jumps(_ab(step)) == {1: 0.0, 2: 0.0, 4: 0.0, 8: 2.5}
     # b counts like a; a step at column 6 is class 2 (6 is even, not a multiple of 4 or 8)
     b_step = np.zeros((10, 10))
     b_step[:, 6:] = -4.0
-    assert anatomy.boundary_jumps(_ab(np.zeros((10, 10)), b_step), periods=(2, 4, 8)) == {1: 0.0, 2: 0.5, 4: 0.0, 8: 0.0}
+    assert decoder_anatomy.boundary_jumps(_ab(np.zeros((10, 10)), b_step), periods=(2, 4, 8)) == {1: 0.0, 2: 0.5, 4: 0.0, 8: 0.0}
     # rows count like columns: the transpose gives the same numbers
-    assert anatomy.boundary_jumps(_ab(step.T)) == anatomy.boundary_jumps(_ab(step))
+    assert decoder_anatomy.boundary_jumps(_ab(step.T)) == decoder_anatomy.boundary_jumps(_ab(step))
 
 
 def test_boundary_jumps_nearest_upsampling_has_no_jump_inside_its_blocks():
     rng = np.random.default_rng(3)
     small = rng.normal(0, 10, (12, 12, 2)).astype(np.float32)
     doubled = small.repeat(2, axis=0).repeat(2, axis=1)
-    jumps = anatomy.boundary_jumps(doubled)
+    jumps = decoder_anatomy.boundary_jumps(doubled)
     assert jumps[1] == 0.0 and min(jumps[2], jumps[4], jumps[8]) > 5.0
-    noise = anatomy.boundary_jumps(rng.normal(0, 10, (64, 64, 2)).astype(np.float32))
+    noise = decoder_anatomy.boundary_jumps(rng.normal(0, 10, (64, 64, 2)).astype(np.float32))
     assert max(noise.values()) / min(noise.values()) < 1.1  # no grid in white noise: all classes alike
 
 
 def test_boundary_jumps_rejects_bad_input():
     with pytest.raises(ValueError, match=r"\(H, W, 2\)"):
-        anatomy.boundary_jumps(np.zeros((16, 16, 3)))
+        decoder_anatomy.boundary_jumps(np.zeros((16, 16, 3)))
     with pytest.raises(ValueError, match=r"\(H, W, 2\)"):
-        anatomy.boundary_jumps(np.zeros((16, 16, 2), dtype=np.int64))
+        decoder_anatomy.boundary_jumps(np.zeros((16, 16, 2), dtype=np.int64))
     with pytest.raises(ValueError, match="periods"):
-        anatomy.boundary_jumps(np.zeros((16, 16, 2)), periods=(1, 2))
+        decoder_anatomy.boundary_jumps(np.zeros((16, 16, 2)), periods=(1, 2))
     with pytest.raises(ValueError, match="at least 9 pixels"):
-        anatomy.boundary_jumps(np.zeros((8, 8, 2)))
+        decoder_anatomy.boundary_jumps(np.zeros((8, 8, 2)))
 
 
 def test_mosaic_jumps_of_a_random_network(random_net):
     photos = [square_crop(sample_photo(name), 64) for name in ("chelsea", "coffee")]
-    jumps = anatomy.mosaic_jumps(random_net, photos)
+    jumps = decoder_anatomy.mosaic_jumps(random_net, photos)
     assert jumps.photos == 2 and list(jumps.nearest) == [1, 2, 4, 8]
     assert jumps.nearest[1] == 0.0 and jumps.bilinear[1] > 0.0
     # each photo weighs the same: the mean of the two single-photo measurements
-    single = [anatomy.mosaic_jumps(random_net, [photo]) for photo in photos]
+    single = [decoder_anatomy.mosaic_jumps(random_net, [photo]) for photo in photos]
     for period in (1, 2, 4, 8):
         assert jumps.true[period] == pytest.approx((single[0].true[period] + single[1].true[period]) / 2)
     # the model's row is its real output, measured directly
-    direct = anatomy.boundary_jumps(predict_ab(random_net, photos[0], size=64, upsample="nearest"))
+    direct = decoder_anatomy.boundary_jumps(predict_ab(random_net, photos[0], size=64, upsample="nearest"))
     assert direct == pytest.approx(single[0].nearest, abs=1e-6)
     assert "true colours" in jumps.table() and f"{jumps.nearest[8]:.2f}" in jumps.table()
     with pytest.raises(ValueError, match="at least one photo"):
-        anatomy.mosaic_jumps(random_net, [])
+        decoder_anatomy.mosaic_jumps(random_net, [])
 
 
 def test_the_released_model_paints_on_the_8_pixel_grid():
     model = load_pretrained("paper", progress=False)
     photos = [square_crop(load_image(path), 224) for path in kodak24_files(download=False)[:4]]
-    jumps = anatomy.mosaic_jumps(model, photos)
+    jumps = decoder_anatomy.mosaic_jumps(model, photos)
     # the photos' own colours know no grid; the model's jump most on the 28 x 28 grid (8 px)
     assert max(jumps.true.values()) / min(jumps.true.values()) < 1.2
     assert jumps.nearest[1] == 0.0 < jumps.nearest[2] < jumps.nearest[4] < jumps.nearest[8]
@@ -336,57 +342,57 @@ def test_the_released_model_paints_on_the_8_pixel_grid():
 
 
 def test_flat_input_response_is_the_model_on_a_flat_picture(random_net):
-    ab = anatomy.flat_input_response(random_net, size=32, lightness=40)
+    ab = decoder_anatomy.flat_input_response(random_net, size=32, lightness=40)
     assert ab.shape == (32, 32, 2) and ab.dtype == np.float32
     with torch.no_grad():
         expected = random_net.predict_ab(torch.full((1, 1, 32, 32), 0.4))[0].permute(1, 2, 0).numpy()
     np.testing.assert_array_equal(ab, expected)
     with pytest.raises(ValueError, match="divisible by 8"):
-        anatomy.flat_input_response(random_net, size=30)
+        decoder_anatomy.flat_input_response(random_net, size=30)
     with pytest.raises(ValueError, match="0..100"):
-        anatomy.flat_input_response(random_net, lightness=120)
+        decoder_anatomy.flat_input_response(random_net, lightness=120)
 
 
 def test_border_frame_hand_worked():
     ab = np.zeros((6, 6, 2))
     ab[0, :, 1] = -6.0  # top row bluer
     ab[:, 5, 0] = 3.0  # right column redder
-    frame = anatomy.border_frame(ab, border=1)
+    frame = decoder_anatomy.border_frame(ab, border=1)
     assert frame.top == (0.5, -6.0)  # one of its 6 pixels is in the right column: a = 3 / 6
     assert frame.right == (3.0, -1.0)  # b: one of its 6 pixels is in the top row
     assert frame.bottom == (0.5, 0.0) and frame.left == (0.0, -1.0) and frame.inside == (0.0, 0.0)
     assert "-6.0" in frame.table()
     with pytest.raises(ValueError, match="border"):
-        anatomy.border_frame(ab, border=3)
+        decoder_anatomy.border_frame(ab, border=3)
 
 
 def test_the_released_model_paints_a_flat_gray_blue_with_a_bluer_top_edge():
-    ab = anatomy.flat_input_response(load_pretrained("paper", progress=False), size=224, lightness=50)
-    frame = anatomy.border_frame(ab, border=8)
+    ab = decoder_anatomy.flat_input_response(load_pretrained("paper", progress=False), size=224, lightness=50)
+    frame = decoder_anatomy.border_frame(ab, border=8)
     assert -30 < frame.inside[1] < -15  # a flat mid gray comes out blue (b < 0)
     assert frame.top[1] < frame.inside[1] - 5 and frame.bottom[1] > frame.inside[1] + 2
 
 
 def test_checkerboard_example_hand_worked():
-    grid, transposed, upsampled = anatomy.checkerboard_example(side=2, kernel_size=3)
+    grid, transposed, upsampled = decoder_anatomy.checkerboard_example(side=2, kernel_size=3)
     assert grid.tolist() == [[1, 1], [1, 1]]
     # kernels overlapping each output, per direction: 1, 2, 1, 1; weights 4/9
     counts = np.outer([1, 2, 1, 1], [1, 2, 1, 1])
     np.testing.assert_allclose(transposed, counts * 4 / 9, rtol=1e-6)
     # 3x3 mean after nearest doubling: 1 inside, 6/9 on the edges, 4/9 in the corners (zero padding)
     np.testing.assert_allclose(upsampled, np.outer([2, 3, 3, 2], [2, 3, 3, 2]) / 9, rtol=1e-6)
-    _, even, _ = anatomy.checkerboard_example(side=4, kernel_size=4)
+    _, even, _ = decoder_anatomy.checkerboard_example(side=4, kernel_size=4)
     np.testing.assert_allclose(even[1:-1, 1:-1], 1.0, rtol=1e-6)  # kernel 4, stride 2: no checkerboard
-    _, odd, flat = anatomy.checkerboard_example(side=4, kernel_size=3)
+    _, odd, flat = decoder_anatomy.checkerboard_example(side=4, kernel_size=3)
     assert sorted(set(np.round(odd[:-1, :-1] * 9 / 4, 4).ravel().tolist())) == [1.0, 2.0, 4.0]
     np.testing.assert_allclose(flat[1:-1, 1:-1], 1.0, rtol=1e-6)
     with pytest.raises(ValueError, match="kernel_size"):
-        anatomy.checkerboard_example(kernel_size=1)
+        decoder_anatomy.checkerboard_example(kernel_size=1)
 
 
 def test_mosaic_figures_are_drawn():
-    jumps = anatomy.MosaicJumps(2, {1: 1.0, 2: 1.0}, {1: 0.0, 2: 0.4}, {1: 0.2, 2: 0.2})
-    figure = anatomy.draw_mosaic_jumps(jumps)
+    jumps = decoder_anatomy.MosaicJumps(2, {1: 1.0, 2: 1.0}, {1: 0.0, 2: 0.4}, {1: 0.2, 2: 0.2})
+    figure = decoder_anatomy.draw_mosaic_jumps(jumps)
     labels = {text.get_text() for text in figure.axes[0].texts}
     assert {"1.00", "0.00", "0.40", "0.20"} <= labels
-    assert len(anatomy.draw_checkerboard(*anatomy.checkerboard_example(side=2)).axes[0].patches) == 4 + 16 + 16
+    assert len(decoder_anatomy.draw_checkerboard(*decoder_anatomy.checkerboard_example(side=2)).axes[0].patches) == 4 + 16 + 16

@@ -13,6 +13,7 @@ from hypothesis.extra.numpy import arrays
 from skimage import color as skcolor
 
 from colorlib import color
+from colorlib.lessons import color_space
 
 
 def _cube_sample(step: int) -> np.ndarray:
@@ -206,18 +207,18 @@ def _displayable_by_skimage(lab: np.ndarray, tolerance: float = 1e-4) -> np.ndar
 
 
 def test_ab_grid_runs_from_minus_to_plus_limit_through_gray():
-    np.testing.assert_array_equal(color.ab_grid(64.0), [-128.0, -64.0, 0.0, 64.0, 128.0])
-    values = color.ab_grid()
+    np.testing.assert_array_equal(color_space.ab_grid(64.0), [-128.0, -64.0, 0.0, 64.0, 128.0])
+    values = color_space.ab_grid()
     assert len(values) == 257 and values[128] == 0.0 and values[0] == -128.0 and values[-1] == 128.0
     for bad in (3.0, 0.0, -1.0, 300.0, float("nan")):
         with pytest.raises(ValueError, match="step"):
-            color.ab_grid(bad)
+            color_space.ab_grid(bad)
 
 
 @pytest.mark.parametrize("lightness", [5.0, 25.0, 50.0, 75.0, 95.0])
 def test_displayable_ab_plane_agrees_with_scikit_image(lightness):
-    rgb, displayable = color.displayable_ab_plane(lightness, step=4.0)
-    values = color.ab_grid(4.0)
+    rgb, displayable = color_space.displayable_ab_plane(lightness, step=4.0)
+    values = color_space.ab_grid(4.0)
     a, b = np.meshgrid(values, values[::-1])
     lab = np.stack((np.full(a.size, lightness), a.ravel(), b.ravel()), axis=1)
     expected = _displayable_by_skimage(lab).reshape(a.shape)
@@ -231,7 +232,7 @@ def test_displayable_ab_plane_agrees_with_scikit_image(lightness):
 
 
 def test_displayable_ab_plane_layout_and_hand_worked_points():
-    rgb, displayable = color.displayable_ab_plane(50.0)  # 257 x 257, a = b = 0 in the centre
+    rgb, displayable = color_space.displayable_ab_plane(50.0)  # 257 x 257, a = b = 0 in the centre
     assert rgb.shape == (257, 257, 3) and displayable.shape == (257, 257)
     np.testing.assert_allclose(rgb[128, 128], [119 / 255] * 3, atol=0.5 / 255)  # L = 50 gray is #777777
     assert displayable[128, 128] and not displayable[0, 0] and not displayable[-1, -1]
@@ -242,33 +243,33 @@ def test_displayable_ab_plane_layout_and_hand_worked_points():
     assert not displayable[128 + 30, 128 - 60]
     # At L = 0 and L = 100 only gray (black, white) exists.
     for lightness, gray in ((0.0, 0.0), (100.0, 1.0)):
-        rgb, displayable = color.displayable_ab_plane(lightness, step=8.0)
+        rgb, displayable = color_space.displayable_ab_plane(lightness, step=8.0)
         assert displayable.sum() == 1 and displayable[16, 16]
         np.testing.assert_allclose(rgb[16, 16], [gray] * 3, atol=1e-5)  # the D65 constants' rounding
-    _, black_blank = color.displayable_ab_plane(50.0, step=8.0, blank=0.0)
+    _, black_blank = color_space.displayable_ab_plane(50.0, step=8.0, blank=0.0)
     assert black_blank.sum() > 1
 
 
 def test_displayable_ab_plane_rejects_bad_input():
     with pytest.raises(ValueError, match=r"lightness \(L\) in 0..100"):
-        color.displayable_ab_plane(101.0)
+        color_space.displayable_ab_plane(101.0)
     with pytest.raises(ValueError, match="lightness"):
-        color.displayable_ab_plane(-1.0)
+        color_space.displayable_ab_plane(-1.0)
     with pytest.raises(ValueError, match="blank in 0..1"):
-        color.displayable_ab_plane(50.0, blank=2.0)
+        color_space.displayable_ab_plane(50.0, blank=2.0)
     with pytest.raises(ValueError, match="step"):
-        color.displayable_ab_plane(50.0, step=5.0)
+        color_space.displayable_ab_plane(50.0, step=5.0)
 
 
 def test_displayable_lightness_of_a_purple_gray_and_an_impossible_red():
-    purple = color.displayable_lightness(80.0, -80.0)
+    purple = color_space.displayable_lightness(80.0, -80.0)
     lightness = np.arange(0.0, 100.25, 0.5)
     lab = np.stack((lightness, np.full_like(lightness, 80.0), np.full_like(lightness, -80.0)), axis=1)
     np.testing.assert_array_equal(purple, lightness[_displayable_by_skimage(lab)])
     assert purple.min() == 41.0 and purple.max() == 48.5 and len(purple) == 16  # a band of 7.5 L
-    np.testing.assert_array_equal(color.displayable_lightness(0.0, 0.0, step=10.0), np.arange(0.0, 101.0, 10.0))
-    assert color.displayable_lightness(150.0, 0.0).size == 0
+    np.testing.assert_array_equal(color_space.displayable_lightness(0.0, 0.0, step=10.0), np.arange(0.0, 101.0, 10.0))
+    assert color_space.displayable_lightness(150.0, 0.0).size == 0
     with pytest.raises(ValueError, match="divides 100"):
-        color.displayable_lightness(0.0, 0.0, step=0.3)
+        color_space.displayable_lightness(0.0, 0.0, step=0.3)
     with pytest.raises(ValueError, match="a: expected a finite number"):
-        color.displayable_lightness(float("inf"), 0.0)
+        color_space.displayable_lightness(float("inf"), 0.0)

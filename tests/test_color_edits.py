@@ -9,10 +9,9 @@ import skimage.color
 import torch
 
 from colorlib import color
-from colorlib.color import (
+from colorlib.color import lab_to_rgb, rgb_to_lab
+from colorlib.lessons.color_space import (
     lab_false_colour,
-    lab_to_rgb,
-    rgb_to_lab,
     scale_chroma_rotate_hue,
     srgb_lab_extremes,
     zero_ab_channels,

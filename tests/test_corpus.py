@@ -18,13 +18,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from corpus import BOMB_NAME, GOOD_NAME, SMALL_BOMB_NAME, make_corpus
 from PIL import Image
 
 from colorlib import cli, weights
 from colorlib.images import ImageReadError, ImageTooLargeError, load_image
 from colorlib.inference import colorize, colorize_paths, colorize_upload
 from colorlib.model import ColorizationNet
-from corpus import BOMB_NAME, GOOD_NAME, SMALL_BOMB_NAME, make_corpus
 
 SIZE = 32
 

@@ -10,14 +10,14 @@ import pytest
 import torch
 from PIL import Image
 
-from colorlib import cli, dullness, evaluate, metrics
+from colorlib import cli, evaluate, metrics, runs
 from colorlib.color import lab_to_rgb, rgb_to_lab
 from colorlib.config import get_profile
 from colorlib.datasets import landscapes_split
 from colorlib.images import load_image
+from colorlib.lessons import dullness, evaluation
 from colorlib.model import ColorizationNet
 from colorlib.weights import CHECKPOINT_FORMAT
-
 
 #: Measured with this code (``colorlib evaluate``): the released model and gray on Kodak24.
 PAPER_AND_GRAY_AUC = (90.2, 88.8)
@@ -120,16 +120,16 @@ def test_evaluate_colorizer_summary_and_table():
 def test_comparison_grid_layout_and_no_blank_row():
     images = evaluate.evaluation_images()[:7]
     rgbs = [image.rgb for image in images]
-    figure = evaluate.plot_comparison_grid(images, {"ours": rgbs})
+    figure = evaluation.plot_comparison_grid(images, {"ours": rgbs})
     axes = np.array(figure.axes).reshape(4, 5)  # two blocks of two rows
     assert axes[0, 0].get_ylabel() == "ground truth" and axes[1, 0].get_ylabel() == "ours"
     assert len(axes[1, 0].images) == 1 and not axes[3, 4].axison  # block 2 has two photos only
     with pytest.raises(ValueError, match="leave a colorizer"):
-        evaluate.plot_comparison_grid(images, {"ours": rgbs, "Zhang et al.": None})
+        evaluation.plot_comparison_grid(images, {"ours": rgbs, "Zhang et al.": None})
 
 
 def test_course_model_path_is_the_training_output():
-    path = evaluate.course_model_path(get_profile("quick"))
+    path = runs.course_model_path(get_profile("quick"))
     assert path.parts[-3:] == ("runs", "quick", "best.pth")
 
 
@@ -186,7 +186,7 @@ def test_cli_evaluate_reports_bad_input(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------------------
-# The MSE-dullness experiment (colorlib.dullness).
+# The MSE-dullness experiment (colorlib.lessons.dullness).
 # --------------------------------------------------------------------------------------
 
 

@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from colorlib import cli, inference as colorize_module
+from colorlib import cli
+from colorlib import inference as colorize_module
 from colorlib.color import out_of_gamut, target_to_ab
 from colorlib.files import new_file_mode
 from colorlib.images import load_image

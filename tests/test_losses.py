@@ -11,10 +11,11 @@ import torch
 import torch.nn.functional as F
 from skimage.color import lab2rgb, rgb2lab
 
-from colorlib import losses
+from colorlib import bins, losses
 from colorlib.color import ab_to_target, out_of_gamut, rgb_to_lab, target_to_ab
+from colorlib.lessons import beyond_mse
 
-BINS = losses.ab_bins()
+BINS = bins.ab_bins()
 
 
 def bin_index(a: float, b: float) -> int:
@@ -41,11 +42,11 @@ def test_ab_bins_count_grid_and_determinism():
     assert len({tuple(p) for p in BINS.tolist()}) == 262
     assert BINS[:, 0].min() == -90 and BINS[:, 0].max() == 100
     assert BINS[:, 1].min() == -110 and BINS[:, 1].max() == 90
-    again = losses.ab_bins(10)
+    again = bins.ab_bins(10)
     assert torch.equal(again, BINS)
     again[0] = 1000.0  # a copy: the cache is not corrupted
-    assert torch.equal(losses.ab_bins(), BINS)
-    assert len(losses.ab_bins(20.0)) == 77
+    assert torch.equal(bins.ab_bins(), BINS)
+    assert len(bins.ab_bins(20.0)) == 77
 
 
 def test_every_srgb_colour_falls_in_a_kept_bin():
@@ -86,21 +87,21 @@ def test_out_of_gamut_corners_are_excluded():
 
 def test_displayable_bins_at_a_lightness():
     for lightness in (0.0, 100):
-        mask = losses.displayable_bins_at(lightness)
+        mask = bins.displayable_bins_at(lightness)
         assert mask.dtype == torch.bool and mask.shape == (262,)
         assert BINS[mask].tolist() == [[0.0, 0.0]]  # black and white only
     blue = bin_index(80, -110)  # sRGB blue is L 32, a 79, b -108
-    assert losses.displayable_bins_at(32)[blue]
-    assert not losses.displayable_bins_at(50)[blue] and not losses.displayable_bins_at(90)[blue]
-    assert 150 < int(losses.displayable_bins_at(50).sum()) < 262
+    assert bins.displayable_bins_at(32)[blue]
+    assert not bins.displayable_bins_at(50)[blue] and not bins.displayable_bins_at(90)[blue]
+    assert 150 < int(bins.displayable_bins_at(50).sum()) < 262
     union = torch.zeros(262, dtype=torch.bool)
     for lightness in range(0, 101):
-        union |= losses.displayable_bins_at(lightness)
+        union |= bins.displayable_bins_at(lightness)
     assert union.all()
     with pytest.raises(ValueError, match="0..100"):
-        losses.displayable_bins_at(101)
+        bins.displayable_bins_at(101)
     with pytest.raises(ValueError, match="step"):
-        losses.ab_bins(0)
+        bins.ab_bins(0)
 
 
 # --------------------------------------------------------------------------------------
@@ -109,7 +110,7 @@ def test_displayable_bins_at_a_lightness():
 
 
 def test_soft_encode_on_a_bin_centre_by_hand():
-    target = losses.soft_encode(torch.zeros(1, 2, 1, 1), BINS)[0, :, 0, 0]
+    target = bins.soft_encode(torch.zeros(1, 2, 1, 1), BINS)[0, :, 0, 0]
     e2 = math.exp(-2.0)  # exp(-10^2 / (2 * 5^2))
     assert target[bin_index(0, 0)].item() == pytest.approx(1 / (1 + 4 * e2), rel=1e-6)
     for a, b in [(10, 0), (-10, 0), (0, 10), (0, -10)]:
@@ -120,7 +121,7 @@ def test_soft_encode_on_a_bin_centre_by_hand():
 def test_soft_encode_off_centre_by_hand():
     # (3, 4): squared distances 25, 45, 65, 85, 185 to (0,0), (0,10), (10,0), (10,10), (-10,0).
     ab = torch.tensor([3.0, 4.0]).view(1, 2, 1, 1)
-    target = losses.soft_encode(ab, BINS)[0, :, 0, 0]
+    target = bins.soft_encode(ab, BINS)[0, :, 0, 0]
     squared = {(0, 0): 25, (0, 10): 45, (10, 0): 65, (10, 10): 85, (-10, 0): 185}
     total = sum(math.exp(-d / 50) for d in squared.values())
     for (a, b), d in squared.items():
@@ -129,7 +130,7 @@ def test_soft_encode_off_centre_by_hand():
 
 def test_soft_encode_sums_to_one_and_peaks_at_the_nearest_bin():
     ab = random_ab(0, (3, 16, 16))
-    target = losses.soft_encode(ab, BINS)
+    target = bins.soft_encode(ab, BINS)
     assert target.shape == (3, 262, 16, 16) and target.dtype == torch.float32
     torch.testing.assert_close(target.sum(dim=1), torch.ones(3, 16, 16))
     assert int((target > 0).sum(dim=1).min()) == 5 and int((target > 0).sum(dim=1).max()) == 5
@@ -137,19 +138,19 @@ def test_soft_encode_sums_to_one_and_peaks_at_the_nearest_bin():
     nearest = ((pixels[:, None] - BINS.double().numpy()[None]) ** 2).sum(-1).argmin(axis=1)
     assert np.array_equal(target.permute(0, 2, 3, 1).reshape(-1, 262).argmax(dim=1).numpy(), nearest)
     # Far outside the gamut the weights do not underflow.
-    far = losses.soft_encode(torch.full((1, 2, 1, 1), 127.0), BINS)
+    far = bins.soft_encode(torch.full((1, 2, 1, 1), 127.0), BINS)
     assert torch.isfinite(far).all() and far.sum().item() == pytest.approx(1.0)
 
 
 def test_soft_encode_checks_its_input():
     with pytest.raises(ValueError, match=r"\(N, 2, H, W\)"):
-        losses.soft_encode(torch.zeros(2, 4, 4), BINS)
+        bins.soft_encode(torch.zeros(2, 4, 4), BINS)
     with pytest.raises(ValueError, match=r"\(Q, 2\)"):
-        losses.soft_encode(torch.zeros(1, 2, 4, 4), BINS[:, 0])
+        bins.soft_encode(torch.zeros(1, 2, 4, 4), BINS[:, 0])
     with pytest.raises(ValueError, match="neighbours"):
-        losses.soft_encode(torch.zeros(1, 2, 4, 4), BINS, neighbours=0)
+        bins.soft_encode(torch.zeros(1, 2, 4, 4), BINS, neighbours=0)
     with pytest.raises(ValueError, match="sigma"):
-        losses.soft_encode(torch.zeros(1, 2, 4, 4), BINS, sigma=-1.0)
+        bins.soft_encode(torch.zeros(1, 2, 4, 4), BINS, sigma=-1.0)
 
 
 # --------------------------------------------------------------------------------------
@@ -161,36 +162,36 @@ def test_bin_prior_counts_nearest_bins():
     ab = torch.zeros(1, 2, 2, 2)
     ab[0, :, 1, 1] = torch.tensor([52.0, 47.0])  # nearest bin (50, 50)
     ab[0, :, 0, 1] = torch.tensor([1.0, -2.0])  # nearest bin (0, 0)
-    prior = losses.bin_prior([ab, ab[0]], BINS)  # a batch and a single image
+    prior = bins.bin_prior([ab, ab[0]], BINS)  # a batch and a single image
     assert prior.shape == (262,) and prior.sum().item() == pytest.approx(1.0)
     assert prior[bin_index(0, 0)].item() == pytest.approx(0.75)
     assert prior[bin_index(50, 50)].item() == pytest.approx(0.25)
     with pytest.raises(ValueError, match="no pixels"):
-        losses.bin_prior([], BINS)
+        bins.bin_prior([], BINS)
 
 
 def test_rebalancing_weights_by_hand():
-    prior = losses.bin_prior([random_ab(1, (2, 32, 32))], BINS)
+    prior = bins.bin_prior([random_ab(1, (2, 32, 32))], BINS)
     centres = BINS.double().numpy()
     kernel = np.exp(-((centres[:, None] - centres[None]) ** 2).sum(-1) / (2 * 5.0**2))
     smoothed = kernel @ prior.numpy()
     smoothed /= smoothed.sum()
     expected = 1.0 / (0.5 * smoothed + 0.5 / 262)
     expected /= (smoothed * expected).sum()
-    weights = losses.rebalancing_weights(prior)
+    weights = bins.rebalancing_weights(prior)
     assert weights.dtype == torch.float32 and weights.shape == (262,)
     np.testing.assert_allclose(weights.numpy(), expected, rtol=1e-5)
-    np.testing.assert_allclose(losses.smooth_prior(prior, BINS).numpy(), smoothed, rtol=1e-10)
+    np.testing.assert_allclose(bins.smooth_prior(prior, BINS).numpy(), smoothed, rtol=1e-10)
     assert float((torch.from_numpy(smoothed) * weights.double()).sum()) == pytest.approx(1.0, abs=1e-6)
     # Rarer bins get larger weights, and lam = 1 switches rebalancing off.
     order = np.argsort(smoothed)
     assert np.all(np.diff(weights.numpy()[order]) <= 1e-6)
     assert weights.max() > 1 > weights.min()
-    torch.testing.assert_close(losses.rebalancing_weights(prior, lam=1.0), torch.ones(262))
+    torch.testing.assert_close(bins.rebalancing_weights(prior, lam=1.0), torch.ones(262))
     with pytest.raises(ValueError, match="lam"):
-        losses.rebalancing_weights(prior, lam=1.5)
+        bins.rebalancing_weights(prior, lam=1.5)
     with pytest.raises(ValueError, match=r"\(262,\)"):
-        losses.rebalancing_weights(prior[:10])
+        bins.rebalancing_weights(prior[:10])
 
 
 # --------------------------------------------------------------------------------------
@@ -199,29 +200,29 @@ def test_rebalancing_weights_by_hand():
 
 
 def test_annealed_mean_by_hand_on_two_bins():
-    bins = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
+    two_bins = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
     logits = torch.tensor([0.0, math.log(3.0)]).view(1, 2, 1, 1)  # p = (1/4, 3/4)
-    assert losses.annealed_mean(logits, bins, 1.0)[0, :, 0, 0].tolist() == pytest.approx([7.5, 0.0])
-    assert losses.annealed_mean(logits, bins, 0.5)[0, :, 0, 0].tolist() == pytest.approx([9.0, 0.0])  # p ~ (1, 9)
+    assert bins.annealed_mean(logits, two_bins, 1.0)[0, :, 0, 0].tolist() == pytest.approx([7.5, 0.0])
+    assert bins.annealed_mean(logits, two_bins, 0.5)[0, :, 0, 0].tolist() == pytest.approx([9.0, 0.0])  # p ~ (1, 9)
 
 
 def test_annealed_mean_between_mean_and_mode():
     generator = torch.Generator().manual_seed(2)
     logits = torch.randn(2, 262, 3, 4, generator=generator) * 3
     mean = torch.einsum("nqhw,qc->nchw", torch.softmax(logits, dim=1), BINS)
-    torch.testing.assert_close(losses.annealed_mean(logits, BINS, 1.0), mean)
+    torch.testing.assert_close(bins.annealed_mean(logits, BINS, 1.0), mean)
     mode = BINS[logits.argmax(dim=1)].permute(0, 3, 1, 2)
-    torch.testing.assert_close(losses.annealed_mean(logits, BINS, 1e-4), mode)
-    default = losses.annealed_mean(logits, BINS)
-    torch.testing.assert_close(default, losses.annealed_mean(logits, BINS, 0.38))
-    assert losses.ANNEALED_MEAN_TEMPERATURE == 0.38
+    torch.testing.assert_close(bins.annealed_mean(logits, BINS, 1e-4), mode)
+    default = bins.annealed_mean(logits, BINS)
+    torch.testing.assert_close(default, bins.annealed_mean(logits, BINS, 0.38))
+    assert bins.ANNEALED_MEAN_TEMPERATURE == 0.38
     # Annealing moves the colour away from the dull mean: more chroma on average.
     assert default.norm(dim=1).mean() > mean.norm(dim=1).mean()
     for bad in (0, -1.0, float("nan"), float("inf"), "hot", None):
         with pytest.raises(ValueError, match="temperature"):
-            losses.annealed_mean(logits, BINS, bad)
+            bins.annealed_mean(logits, BINS, bad)
     with pytest.raises(ValueError, match=r"\(N, 262, H, W\)"):
-        losses.annealed_mean(logits[:, :10], BINS)
+        bins.annealed_mean(logits[:, :10], BINS)
 
 
 # --------------------------------------------------------------------------------------
@@ -263,7 +264,7 @@ def test_classification_loss_is_the_soft_cross_entropy():
     logits = torch.randn(2, 262, 4, 4, generator=torch.Generator().manual_seed(5), requires_grad=True)
     loss = losses.make_loss("classification")
     assert loss.name == "classification" and loss.output_channels == 262
-    target = losses.soft_encode(F.avg_pool2d(ab, 2), BINS)
+    target = bins.soft_encode(F.avg_pool2d(ab, 2), BINS)
     expected = -(target * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
     value = loss(logits, ab)
     torch.testing.assert_close(value, expected)
@@ -277,17 +278,17 @@ def test_classification_loss_is_the_soft_cross_entropy():
     torch.testing.assert_close(loss(perfect, ab), entropy)
     assert entropy < value
     # Decoding: the annealed mean, temperature 0.38 unless overridden.
-    torch.testing.assert_close(loss.decode(logits), losses.annealed_mean(logits, BINS, 0.38))
-    torch.testing.assert_close(loss.decode(logits, temperature=1.0), losses.annealed_mean(logits, BINS, 1.0))
+    torch.testing.assert_close(loss.decode(logits), bins.annealed_mean(logits, BINS, 0.38))
+    torch.testing.assert_close(loss.decode(logits, temperature=1.0), bins.annealed_mean(logits, BINS, 1.0))
 
 
 def test_rebalanced_losses_weight_each_pixel_by_its_nearest_bin():
     ab = random_ab(6, (2, 4, 4))
-    prior = losses.bin_prior([random_ab(7, (4, 16, 16))], BINS)
-    weights = losses.rebalancing_weights(prior)
+    prior = bins.bin_prior([random_ab(7, (4, 16, 16))], BINS)
+    weights = bins.rebalancing_weights(prior)
     pixel_weight = weights[torch.cdist(ab.permute(0, 2, 3, 1).reshape(-1, 2), BINS).argmin(dim=1)].view(2, 1, 4, 4)
     logits = torch.randn(2, 262, 4, 4, generator=torch.Generator().manual_seed(6))
-    target = losses.soft_encode(ab, BINS)
+    target = bins.soft_encode(ab, BINS)
     cross_entropy = -(target * torch.log_softmax(logits, dim=1)).sum(dim=1, keepdim=True)
     loss = losses.make_loss("classification", rebalance=True, prior=prior)
     assert loss.rebalance
@@ -301,7 +302,7 @@ def test_rebalanced_losses_weight_each_pixel_by_its_nearest_bin():
 
 def test_state_round_trip_through_a_checkpoint():
     ab = random_ab(8, (1, 8, 8))
-    prior = losses.bin_prior([random_ab(9, (2, 16, 16))], BINS)
+    prior = bins.bin_prior([random_ab(9, (2, 16, 16))], BINS)
     generator = torch.Generator().manual_seed(8)
     cases = [
         (losses.make_loss("mse"), torch.rand(1, 2, 8, 8, generator=generator)),
@@ -356,28 +357,28 @@ def test_bad_names_options_and_temperatures():
 
 
 def test_bins_on_grid_puts_each_value_in_its_cell():
-    image, extent = losses.bins_on_grid(np.arange(len(BINS), dtype=float), BINS)
+    image, extent = beyond_mse.bins_on_grid(np.arange(len(BINS), dtype=float), BINS)
     assert extent == (-115.0, 115.0, -115.0, 115.0)  # |a|, |b| <= 110: 23 x 23 cells of 10
     assert image.shape == (23, 23) and np.isnan(image).sum() == 23 * 23 - 262
     # Row 0 is the top (b = 110), column 0 the left (a = -110): cell (row, column) is ab (10 c - 110, 110 - 10 r).
     for q in (0, bin_index(0, 0), bin_index(80, -110), 261):
         a, b = BINS[q].tolist()
         assert image[int(round((110 - b) / 10)), int(round((a + 110) / 10))] == q
-    colours, _ = losses.bins_on_grid(np.ones((len(BINS), 3)), BINS, fill=0.5)
+    colours, _ = beyond_mse.bins_on_grid(np.ones((len(BINS), 3)), BINS, fill=0.5)
     assert colours.shape == (23, 23, 3) and (colours == 0.5).all(axis=-1).sum() == 23 * 23 - 262
     with pytest.raises(ValueError, match=r"\(262,\)"):
-        losses.bins_on_grid(np.zeros(10), BINS)
+        beyond_mse.bins_on_grid(np.zeros(10), BINS)
 
 
 def test_the_bins_figure_counts_and_colours_the_displayable_bins():
     import matplotlib.pyplot as plt
     from skimage.color import lab2rgb
 
-    figure = losses.plot_ab_bins((30, 50))
+    figure = beyond_mse.plot_ab_bins((30, 50))
     try:
         panels = [axis for axis in figure.axes if axis.get_images()]
         assert [axis.get_title() for axis in panels] == [
-            f"L = {lightness}: {int(losses.displayable_bins_at(lightness).sum())} of 262 bins displayable"
+            f"L = {lightness}: {int(bins.displayable_bins_at(lightness).sum())} of 262 bins displayable"
             for lightness in (30, 50)
         ]
         image = panels[1].get_images()[0].get_array()
@@ -389,17 +390,17 @@ def test_the_bins_figure_counts_and_colours_the_displayable_bins():
     finally:
         plt.close(figure)
     with pytest.raises(ValueError, match="0..100"):
-        losses.plot_ab_bins((50, 120))
+        beyond_mse.plot_ab_bins((50, 120))
     with pytest.raises(ValueError, match="at least one"):
-        losses.plot_ab_bins(())
+        beyond_mse.plot_ab_bins(())
 
 
 def test_the_rebalancing_figure_shows_the_prior_and_the_weights():
     import matplotlib.pyplot as plt
 
-    prior = losses.bin_prior([random_ab(3, (2, 16, 16))], BINS)
-    weights = losses.rebalancing_weights(prior)
-    figure = losses.plot_rebalancing(prior)
+    prior = bins.bin_prior([random_ab(3, (2, 16, 16))], BINS)
+    weights = bins.rebalancing_weights(prior)
+    figure = beyond_mse.plot_rebalancing(prior)
     try:
         titles = [axis.get_title() for axis in figure.axes]
         assert f"prior: {int((prior > 0).sum())} of 262 bins occur (gray: never)" in titles
@@ -411,11 +412,11 @@ def test_the_rebalancing_figure_shows_the_prior_and_the_weights():
 
 
 def test_distribution_modes_by_hand():
-    from colorlib.dullness import mse_optimal_colour
+    from colorlib.lessons.dullness import mse_optimal_colour
 
     bins = torch.tensor([[60.0, 40.0], [50.0, 40.0], [0.0, 0.0], [20.0, -60.0]])
     probabilities = torch.tensor([0.4, 0.1, 0.1, 0.4], dtype=torch.float64)
-    modes = losses.distribution_modes(probabilities, bins)
+    modes = beyond_mse.distribution_modes(probabilities, bins)
     # Ties go to the first bin; the neighbour (50, 40) is within 10 of it and adds to its mass.
     assert modes.first == (60.0, 40.0) and modes.first_mass == pytest.approx(0.5)
     assert modes.second == (20.0, -60.0) and modes.second_mass == pytest.approx(0.4)
@@ -425,30 +426,30 @@ def test_distribution_modes_by_hand():
     # The mean of two modes on either side of gray is duller than both.
     assert math.hypot(*modes.mean) < min(math.hypot(*modes.first), math.hypot(*modes.second))
     # One colour only: no second mode.
-    single = losses.distribution_modes(torch.tensor([0.0, 1.0, 0.0, 0.0]), bins, separation=200.0)
+    single = beyond_mse.distribution_modes(torch.tensor([0.0, 1.0, 0.0, 0.0]), bins, separation=200.0)
     assert single.first == single.second == (50.0, 40.0) and single.second_mass == 0.0
     # Unnormalised scores are normalised.
-    scaled = losses.distribution_modes(probabilities * 7, bins)
+    scaled = beyond_mse.distribution_modes(probabilities * 7, bins)
     assert (scaled.first, scaled.second) == (modes.first, modes.second)
     assert (scaled.first_mass, scaled.second_mass) == pytest.approx((modes.first_mass, modes.second_mass))
     with pytest.raises(ValueError, match=r"\(4,\)"):
-        losses.distribution_modes(torch.ones(3), bins)
+        beyond_mse.distribution_modes(torch.ones(3), bins)
     with pytest.raises(ValueError, match="separation"):
-        losses.distribution_modes(probabilities, bins, separation=0)
+        beyond_mse.distribution_modes(probabilities, bins, separation=0)
 
 
 def test_mode_masses_agree_with_distribution_modes_pixel_by_pixel():
     generator = torch.Generator().manual_seed(4)
     probabilities = torch.softmax(torch.randn(2, 262, 3, 5, generator=generator) * 2.5, dim=1)
-    first, second = losses.mode_masses(probabilities, BINS)
+    first, second = beyond_mse.mode_masses(probabilities, BINS)
     assert first.shape == second.shape == (2, 3, 5)
     for n, row, column in np.ndindex(2, 3, 5):
-        modes = losses.distribution_modes(probabilities[n, :, row, column], BINS)
+        modes = beyond_mse.distribution_modes(probabilities[n, :, row, column], BINS)
         assert float(first[n, row, column]) == pytest.approx(modes.first_mass, abs=1e-9)
         assert float(second[n, row, column]) == pytest.approx(modes.second_mass, abs=1e-9)
-    torch.testing.assert_close(losses.bimodality(probabilities, BINS), second)
+    torch.testing.assert_close(beyond_mse.bimodality(probabilities, BINS), second)
     with pytest.raises(ValueError, match=r"\(N, 262, H, W\)"):
-        losses.mode_masses(probabilities[:, :5], BINS)
+        beyond_mse.mode_masses(probabilities[:, :5], BINS)
 
 
 def test_nearest_bins_on_grid_finds_the_same_bins_faster():
@@ -459,8 +460,8 @@ def test_nearest_bins_on_grid_finds_the_same_bins_faster():
     exact_on_centres = BINS.T.reshape(1, 2, 1, -1)  # ties: 4 neighbours at exactly 10
     for ab in (colours, wild, exact_on_centres):
         for neighbours in (1, 5, 12, 20):
-            index, squared = losses.nearest_bins_on_grid(ab, BINS, neighbours)
-            expected_index, expected_squared = losses.nearest_bins(ab, BINS, neighbours)
+            index, squared = bins.nearest_bins_on_grid(ab, BINS, neighbours)
+            expected_index, expected_squared = bins.nearest_bins(ab, BINS, neighbours)
             assert index.shape == expected_index.shape and index.dtype == torch.int64
             torch.testing.assert_close(squared, expected_squared)
             # Same bins: the distances of the indices found are the expected distances.
@@ -469,4 +470,4 @@ def test_nearest_bins_on_grid_finds_the_same_bins_faster():
             if ab is not exact_on_centres:  # no equal distances there: the very same indices, in order
                 assert torch.equal(index, expected_index)
     with pytest.raises(ValueError, match="multiples of 10"):
-        losses.nearest_bins_on_grid(colours, BINS + 3.0)
+        bins.nearest_bins_on_grid(colours, BINS + 3.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from colorlib.losses import ab_bins
+from colorlib.bins import ab_bins
 from colorlib.metrics import ab_error_auc, ab_of, rebalanced_ab_error_auc
 
 

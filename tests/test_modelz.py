@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from colorlib import modelz
+from colorlib import bins, modelz, weights
 from colorlib.color import ab_to_target
-from colorlib import weights
-from colorlib.weights import RemoteFile, WeightsUnavailableError
+from colorlib.hub import RemoteFile
+from colorlib.weights import WeightsUnavailableError
 
 
 # The released ECCV16 generator as its authors' PyTorch port defines it, written out
@@ -119,7 +119,7 @@ def test_output_is_the_expectation_of_the_bin_centres_times_ab_norm():
     lightness = torch.full((1, 1, 16, 16), 60.0)
     with torch.no_grad():
         mean_ab = model.predict_ab(lightness)
-        annealed_ab = model.predict_ab(lightness, temperature=modelz.ANNEALED_MEAN_TEMPERATURE)
+        annealed_ab = model.predict_ab(lightness, temperature=bins.ANNEALED_MEAN_TEMPERATURE)
         coldest = model.predict_ab(lightness, temperature=1e-3)
     np.testing.assert_allclose(mean_ab[0, :, 5, 5].numpy(), expected_mean, atol=1e-3)
     np.testing.assert_allclose(annealed_ab[0, :, 5, 5].numpy(), expected_annealed, atol=1e-3)

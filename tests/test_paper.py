@@ -19,9 +19,10 @@ from skimage.color import lab2rgb, rgb2gray, rgb2lab
 from torch import nn
 
 import colorlib
-from colorlib import anatomy, hub, paper
+from colorlib import hub
 from colorlib.color import lab_to_rgb, rgb_to_lab
 from colorlib.images import resize
+from colorlib.lessons import decoder_anatomy, paper_figures
 
 # --------------------------------------------------------------------------------------
 # Fixtures: the real PDF and the released weights, from the cache.
@@ -30,17 +31,17 @@ from colorlib.images import resize
 
 @pytest.fixture(scope="module")
 def pdf_path():
-    return paper.paper_pdf()
+    return paper_figures.paper_pdf()
 
 
 @pytest.fixture(scope="module")
 def figure5_rows(pdf_path):
-    return paper.figure5(pdf_path)
+    return paper_figures.figure5(pdf_path)
 
 
 @pytest.fixture(scope="module")
 def figure6_pairs(pdf_path):
-    return paper.figure6(pdf_path)
+    return paper_figures.figure6(pdf_path)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def correlation(first: np.ndarray, second: np.ndarray) -> float:
 
 
 def test_remote_file_is_the_authors_pdf_at_the_pinned_commit():
-    remote = paper.PAPER_PDF
+    remote = paper_figures.PAPER_PDF
     assert remote.filename == "paper/Colorizing_grayscale_photographs_with_convolutional_neural_network.pdf"
     assert remote.url == (
         "https://github.com/fanboqia/CSIT5910-Machine-Learning/raw/658b1b9d4c28db416ee8f59c9d302c1beb92ea8b/"
@@ -74,51 +75,51 @@ def test_remote_file_is_the_authors_pdf_at_the_pinned_commit():
 
 def test_the_cached_pdf_is_verified(pdf_path):
     assert pdf_path.name == "Colorizing_grayscale_photographs_with_convolutional_neural_network.pdf"
-    assert hub.is_verified(paper.PAPER_PDF, pdf_path)
+    assert hub.is_verified(paper_figures.PAPER_PDF, pdf_path)
 
 
 def test_paper_pdf_downloads_through_hub_and_rejects_a_wrong_file(pdf_path, http_server, isolated_cache, monkeypatch):
-    served = http_server.root / paper.PAPER_PDF.filename
+    served = http_server.root / paper_figures.PAPER_PDF.filename
     served.parent.mkdir(parents=True)
     shutil.copyfile(pdf_path, served)
     monkeypatch.setenv(hub.MIRROR_ENV, http_server.url)
 
-    fetched = paper.paper_pdf()
-    assert fetched == isolated_cache / paper.PAPER_PDF.filename
-    assert hub.sha256_of(fetched) == paper.PAPER_PDF.sha256
-    assert http_server.requests_for(paper.PAPER_PDF.filename) == [None]
-    assert paper.paper_pdf() == fetched  # a verified copy is reused: no second request
-    assert len(http_server.requests_for(paper.PAPER_PDF.filename)) == 1
+    fetched = paper_figures.paper_pdf()
+    assert fetched == isolated_cache / paper_figures.PAPER_PDF.filename
+    assert hub.sha256_of(fetched) == paper_figures.PAPER_PDF.sha256
+    assert http_server.requests_for(paper_figures.PAPER_PDF.filename) == [None]
+    assert paper_figures.paper_pdf() == fetched  # a verified copy is reused: no second request
+    assert len(http_server.requests_for(paper_figures.PAPER_PDF.filename)) == 1
 
     fetched.unlink()
     data = bytearray(served.read_bytes())
     data[1000] ^= 0xFF  # same size, one byte changed
     served.write_bytes(bytes(data))
     with pytest.raises(hub.ChecksumError):
-        paper.paper_pdf()
+        paper_figures.paper_pdf()
     assert not fetched.exists()
 
 
 def test_figure_image_sizes_and_errors(pdf_path, tmp_path):
-    for number, (_, (width, height)) in paper.EMBEDDED_FIGURES.items():
-        image = paper.figure_image(number, pdf_path)
+    for number, (_, (width, height)) in paper_figures.EMBEDDED_FIGURES.items():
+        image = paper_figures.figure_image(number, pdf_path)
         assert image.dtype == np.uint8 and image.shape == (height, width, 3)
-    first, second = paper.figure_image(5, pdf_path), paper.figure_image(5, pdf_path)
+    first, second = paper_figures.figure_image(5, pdf_path), paper_figures.figure_image(5, pdf_path)
     first[:] = 0  # a copy: the cached figure is not changed
-    assert second.max() == 255 and paper.figure_image(5, pdf_path).max() == 255
+    assert second.max() == 255 and paper_figures.figure_image(5, pdf_path).max() == 255
     with pytest.raises(ValueError, match="1, 5, 6"):
-        paper.figure_image(2, pdf_path)
+        paper_figures.figure_image(2, pdf_path)
     blank = tmp_path / "blank.pdf"
     writer = PdfWriter()
     writer.add_blank_page(width=200, height=200)
     with open(blank, "wb") as handle:
         writer.write(handle)
-    with pytest.raises(paper.PaperFigureError, match="Figure 5 as a 1548x1044 bitmap on page 5"):
-        paper.figure_image(5, blank)
+    with pytest.raises(paper_figures.PaperFigureError, match="Figure 5 as a 1548x1044 bitmap on page 5"):
+        paper_figures.figure_image(5, blank)
     not_a_pdf = tmp_path / "not.pdf"
     not_a_pdf.write_bytes(b"hello")
-    with pytest.raises(paper.PaperFigureError, match="cannot read"):
-        paper.figure_image(5, not_a_pdf)
+    with pytest.raises(paper_figures.PaperFigureError, match="cannot read"):
+        paper_figures.figure_image(5, not_a_pdf)
 
 
 # --------------------------------------------------------------------------------------
@@ -128,26 +129,26 @@ def test_figure_image_sizes_and_errors(pdf_path, tmp_path):
 
 def test_content_runs_bridges_short_gaps():
     profile = np.array([0, 1, 1, 0, 1, 0, 0, 0, 1, 1, 0], dtype=bool)
-    assert paper.content_runs(profile, min_gutter=2) == [(1, 5), (8, 10)]
-    assert paper.content_runs(profile, min_gutter=1) == [(1, 3), (4, 5), (8, 10)]
-    assert paper.content_runs(profile, min_gutter=3) == [(1, 5), (8, 10)]  # 3 blanks are a gutter of 3
-    assert paper.content_runs(profile, min_gutter=4) == [(1, 10)]
-    assert paper.content_runs(np.zeros(5, bool), min_gutter=2) == []
+    assert paper_figures.content_runs(profile, min_gutter=2) == [(1, 5), (8, 10)]
+    assert paper_figures.content_runs(profile, min_gutter=1) == [(1, 3), (4, 5), (8, 10)]
+    assert paper_figures.content_runs(profile, min_gutter=3) == [(1, 5), (8, 10)]  # 3 blanks are a gutter of 3
+    assert paper_figures.content_runs(profile, min_gutter=4) == [(1, 10)]
+    assert paper_figures.content_runs(np.zeros(5, bool), min_gutter=2) == []
     with pytest.raises(ValueError, match="min_gutter"):
-        paper.content_runs(profile, min_gutter=0)
+        paper_figures.content_runs(profile, min_gutter=0)
 
 
-def synthetic_figure() -> tuple[np.ndarray, list[paper.PanelBox]]:
+def synthetic_figure() -> tuple[np.ndarray, list[paper_figures.PanelBox]]:
     """A white page with six textured panels (2 rows x 3), labels and an arrow, like a paper figure."""
     rng = np.random.default_rng(11)
     page = np.full((300, 420, 3), 255, np.uint8)
     boxes = [
-        paper.PanelBox(20, 60, 120, 160),   # row 1
-        paper.PanelBox(20, 180, 120, 280),
-        paper.PanelBox(22, 300, 119, 400),  # 2 px lower, 1 px shorter: thin blank slivers in its band
-        paper.PanelBox(150, 60, 250, 160),  # row 2
-        paper.PanelBox(150, 180, 250, 280),
-        paper.PanelBox(150, 300, 250, 400),
+        paper_figures.PanelBox(20, 60, 120, 160),   # row 1
+        paper_figures.PanelBox(20, 180, 120, 280),
+        paper_figures.PanelBox(22, 300, 119, 400),  # 2 px lower, 1 px shorter: thin blank slivers in its band
+        paper_figures.PanelBox(150, 60, 250, 160),  # row 2
+        paper_figures.PanelBox(150, 180, 250, 280),
+        paper_figures.PanelBox(150, 300, 250, 400),
     ]
     for box in boxes:
         page[box.top : box.bottom, box.left : box.right] = rng.integers(0, 200, (box.height, box.width, 3))
@@ -162,20 +163,20 @@ def synthetic_figure() -> tuple[np.ndarray, list[paper.PanelBox]]:
 
 def test_cut_panels_finds_the_known_panels_of_a_synthetic_figure():
     page, boxes = synthetic_figure()
-    found = paper.cut_panels(page)
+    found = paper_figures.cut_panels(page)
     assert found == boxes  # reading order, exact edges; the white sky is kept, the slivers trimmed
-    assert [len(row) for row in paper.group_rows(found)] == [3, 3]
-    assert paper.group_rows(list(reversed(found))) == [boxes[:3], boxes[3:]]
-    assert paper.cut_panels(page, min_side=120) == []
+    assert [len(row) for row in paper_figures.group_rows(found)] == [3, 3]
+    assert paper_figures.group_rows(list(reversed(found))) == [boxes[:3], boxes[3:]]
+    assert paper_figures.cut_panels(page, min_side=120) == []
     with pytest.raises(ValueError, match=r"uint8 RGB array \(H, W, 3\)"):
-        paper.cut_panels(page.astype(np.float32))
+        paper_figures.cut_panels(page.astype(np.float32))
     with pytest.raises(ValueError, match="min_fill"):
-        paper.cut_panels(page, min_fill=1.5)
+        paper_figures.cut_panels(page, min_fill=1.5)
 
 
 def test_panel_box_crop():
     image = np.arange(5 * 6 * 3, dtype=np.uint8).reshape(5, 6, 3)
-    box = paper.PanelBox(1, 2, 4, 5)
+    box = paper_figures.PanelBox(1, 2, 4, 5)
     assert (box.height, box.width) == (3, 3)
     assert np.array_equal(box.crop(image), image[1:4, 2:5])
 
@@ -207,28 +208,28 @@ def test_figure5_has_ten_rows_of_three_panels_in_the_papers_order(figure5_rows):
 def test_each_figure5_row_is_ground_truth_ours_and_zhang(figure5_rows, model):
     """Ground truth and Zhang et al.: the whole photo; Ours: its central 224/256, and what the
     released weights recompute from it (Zhang et al.'s panel, cut the same way, is farther)."""
-    colorize_like_the_authors = paper.luma_colorizer(model)
+    colorize_like_the_authors = paper_figures.luma_colorizer(model)
     for row in figure5_rows:
         height, width = row.ours.shape[:2]
-        view, whole = paper.model_view(row.ground_truth, height, width), resize(row.ground_truth, height, width)
+        view, whole = paper_figures.model_view(row.ground_truth, height, width), resize(row.ground_truth, height, width)
         assert correlation(lightness(view), lightness(row.ours)) > 0.7
         assert correlation(lightness(view), lightness(row.ours)) > correlation(lightness(whole), lightness(row.ours)) + 0.05
         assert correlation(lightness(whole), lightness(resize(row.zhang, height, width))) > 0.9
         recomputed = colorize_like_the_authors(view)
-        zhang_view = paper.model_view(row.zhang, height, width)
-        assert paper.mean_ab_distance(recomputed, row.ours) < paper.mean_ab_distance(recomputed, zhang_view), row.name
+        zhang_view = paper_figures.model_view(row.zhang, height, width)
+        assert paper_figures.mean_ab_distance(recomputed, row.ours) < paper_figures.mean_ab_distance(recomputed, zhang_view), row.name
 
 
 def test_figure5_reproduced_within_five_ab_of_the_printed_ours(figure5_rows, model):
     """The bar: the released weights, fed the printed ground truth's luma like the authors'
     code, land within 5 ab of the printed "Ours" on average (measured: 3.89); the printed
     ground truth itself is 11.5 ab away, for scale."""
-    colorize_like_the_authors = paper.luma_colorizer(model)
+    colorize_like_the_authors = paper_figures.luma_colorizer(model)
     recomputed, truth = [], []
     for row in figure5_rows:
-        view = paper.model_view(row.ground_truth, *row.ours.shape[:2])
-        recomputed.append(paper.mean_ab_distance(colorize_like_the_authors(view), row.ours))
-        truth.append(paper.mean_ab_distance(view, row.ours))
+        view = paper_figures.model_view(row.ground_truth, *row.ours.shape[:2])
+        recomputed.append(paper_figures.mean_ab_distance(colorize_like_the_authors(view), row.ours))
+        truth.append(paper_figures.mean_ab_distance(view, row.ours))
     assert np.mean(recomputed) <= 5.0
     assert np.mean(recomputed) == pytest.approx(3.89, abs=0.1)
     assert np.mean(truth) == pytest.approx(11.48, abs=0.1)
@@ -250,7 +251,7 @@ def test_figure6_has_six_gray_and_colour_pairs(figure6_pairs):
 
 
 def test_figure1_photo_is_the_teddy_bear_of_figure5(pdf_path, figure5_rows):
-    bear = paper.figure1_photo(pdf_path)
+    bear = paper_figures.figure1_photo(pdf_path)
     assert bear.dtype == np.uint8 and 135 <= bear.shape[0] <= 150 and 135 <= bear.shape[1] <= 150
     same = lightness(resize(figure5_rows[1].ground_truth, 48, 48))  # image2 is the same photo
     assert correlation(lightness(resize(bear, 48, 48)), same) > 0.9
@@ -267,9 +268,9 @@ def test_model_view_is_the_central_224_of_256():
     image = np.zeros((256, 256, 3), np.uint8)
     image[...] = (200, 30, 30)
     image[16:240, 16:240] = (20, 40, 220)
-    view = paper.model_view(image)
+    view = paper_figures.model_view(image)
     assert view.shape == (224, 224, 3) and np.all(view == (20, 40, 220))
-    assert paper.model_view(image, 112, 100).shape == (112, 100, 3)
+    assert paper_figures.model_view(image, 112, 100).shape == (112, 100, 3)
 
 
 def test_print_like_figure5_then_model_view_lines_up():
@@ -281,25 +282,25 @@ def test_print_like_figure5_then_model_view_lines_up():
         seen.append(image.shape)
         return image
 
-    printed_truth, printed_ours = paper.print_like_figure5(photo, identity, panel_size=160)
+    printed_truth, printed_ours = paper_figures.print_like_figure5(photo, identity, panel_size=160)
     assert seen == [(224, 224, 3)] and printed_truth.shape == printed_ours.shape == (160, 160, 3)
     # With a colorizer that changes nothing, the crop of the printed truth is the printed output.
-    view = paper.model_view(printed_truth, 160, 160)
+    view = paper_figures.model_view(printed_truth, 160, 160)
     assert np.abs(lightness(view) - lightness(printed_ours)).mean() < 1.5
     assert np.abs(lightness(resize(printed_truth, 160, 160)) - lightness(printed_ours)).mean() > 10.0
 
 
 def test_mean_ab_distance_hand_example_and_scikit_image():
     red, gray = np.full((2, 2, 3), (255, 0, 0), np.uint8), np.full((2, 2, 3), 128, np.uint8)
-    assert paper.mean_ab_distance(red, gray) == pytest.approx(np.hypot(80.09, 67.20), abs=0.05)  # red's chroma
-    assert paper.mean_ab_distance(red, red) == 0.0
+    assert paper_figures.mean_ab_distance(red, gray) == pytest.approx(np.hypot(80.09, 67.20), abs=0.05)  # red's chroma
+    assert paper_figures.mean_ab_distance(red, red) == 0.0
     rng = np.random.default_rng(5)
     first, second = rng.integers(0, 256, (2, 8, 9, 3), dtype=np.uint8)
     lab1, lab2 = rgb2lab(first), rgb2lab(second)
     expected = np.hypot(lab1[..., 1] - lab2[..., 1], lab1[..., 2] - lab2[..., 2]).mean()
-    assert paper.mean_ab_distance(first, second) == pytest.approx(expected, abs=1e-3)
+    assert paper_figures.mean_ab_distance(first, second) == pytest.approx(expected, abs=1e-3)
     with pytest.raises(ValueError, match="same shape"):
-        paper.mean_ab_distance(first, second[:4])
+        paper_figures.mean_ab_distance(first, second[:4])
 
 
 class ConstantTarget(nn.Module):
@@ -314,17 +315,17 @@ class ConstantTarget(nn.Module):
 def test_luma_colorizer_rebuilds_with_l_equal_100_luma():
     rng = np.random.default_rng(3)
     photo = rng.integers(40, 220, (20, 28, 3), dtype=np.uint8)
-    result = paper.luma_colorizer(ConstantTarget(), size=16)(photo)
+    result = paper_figures.luma_colorizer(ConstantTarget(), size=16)(photo)
     lab = np.stack([100 * rgb2gray(photo), np.full(photo.shape[:2], 20.0), np.full(photo.shape[:2], -10.0)], axis=-1)
     expected = np.round(np.clip(lab2rgb(lab), 0, 1) * 255)
     assert result.shape == photo.shape and result.dtype == np.uint8
     assert np.abs(result.astype(int) - expected).max() <= 1
     with pytest.raises(ValueError, match="divisible by 8"):
-        paper.luma_colorizer(ConstantTarget(), size=100)
+        paper_figures.luma_colorizer(ConstantTarget(), size=100)
 
 
 def test_distance_table():
-    table = paper.distance_table(["image1", "image2"], {"recomputed": [4.0, 5.0], "truth": [10.0, 12.5]})
+    table = paper_figures.distance_table(["image1", "image2"], {"recomputed": [4.0, 5.0], "truth": [10.0, 12.5]})
     assert table.splitlines() == [
         "photo   recomputed   truth",
         "image1        4.00   10.00",
@@ -332,7 +333,7 @@ def test_distance_table():
         "mean          4.50   11.25",
     ]
     with pytest.raises(ValueError, match="one value per photo"):
-        paper.distance_table(["image1"], {"recomputed": [1.0, 2.0]})
+        paper_figures.distance_table(["image1"], {"recomputed": [1.0, 2.0]})
 
 
 # --------------------------------------------------------------------------------------
@@ -346,7 +347,7 @@ def shown_images(figure) -> list[int]:
 
 def test_plot_figure5_shows_a_picture_in_every_panel(figure5_rows):
     recomputed = [row.ours for row in figure5_rows]
-    figure = paper.plot_figure5(figure5_rows, recomputed, [4.0] * 10)
+    figure = paper_figures.plot_figure5(figure5_rows, recomputed, [4.0] * 10)
     try:
         assert shown_images(figure) == [1] * 40
         titles = [axis.get_title() for axis in figure.axes if axis.get_title()]
@@ -358,18 +359,18 @@ def test_plot_figure5_shows_a_picture_in_every_panel(figure5_rows):
         assert all(labels[f"image{k}"].x0 < labels[f"image{k + 5}"].x0 for k in range(1, 6))  # two blocks
     finally:
         plt.close(figure)
-    figure = paper.plot_figure5(figure5_rows, recomputed, [4.0] * 10, zhang=recomputed, zhang_label="Zhang et al.\nModelZ")
+    figure = paper_figures.plot_figure5(figure5_rows, recomputed, [4.0] * 10, zhang=recomputed, zhang_label="Zhang et al.\nModelZ")
     try:
         assert shown_images(figure) == [1] * 40
         assert sum(axis.get_title() == "Zhang et al.\nModelZ" for axis in figure.axes) == 2
     finally:
         plt.close(figure)
     with pytest.raises(ValueError, match="expected 10 distances"):
-        paper.plot_figure5(figure5_rows, recomputed, [4.0] * 9)
+        paper_figures.plot_figure5(figure5_rows, recomputed, [4.0] * 9)
 
 
 def test_plot_figure6_shows_a_picture_in_every_panel(figure6_pairs):
-    figure = paper.plot_figure6(figure6_pairs, [pair.colorized for pair in figure6_pairs], [4.0] * 6)
+    figure = paper_figures.plot_figure6(figure6_pairs, [pair.colorized for pair in figure6_pairs], [4.0] * 6)
     try:
         assert shown_images(figure) == [1] * 18
         assert "Ke, Fan & Yang" in figure._suptitle.get_text()
@@ -383,7 +384,7 @@ def test_figure1_pipeline_draws_true_and_predicted_ab_on_one_scale():
     lab = rgb_to_lab(rgb)
     predicted_lab = lab.copy()
     predicted_lab[..., 1:] *= 0.3  # a dull prediction
-    figure = anatomy.draw_pipeline(rgb, lab, predicted_lab, lab_to_rgb(predicted_lab), ab_limit=40.0)
+    figure = decoder_anatomy.draw_pipeline(rgb, lab, predicted_lab, lab_to_rgb(predicted_lab), ab_limit=40.0)
     try:
         channels = [axis for axis in figure.axes if axis.get_title().startswith(("A channel", "B channel"))]
         assert len(channels) == 4
@@ -395,6 +396,6 @@ def test_figure1_pipeline_draws_true_and_predicted_ab_on_one_scale():
     finally:
         plt.close(figure)
     with pytest.raises(ValueError, match="ab_limit"):
-        anatomy.draw_pipeline(rgb, lab, predicted_lab, lab_to_rgb(predicted_lab), ab_limit=0)
+        decoder_anatomy.draw_pipeline(rgb, lab, predicted_lab, lab_to_rgb(predicted_lab), ab_limit=0)
     with pytest.raises(ValueError, match="one size"):
-        anatomy.draw_pipeline(rgb, lab[:8], predicted_lab, lab_to_rgb(predicted_lab))
+        decoder_anatomy.draw_pipeline(rgb, lab[:8], predicted_lab, lab_to_rgb(predicted_lab))

@@ -24,27 +24,25 @@ import torch
 from PIL import Image
 from skimage.color import rgb2lab
 
-from colorlib import cli, load_pretrained
-from colorlib.color import ab_to_target
+from colorlib import cli
+from colorlib.color import ab_to_target, mse_to_ab_rmse
 from colorlib.config import PROFILES, Profile
 from colorlib.data import build_datasets, rgb_batch_to_lightness_ab
+from colorlib.lessons.training import constant_prediction_loss, mean_target
 from colorlib.losses import make_loss
 from colorlib.model import ColorizationNet
 from colorlib.train import (
     TrainConfig,
     TrainingDivergedError,
     choose_device,
-    constant_prediction_loss,
     encode_photos,
     make_loader,
-    mean_target,
-    mse_to_ab_rmse,
     start_from_gray,
     train,
     train_step,
     validate,
 )
-from colorlib.weights import CHECKPOINT_FORMAT, build_colorization_net
+from colorlib.weights import CHECKPOINT_FORMAT, build_colorization_net, load_pretrained
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -452,7 +450,8 @@ def test_distributed_data_parallel_on_two_cpu_processes(tmp_path):
 
 
 def test_train_or_reuse_trains_once_then_reuses_resumes_or_replaces(tmp_path):
-    from colorlib.train import load_checkpoint, save_checkpoint, train_or_reuse
+    from colorlib.runs import train_or_reuse
+    from colorlib.train import load_checkpoint, save_checkpoint
 
     out = tmp_path / "run"
     lines: list[str] = []

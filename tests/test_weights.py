@@ -13,12 +13,12 @@ import pytest
 import torch
 
 from colorlib import color
+from colorlib.hub import RemoteFile
 from colorlib.model import ColorizationNet
 from colorlib.samples import sample_photo
 from colorlib.weights import (
     CHECKPOINT_FORMAT,
     PAPER_CHECKPOINTS,
-    RemoteFile,
     UnsafeCheckpointError,
     WeightsUnavailableError,
     download,

@@ -10,8 +10,7 @@ import skimage.color
 from PIL import Image
 
 from colorlib.color import rgb_to_lab
-from colorlib.samples import sample_photo
-from colorlib.widgets import (
+from colorlib.lessons.color_space import (
     DEFAULT_PHOTO_EDITS,
     DEFAULT_SWATCHES,
     PhotoEdit,
@@ -23,6 +22,7 @@ from colorlib.widgets import (
     plot_lab_swatches,
     plot_photo_edits,
 )
+from colorlib.samples import sample_photo
 
 
 def expected_hex(lightness, a, b) -> str:
@@ -216,20 +216,23 @@ def test_photo_as_float_checks_and_shrinks():
 
 # --- notebook 01: the ab plane at one lightness ----------------------------------------------
 
-from matplotlib import colormaps  # noqa: E402
 import torch  # noqa: E402
+from matplotlib import colormaps  # noqa: E402
 
-from colorlib import anatomy  # noqa: E402
-from colorlib.color import displayable_ab_plane, displayable_lightness  # noqa: E402
-from colorlib.model import ColorizationNet  # noqa: E402
-from colorlib.widgets import (  # noqa: E402
+from colorlib.lessons.color_space import (
     DEFAULT_AB_PLANE_LIGHTNESSES,
     AbPlaneWidget,
-    FeatureMapBrowser,
     describe_ab_plane,
-    draw_feature_map_browser,
+    displayable_ab_plane,
+    displayable_lightness,
     plot_ab_planes,
 )
+from colorlib.lessons.encoder_anatomy import (
+    FeatureMapBrowser,
+    draw_feature_map_browser,
+    encoder_feature_maps,  # noqa: E402
+)
+from colorlib.model import ColorizationNet  # noqa: E402
 
 
 def test_describe_ab_plane_measures_the_slice():
@@ -347,7 +350,7 @@ def test_feature_map_browser_on_an_encoder_and_its_static_twin():
     torch.manual_seed(0)
     encoder = ColorizationNet().encoder.eval()
     lightness = np.linspace(0.0, 100.0, 64 * 64).reshape(64, 64)
-    maps = anatomy.encoder_feature_maps(encoder, torch.from_numpy(lightness / 100).float())
+    maps = encoder_feature_maps(encoder, torch.from_numpy(lightness / 100).float())
     browser = FeatureMapBrowser({name: maps[name] for name in ("relu", "layer1", "layer2")}, lightness)
     assert browser.show("layer2", 127).height == 8 and browser.channel_slider.max == 127
     figure = draw_feature_map_browser(browser)
@@ -398,7 +401,8 @@ def colorizer_files(tmp_path_factory):
 
 def test_available_models_lists_what_exists_and_says_how_to_get_the_rest(colorizer_files, tmp_path):
     from colorlib.config import repo_root
-    from colorlib.widgets import ModelCandidate, available_models
+    from colorlib.lessons.your_photos import available_models
+    from colorlib.runs import ModelCandidate
 
     paths, _ = colorizer_files
     inside_repo = repo_root() / "runs" / "no-such-run" / "best.pth"
@@ -411,7 +415,8 @@ def test_available_models_lists_what_exists_and_says_how_to_get_the_rest(coloriz
 
 
 def test_photo_colorizer_starts_on_the_first_sample_and_keeps_its_lightness(colorizer_files):
-    from colorlib.widgets import ModelCandidate, PhotoColorizer
+    from colorlib.lessons.your_photos import PhotoColorizer
+    from colorlib.runs import ModelCandidate
 
     paths, samples = colorizer_files
     widget = PhotoColorizer([ModelCandidate("mse", paths["mse"]), ModelCandidate("gone", "nowhere/best.pth", "train it")],
@@ -435,7 +440,8 @@ def test_photo_colorizer_starts_on_the_first_sample_and_keeps_its_lightness(colo
 
 def test_photo_colorizer_temperature_for_a_classification_model_only(colorizer_files):
     import colorlib
-    from colorlib.widgets import ModelCandidate, PhotoColorizer
+    from colorlib.lessons.your_photos import PhotoColorizer
+    from colorlib.runs import ModelCandidate
 
     paths, samples = colorizer_files
     widget = PhotoColorizer([ModelCandidate("mse", paths["mse"]), ModelCandidate("cls", paths["classification"])],
@@ -453,7 +459,8 @@ def test_photo_colorizer_temperature_for_a_classification_model_only(colorizer_f
 
 
 def test_photo_colorizer_uploads_errors_and_saving(colorizer_files, tmp_path, monkeypatch):
-    from colorlib.widgets import ModelCandidate, PhotoColorizer
+    from colorlib.lessons.your_photos import PhotoColorizer
+    from colorlib.runs import ModelCandidate
 
     paths, samples = colorizer_files
     monkeypatch.chdir(tmp_path)
@@ -484,7 +491,7 @@ def test_photo_colorizer_uploads_errors_and_saving(colorizer_files, tmp_path, mo
 
 def test_colorized_by_models_figure(colorizer_files):
     import colorlib
-    from colorlib.widgets import draw_colorized_by_models
+    from colorlib.lessons.your_photos import draw_colorized_by_models
 
     paths, samples = colorizer_files
     photo = np.asarray(Image.open(samples[0]).convert("RGB"))
@@ -514,7 +521,7 @@ def classification_models(colorizer_files):
 def test_temperature_explorer_recolours_and_measures_what_it_shows(classification_models):
     import colorlib
     from colorlib import metrics
-    from colorlib.widgets import TemperatureExplorer
+    from colorlib.lessons.beyond_mse import TemperatureExplorer
 
     classifier, mse_model, photo = classification_models
     explorer = TemperatureExplorer(classifier, photo, max_side=32)  # 48 x 64 shrunk to 24 x 32
@@ -540,7 +547,7 @@ def test_temperature_explorer_recolours_and_measures_what_it_shows(classificatio
 def test_static_temperatures_show_the_widgets_numbers(classification_models):
     import matplotlib.pyplot as plt
 
-    from colorlib.widgets import TemperatureExplorer, draw_temperatures
+    from colorlib.lessons.beyond_mse import TemperatureExplorer, draw_temperatures
 
     classifier, _, photo = classification_models
     explorer = TemperatureExplorer(classifier, photo, max_side=32)
@@ -562,9 +569,9 @@ def test_static_temperatures_show_the_widgets_numbers(classification_models):
 def test_pixel_explorer_reads_the_distribution_at_the_chosen_pixel(classification_models):
     import torch
 
+    from colorlib.bins import annealed_mean
     from colorlib.inference import network_input
-    from colorlib.losses import annealed_mean, mode_masses
-    from colorlib.widgets import PixelDistributionExplorer
+    from colorlib.lessons.beyond_mse import PixelDistributionExplorer, mode_masses
 
     classifier, mse_model, photo = classification_models
     explorer = PixelDistributionExplorer(classifier, photo, mse_model=mse_model, temperature=0.5)
@@ -598,7 +605,10 @@ def test_pixel_explorer_reads_the_distribution_at_the_chosen_pixel(classificatio
 def test_static_pixel_distributions_draw_one_row_per_pixel(classification_models):
     import matplotlib.pyplot as plt
 
-    from colorlib.widgets import PixelDistributionExplorer, draw_pixel_distributions
+    from colorlib.lessons.beyond_mse import (
+        PixelDistributionExplorer,
+        draw_pixel_distributions,
+    )
 
     classifier, mse_model, photo = classification_models
     explorer = PixelDistributionExplorer(classifier, photo, mse_model=mse_model)

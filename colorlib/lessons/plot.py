@@ -11,10 +11,14 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
-from .config import figures_dir
-from .files import atomic_write
+from ..config import figures_dir
+from ..files import atomic_write
 
-__all__ = ["save_figure", "show_images", "png_bytes"]
+__all__ = [
+    "save_figure",
+    "png_bytes",
+    "show_images",
+]
 
 
 def save_figure(figure: Figure, filename: str, dpi: int = 110) -> Path:

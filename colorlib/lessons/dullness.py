@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -40,9 +41,11 @@ from matplotlib.figure import Figure
 from torch import nn
 from torch.nn import functional as F
 
-from .color import lab_to_rgb
-from .metrics import ab_error_auc, chroma, psnr
-from .modelz import ANNEALED_MEAN_TEMPERATURE
+from .. import metrics
+from ..bins import ANNEALED_MEAN_TEMPERATURE
+from ..color import lab_to_rgb
+from ..evaluate import EvaluationImage, EvaluationResult
+from ..metrics import ab_error_auc, chroma, psnr
 
 __all__ = [
     "TOY_OBJECT_LIGHTNESS",
@@ -53,17 +56,22 @@ __all__ = [
     "make_toy_images",
     "mse_optimal_colour",
     "expected_squared_error",
-    "closed_form_loss",
     "ab_bin_grid",
     "make_toy_network",
     "ToyRegressionResult",
-    "ToyClassificationResult",
+    "closed_form_loss",
     "train_toy_regressor",
+    "ToyClassificationResult",
     "train_toy_classifier",
     "summarise_distribution",
     "ab_swatch",
     "plot_toy_experiment",
+    "score_constant_answer",
+    "with_object_lightness",
+    "predicted_object_colours",
+    "plot_dullness_on_photos",
 ]
+
 
 #: Lightness of the toy object (both colours) and of the gray background.
 TOY_OBJECT_LIGHTNESS = 50.0
@@ -421,9 +429,6 @@ def plot_toy_experiment(
 # --------------------------------------------------------------------------------------
 
 
-__all__ += ["score_constant_answer", "with_object_lightness", "predicted_object_colours"]
-
-
 def score_constant_answer(images: ToyImages, answer_ab: tuple[float, float]) -> dict[str, float]:
     """Score the answer "every object has the colour ``answer_ab``" on the toy's object pixels.
 
@@ -488,3 +493,40 @@ def predicted_object_colours(result: ToyRegressionResult, images: ToyImages) -> 
     red = images.is_red.view(-1, 1, 1, 1) & images.object_mask
     blue = ~images.is_red.view(-1, 1, 1, 1) & images.object_mask
     return {"red": _mean_on(red, predicted), "blue": _mean_on(blue, predicted)}
+
+
+def plot_dullness_on_photos(images: Sequence[EvaluationImage], results: Sequence[EvaluationResult]):
+    """Predicted against true colourfulness and chroma (one point per photo), and the a and
+    b histograms of all predicted pixels against the ground truth's."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 4, figsize=(17, 4.2))
+    markers = "osD^v<>"
+    for axis, key, label in ((axes[0], "colourfulness", "colourfulness"), (axes[1], "chroma", "mean chroma C*ab")):
+        top = 0.0
+        for marker, result in zip(markers, results):
+            truth, predicted = result.per_image[f"true_{key}"], result.per_image[key]
+            axis.scatter(truth, predicted, marker=marker, label=result.name, alpha=0.8)
+            top = max(top, truth.max(), predicted.max())
+        axis.plot([0, top * 1.05], [0, top * 1.05], "k--", lw=0.8, label="as colourful as the truth")
+        axis.set_xlabel(f"true {label}")
+        axis.set_ylabel(f"predicted {label}")
+        axis.set_title(f"{label}: each point one photo", fontsize=10)
+    axes[0].legend(fontsize=7)
+    true_ab = [metrics.ab_of(image.rgb) for image in images]
+    for axis, channel, name in ((axes[2], 0, "a (green - / red +)"), (axes[3], 1, "b (blue - / yellow +)")):
+        density_true = metrics.ab_histograms(true_ab)
+        centres = 0.5 * (density_true[2][1:] + density_true[2][:-1])
+        axis.plot(centres, density_true[channel], "k-", lw=2, label="ground truth")
+        for result in results:
+            density = metrics.ab_histograms([metrics.ab_of(p) for p in result.predictions])
+            axis.plot(centres, density[channel], lw=1.2, label=result.name)
+        axis.set_yscale("log")
+        axis.set_ylim(1e-5, 1)
+        axis.set_xlim(-80, 80)
+        axis.set_xlabel(name)
+        axis.set_ylabel("density of pixels (log)")
+        axis.set_title(f"histogram of {name.split()[0]}", fontsize=10)
+    axes[3].legend(fontsize=7)
+    figure.tight_layout()
+    return figure

@@ -9,26 +9,26 @@ Everything here *measures* the live model instead of restating the paper:
   ``nn.Upsample`` on small numeric grids (the paper's Figures 3 and 4);
   :func:`draw_max_pool` and :func:`draw_upsample` draw them.
 - :func:`trace_shapes`, :func:`encoder_feature_maps`, :func:`receptive_fields` and
-  :func:`colorlib.model.parameter_counts` look inside the encoder and decoder.
+  :func:`colorlib.lessons.layers.parameter_counts` look inside the encoder and decoder.
 - :func:`predict_half_resolution` and :func:`upsample_ab` show why the predictions
   look like mosaics (the slider and its static twin are
-  :class:`colorlib.widgets.UpsamplingComparison` and
-  :func:`colorlib.widgets.draw_nearest_vs_bilinear`).
+  :class:`colorlib.lessons.decoder_anatomy.UpsamplingComparison` and
+  :func:`colorlib.lessons.decoder_anatomy.draw_nearest_vs_bilinear`).
 - :func:`boundary_jumps` and :func:`mosaic_jumps` measure where the predicted colours
   jump (on the 2, 4 and 8 pixel grids of the decoder); :func:`flat_input_response` and
   :func:`border_frame` show the frame that zero padding paints along the edges;
   :func:`checkerboard_example` contrasts ``nn.Upsample`` + convolution with
   ``nn.ConvTranspose2d``.
 
-What the authors' checkpoint files contain is :mod:`colorlib.checkpoints`' subject.
+What the authors' checkpoint files contain is :mod:`colorlib.lessons.authors_checkpoints`' subject.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Sequence
 
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -37,29 +37,16 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 from skimage.color import rgb2gray
 from torch import nn
-from torchvision.models import resnet18
 
-from .color import rgb_to_lab, target_to_ab
-from .inference import network_input, replace_ab
-from .model import ENCODER_CHILDREN, ColorizationNet, describe_module, kernel_text, pair
+from ..color import rgb_to_lab, target_to_ab
+from ..inference import network_input, replace_ab
+from ..model import (
+    ColorizationNet,
+)
+from .encoder_anatomy import _draw_grid
+from .plot import png_bytes
 
 __all__ = [
-    "LayerRow",
-    "layer_table",
-    "format_layer_table",
-    "draw_layer_table",
-    "MAX_POOL_EXAMPLE",
-    "max_pool_example",
-    "draw_max_pool",
-    "upsample_example",
-    "draw_upsample",
-    "ShapeRow",
-    "trace_shapes",
-    "format_shape_trace",
-    "encoder_layer_names",
-    "encoder_feature_maps",
-    "draw_feature_maps",
-    "receptive_fields",
     "check_square_photo",
     "predict_half_resolution",
     "upsample_ab",
@@ -79,492 +66,24 @@ __all__ = [
     "draw_border_frame",
     "checkerboard_example",
     "draw_checkerboard",
+    "UpsamplingComparison",
+    "draw_nearest_vs_bilinear",
 ]
+
 
 # --------------------------------------------------------------------------------------
 # Figure 2: the ResNet-18 table, measured with forward hooks.
 # --------------------------------------------------------------------------------------
-
-#: The paper's row names and the torchvision attributes each row covers. The sizes and
-#: operations of every row are measured; only this naming is given.
-_PAPER_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("conv1", ("conv1",)),
-    ("conv2_x", ("maxpool", "layer1")),
-    ("conv3_x", ("layer2",)),
-    ("conv4_x", ("layer3",)),
-    ("conv5_x", ("layer4",)),
-    ("average pool", ("avgpool",)),
-    ("fully connected", ("fc",)),
-)
-
-
-@lru_cache(maxsize=None)
-def encoder_layer_names() -> tuple[str, ...]:
-    """torchvision's names of the ResNet-18 children the encoder keeps.
-
-    ``("conv1", "bn1", "relu", "maxpool", "layer1", "layer2")``: the first
-    :data:`colorlib.model.ENCODER_CHILDREN` children of ``torchvision.models.resnet18``.
-    """
-    return tuple(name for name, _ in resnet18(weights=None).named_children())[:ENCODER_CHILDREN]
-
-
-@dataclass(frozen=True)
-class LayerRow:
-    """One row of the paper's Figure 2, measured on a live model.
-
-    Attributes:
-        name: the paper's layer name (``"input"``, ``"conv1"``, ``"conv2_x"``, ...).
-        modules: the torchvision attributes the row covers (``("maxpool", "layer1")``).
-        output_shape: the output of the row for one image, ``(C, H, W)`` or ``(features,)``.
-        operations: what the row does, one string per step, read off the modules
-            (``"3x3 max pool, stride 2"``, ``"[3x3, 64; 3x3, 64] x 2"``).
-        kept: whether the paper's encoder keeps this row (conv1 to conv3_x).
-    """
-
-    name: str
-    modules: tuple[str, ...]
-    output_shape: tuple[int, ...]
-    operations: tuple[str, ...]
-    kept: bool
-
-    @property
-    def output_size(self) -> str:
-        """The paper's notation: ``"112x112x64"`` (H x W x C), or ``"1000"``."""
-        if len(self.output_shape) == 3:
-            channels, height, width = self.output_shape
-            return f"{height}x{width}x{channels}"
-        return "x".join(str(n) for n in self.output_shape)
-
-
-def _describe_stage(stage: nn.Sequential) -> str:
-    """``"[3x3, 64; 3x3, 64] x 2"`` for a ResNet stage of identical blocks."""
-    block = stage[0]
-    convs = [m for name, m in block.named_modules() if isinstance(m, nn.Conv2d) and "downsample" not in name]
-    inner = "; ".join(f"{kernel_text(conv)}, {conv.out_channels}" for conv in convs)
-    first_stride = max(pair(convs[0].stride))
-    stride = f", stride {first_stride}" if first_stride > 1 else ""
-    return f"[{inner}] x {len(stage)}{stride}"
-
-
-def _describe_module(module: nn.Module, input_shape: tuple[int, ...]) -> str:
-    if isinstance(module, nn.Conv2d):
-        return f"{kernel_text(module)}, {module.out_channels}, stride {pair(module.stride)[0]}"
-    if isinstance(module, nn.MaxPool2d):
-        return f"{kernel_text(module)} max pool, stride {pair(module.stride)[0]}"
-    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AvgPool2d)):
-        height, width = input_shape[-2:]
-        return f"{height}x{width} average pool"
-    if isinstance(module, nn.Linear):
-        return f"{module.in_features} x {module.out_features} fully connected"
-    if isinstance(module, nn.Sequential):
-        return _describe_stage(module)
-    return type(module).__name__
-
-
-def layer_table(model: nn.Module | None = None, input_size: int = 224) -> list[LayerRow]:
-    """The paper's Figure 2, computed by running ``model`` with forward hooks.
-
-    Args:
-        model: a torchvision ResNet (``resnet18``, ``resnet34``...: it needs ``conv1``,
-            ``maxpool``, ``layer1`` .. ``layer4``, ``avgpool`` and ``fc``). The weights do
-            not matter, only the layout; a fresh ``resnet18(weights=None)`` by default.
-        input_size: side of the square input image in pixels.
-
-    Returns:
-        Rows ``input``, ``conv1``, ``conv2_x`` .. ``conv5_x``, ``average pool``,
-        ``fully connected``, ``softmax``. For ResNet-18 at 224: 224 -> 112 -> 56 -> 28
-        -> 14 -> 7 -> 1 -> 1000; ``kept`` is True for conv1 to conv3_x.
-
-    Raises:
-        ValueError: ``model`` is not a torchvision-style ResNet, or ``input_size`` is
-            not a positive integer.
-    """
-    model = model if model is not None else resnet18(weights=None)
-    needed = [name for _, names in _PAPER_ROWS for name in names]
-    missing = [name for name in needed if not isinstance(getattr(model, name, None), nn.Module)]
-    if missing:
-        raise ValueError(
-            "layer_table: expected a torchvision ResNet with attributes "
-            f"{', '.join(needed)}; {type(model).__name__} lacks {', '.join(missing)}"
-        )
-    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 1:
-        raise ValueError(f"layer_table: expected a positive integer input_size, got {input_size!r}")
-
-    shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
-
-    def remember(name: str):
-        def hook(module, inputs, output):
-            shapes[name] = (tuple(inputs[0].shape[1:]), tuple(output.shape[1:]))
-
-        return hook
-
-    handles = [getattr(model, name).register_forward_hook(remember(name)) for name in needed]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            device = next(model.parameters()).device
-            logits = model(torch.zeros(1, model.conv1.in_channels, input_size, input_size, device=device))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-
-    kept_modules = set(encoder_layer_names())
-    rows = [LayerRow("input", (), (model.conv1.in_channels, input_size, input_size), (), False)]
-    for paper_name, names in _PAPER_ROWS:
-        operations = tuple(_describe_module(getattr(model, n), shapes[n][0]) for n in names)
-        rows.append(
-            LayerRow(paper_name, names, shapes[names[-1]][1], operations, all(n in kept_modules for n in names))
-        )
-    probabilities = torch.softmax(logits, dim=1)
-    rows.append(LayerRow("softmax", (), tuple(probabilities.shape[1:]), ("softmax",), False))
-    return rows
-
-
-def format_layer_table(rows: Sequence[LayerRow]) -> str:
-    """The table as text: layer, output size, operations (one per line), torchvision modules, kept."""
-    lines = [f"{'layer':<17}{'output size':<13}{'operations':<37}{'torchvision':<13}kept"]
-    for row in rows:
-        operations = list(row.operations) or ["-"]
-        modules = list(row.modules) or ["-"]
-        for index in range(max(len(operations), len(modules))):
-            first = index == 0
-            lines.append(
-                f"{row.name if first else '':<17}{row.output_size if first else '':<13}"
-                f"{operations[index] if index < len(operations) else '':<37}"
-                f"{modules[index] if index < len(modules) else '':<13}{'yes' if row.kept and first else ''}".rstrip()
-            )
-    return "\n".join(lines)
-
-
-def draw_layer_table(rows: Sequence[LayerRow], title: str | None = None) -> Figure:
-    """Draw the measured Figure 2; the rows the paper keeps are shaded and the cut is marked."""
-    columns = (("Layer name", 0.0, 1.6), ("Output size", 1.6, 1.7), ("Operations", 3.3, 3.1), ("torchvision", 6.4, 1.8))
-    width = sum(column[2] for column in columns)
-    heights = [max(1, len(row.operations)) * 0.42 + 0.18 for row in rows]
-    header = 0.55
-    total = header + sum(heights)
-    figure, axis = plt.subplots(figsize=(11.0, 0.5 + total * 0.62))
-    axis.set_xlim(-0.05, width + 2.6)
-    axis.set_ylim(total + 0.05, -0.05)
-    axis.axis("off")
-    for name, left, span in columns:
-        axis.add_patch(Rectangle((left, 0), span, header, facecolor="#d9d9d9", edgecolor="black", lw=0.8))
-        axis.text(left + span / 2, header / 2, name, ha="center", va="center", fontweight="bold", fontsize=11)
-    top = header
-    kept_bottom = None
-    for row, height in zip(rows, heights):
-        colour = "#cde8c8" if row.kept else ("#eef3fb" if row.name == "input" else "white")
-        cells = (row.name, row.output_size, "\n".join(row.operations) or "-", "\n".join(row.modules) or "-")
-        for (_, left, span), text in zip(columns, cells):
-            axis.add_patch(Rectangle((left, top), span, height, facecolor=colour, edgecolor="black", lw=0.6))
-            axis.text(left + span / 2, top + height / 2, text, ha="center", va="center", fontsize=10,
-                      family="monospace" if left > 0 else None, linespacing=1.5)
-        if row.kept:
-            kept_bottom = top + height
-        top += height
-    if kept_bottom is not None:
-        axis.plot([0, width + 0.1], [kept_bottom, kept_bottom], color="#c0392b", lw=2.2, ls="--")
-        kept = [row for row in rows if row.kept or row.name == "input"]
-        sides = " -> ".join(str(row.output_shape[-1]) for row in kept)
-        last = kept[-1]
-        axis.text(width + 0.2, kept_bottom, f"the paper cuts here:\n{last.output_size}",
-                  color="#c0392b", va="center", fontsize=10.5, fontweight="bold")
-        axis.text(width + 0.2, header + (kept_bottom - header) / 2, f"kept (shaded):\n{sides}",
-                  color="#2e7d32", va="center", fontsize=10.5, fontweight="bold")
-    axis.set_title(title or "ResNet-18, measured with forward hooks", fontsize=12)
-    figure.tight_layout()
-    return figure
 
 
 # --------------------------------------------------------------------------------------
 # Figures 3 and 4: max pooling and up-sampling on small numbers.
 # --------------------------------------------------------------------------------------
 
-#: The 4x4 example of notebook 02 (hand-worked result of a 2x2 max pool, stride 2:
-#: ``[[8, 5], [9, 7]]``).
-MAX_POOL_EXAMPLE = ((3, 1, 0, 2), (4, 8, 5, 1), (2, 0, 7, 6), (1, 9, 3, 4))
-
-_WINDOW_COLOURS = ("#f6c8c8", "#c8daf6", "#cdeccd", "#f8e3b8", "#e2cdf2", "#c9eef0", "#f3d1e6", "#dfe6c3", "#d7d7d7")
-
-
-def _as_grid(values, what: str) -> torch.Tensor:
-    grid = torch.as_tensor(values, dtype=torch.float32)
-    if grid.ndim != 2 or grid.numel() == 0:
-        raise ValueError(f"{what}: expected a non-empty 2-D grid of numbers (H, W), got shape {tuple(grid.shape)}")
-    return grid
-
-
-def max_pool_example(values=MAX_POOL_EXAMPLE) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Run ``nn.MaxPool2d(kernel_size=2, stride=2)`` on a small grid.
-
-    Args:
-        values: an (H, W) grid of numbers, H and W even (default :data:`MAX_POOL_EXAMPLE`).
-
-    Returns:
-        ``(grid (H, W), pooled (H/2, W/2), winners (H/2, W/2))``, float32 tensors except
-        ``winners``: the flat index (``row * W + column``) of the maximum in each window.
-    """
-    grid = _as_grid(values, "max_pool_example")
-    if grid.shape[0] % 2 or grid.shape[1] % 2:
-        raise ValueError(f"max_pool_example: expected even height and width, got {tuple(grid.shape)}")
-    pooled, winners = nn.MaxPool2d(kernel_size=2, stride=2, return_indices=True)(grid[None, None])
-    return grid, pooled[0, 0], winners[0, 0]
-
-
-def upsample_example(values=((3,),), scale_factor: int = 2, mode: str = "nearest") -> tuple[torch.Tensor, torch.Tensor]:
-    """Run ``nn.Upsample(scale_factor=..., mode=...)`` on a small grid.
-
-    Args:
-        values: an (H, W) grid of numbers; the default is the paper's Figure 4, one 3.
-        scale_factor: integer growth factor of each side.
-        mode: ``"nearest"`` (the paper's, PyTorch's default) or ``"bilinear"``.
-
-    Returns:
-        ``(grid (H, W), upsampled (H*s, W*s))``, float32 tensors.
-    """
-    grid = _as_grid(values, "upsample_example")
-    if mode not in ("nearest", "bilinear"):
-        raise ValueError(f"upsample_example: mode must be 'nearest' or 'bilinear', got {mode!r}")
-    if isinstance(scale_factor, bool) or not isinstance(scale_factor, int) or scale_factor < 1:
-        raise ValueError(f"upsample_example: expected a positive integer scale_factor, got {scale_factor!r}")
-    upsample = nn.Upsample(scale_factor=scale_factor, mode=mode)
-    return grid, upsample(grid[None, None])[0, 0]
-
-
-def _draw_grid(axis, grid: torch.Tensor, left: float, top: float, colours, bold=None, cell: float = 1.0) -> None:
-    rows, columns = grid.shape
-    for r in range(rows):
-        for c in range(columns):
-            strong = bold is not None and bool(bold[r][c])
-            axis.add_patch(Rectangle((left + c * cell, top + r * cell), cell, cell, facecolor=colours[r][c],
-                                     edgecolor="black", lw=2.4 if strong else 0.8))
-            value = float(grid[r, c])
-            text = f"{value:g}" if value == round(value) else f"{value:.2f}"
-            axis.text(left + (c + 0.5) * cell, top + (r + 0.5) * cell, text, ha="center", va="center",
-                      fontsize=15 if cell >= 1 else 11, fontweight="bold" if strong else "normal")
-
-
-def _arrow(axis, start: tuple[float, float], end: tuple[float, float], label: str) -> None:
-    axis.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=22, lw=2, color="#444444"))
-    axis.text((start[0] + end[0]) / 2, start[1] - 0.35, label, ha="center", va="bottom", fontsize=10)
-
-
-def draw_max_pool(grid: torch.Tensor, pooled: torch.Tensor, winners: torch.Tensor) -> Figure:
-    """Draw a 2x2 max pool (stride 2): each window in its colour, its maximum in bold.
-
-    Args:
-        grid, pooled, winners: as returned by :func:`max_pool_example`.
-    """
-    rows, columns = grid.shape
-    window_colour = [[_WINDOW_COLOURS[((r // 2) * (columns // 2) + c // 2) % len(_WINDOW_COLOURS)]
-                      for c in range(columns)] for r in range(rows)]
-    winner_set = {int(i) for i in winners.flatten()}
-    bold = [[r * columns + c in winner_set for c in range(columns)] for r in range(rows)]
-    pooled_colour = [[window_colour[2 * r][2 * c] for c in range(columns // 2)] for r in range(rows // 2)]
-    gap = 2.5
-    figure, axis = plt.subplots(figsize=(0.9 * (columns + gap + columns / 2) + 0.4, 0.9 * rows + 0.9))
-    _draw_grid(axis, grid, 0, 0, window_colour, bold)
-    offset = (rows - rows / 2) / 2
-    _draw_grid(axis, pooled, columns + gap, offset, pooled_colour, [[True] * (columns // 2)] * (rows // 2))
-    _arrow(axis, (columns + 0.3, rows / 2), (columns + gap - 0.3, rows / 2), "2x2 max pool,\nstride 2")
-    axis.text(columns / 2, rows + 0.45, f"{rows}x{columns} input", ha="center", va="top", fontsize=11)
-    axis.text(columns + gap + columns / 4, offset + rows / 2 + 0.45, f"{rows // 2}x{columns // 2} output",
-              ha="center", va="top", fontsize=11)
-    axis.set_xlim(-0.2, columns + gap + columns / 2 + 0.2)
-    axis.set_ylim(rows + 1.0, -0.9)
-    axis.set_aspect("equal")
-    axis.axis("off")
-    figure.tight_layout()
-    return figure
-
-
-def draw_upsample(examples: Sequence[tuple[torch.Tensor, torch.Tensor]], label: str = "nn.Upsample(scale_factor=2)") -> Figure:
-    """Draw up-sampling examples side by side: each input value and its block share a colour.
-
-    Args:
-        examples: ``(grid (h, w), upsampled (s*h, s*w))`` pairs from :func:`upsample_example`.
-        label: the text on the arrows.
-    """
-    if not examples:
-        raise ValueError("draw_upsample: expected at least one (grid, upsampled) pair")
-    gap, spacing = 2.6, 1.6
-    height = max(up.shape[0] for _, up in examples)
-    total = sum(grid.shape[1] + gap + up.shape[1] for grid, up in examples) + spacing * (len(examples) - 1)
-    figure, axis = plt.subplots(figsize=(0.8 * total + 0.4, 0.8 * height + 1.1))
-    left = 0.0
-    for grid, upsampled in examples:
-        rows, columns = grid.shape
-        scale = upsampled.shape[0] // rows
-        colours = [[_WINDOW_COLOURS[(r * columns + c) % len(_WINDOW_COLOURS)] for c in range(columns)] for r in range(rows)]
-        big_colours = [[colours[r // scale][c // scale] for c in range(upsampled.shape[1])] for r in range(upsampled.shape[0])]
-        top = (height - rows) / 2
-        _draw_grid(axis, grid, left, top, colours)
-        axis.text(left + columns / 2, top + rows + 0.4, f"{rows}x{columns}", ha="center", va="top", fontsize=11)
-        right = left + columns + gap
-        _arrow(axis, (left + columns + 0.25, height / 2), (right - 0.25, height / 2), label.replace("(", "(\n", 1) if len(label) > 20 else label)
-        top_big = (height - upsampled.shape[0]) / 2
-        _draw_grid(axis, upsampled, right, top_big, big_colours)
-        axis.text(right + upsampled.shape[1] / 2, top_big + upsampled.shape[0] + 0.4,
-                  f"{upsampled.shape[0]}x{upsampled.shape[1]}", ha="center", va="top", fontsize=11)
-        left = right + upsampled.shape[1] + spacing
-    axis.set_xlim(-0.2, left - spacing + 0.2)
-    axis.set_ylim(height + 1.0, -1.2)
-    axis.set_aspect("equal")
-    axis.axis("off")
-    figure.tight_layout()
-    return figure
-
 
 # --------------------------------------------------------------------------------------
 # Inside the encoder and the decoder.
 # --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ShapeRow:
-    """One layer of a traced ``nn.Sequential``: its name, what it is, its output shape (C, H, W)."""
-
-    name: str
-    layer: str
-    output_shape: tuple[int, ...]
-
-
-def trace_shapes(sequential: nn.Sequential, inputs: torch.Tensor, names: Sequence[str] | None = None) -> list[ShapeRow]:
-    """Run ``sequential`` on ``inputs`` with a forward hook on each child; one row per child.
-
-    Args:
-        sequential: e.g. ``model.encoder`` or ``model.decoder`` of a :class:`ColorizationNet`.
-        inputs: a batch ``(N, C, H, W)``; row shapes are for one image, ``(C, H, W)``.
-        names: display names of the children (default: their indices).
-
-    Returns:
-        Rows in execution order, starting with an ``"input"`` row.
-    """
-    if not isinstance(sequential, nn.Sequential):
-        raise ValueError(f"trace_shapes: expected an nn.Sequential, got {type(sequential).__name__}")
-    if not isinstance(inputs, torch.Tensor) or inputs.ndim != 4:
-        raise ValueError("trace_shapes: expected inputs shaped (N, C, H, W)")
-    children = list(sequential.named_children())
-    names = list(names) if names is not None else [name for name, _ in children]
-    if len(names) != len(children):
-        raise ValueError(f"trace_shapes: got {len(names)} names for {len(children)} layers")
-    rows = [ShapeRow("input", "", tuple(inputs.shape[1:]))]
-    handles = []
-    for display, (_, child) in zip(names, children):
-        def hook(module, args, output, display=display):
-            rows.append(ShapeRow(display, describe_module(module), tuple(output.shape[1:])))
-
-        handles.append(child.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            sequential(inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return rows
-
-
-def format_shape_trace(rows: Sequence[ShapeRow]) -> str:
-    """The trace as text: one line per layer with its output shape (C x H x W)."""
-    lines = [f"{'':<9}{'layer':<36}output (C x H x W)"]
-    for row in rows:
-        lines.append(f"{row.name:<9}{row.layer:<36}{' x '.join(str(n) for n in row.output_shape)}")
-    return "\n".join(lines)
-
-
-def encoder_feature_maps(encoder: nn.Sequential, lightness: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Every intermediate output of the encoder for one image.
-
-    Args:
-        encoder: ``ColorizationNet.encoder`` (its children are ResNet-18's conv1 .. layer2).
-        lightness: network input ``L / 100``, ``(1, 1, H, W)`` or ``(H, W)``.
-
-    Returns:
-        ``{"conv1": (64, H/2, W/2), "bn1": ..., "relu": ..., "maxpool": (64, H/4, W/4),
-        "layer1": (64, H/4, W/4), "layer2": (128, H/8, W/8)}`` float tensors.
-    """
-    if lightness.ndim == 2:
-        lightness = lightness[None, None]
-    if lightness.ndim != 4 or lightness.shape[:2] != (1, 1):
-        raise ValueError(f"encoder_feature_maps: expected L/100 shaped (1, 1, H, W) or (H, W), got {tuple(lightness.shape)}")
-    names = encoder_layer_names()
-    if len(encoder) != len(names):
-        raise ValueError(f"encoder_feature_maps: expected an encoder of {len(names)} layers ({', '.join(names)})")
-    maps: dict[str, torch.Tensor] = {}
-    with torch.no_grad():
-        x = lightness
-        for name, layer in zip(names, encoder):
-            x = layer(x)
-            maps[name] = x[0].clone()  # clone: the ReLU works in place on the next step
-    return maps
-
-
-def draw_feature_maps(image: np.ndarray, maps: dict[str, torch.Tensor], channels: int = 4, title: str | None = None) -> Figure:
-    """The input beside a few channels of each chosen feature map.
-
-    For each map the ``channels`` channels with the largest spatial standard deviation
-    are shown (the most structured ones; a deterministic choice), each on its own scale.
-
-    Args:
-        image: the input shown in the first column, (H, W) gray or (H, W, 3) RGB.
-        maps: ``{name: (C, h, w)}``, e.g. some entries of :func:`encoder_feature_maps`.
-    """
-    figure, axes = plt.subplots(len(maps), channels + 1, figsize=(2.3 * (channels + 1), 2.45 * len(maps)), squeeze=False)
-    for row, (name, feature_map) in enumerate(maps.items()):
-        if feature_map.ndim != 3:
-            raise ValueError(f"draw_feature_maps: expected {name} shaped (C, h, w), got {tuple(feature_map.shape)}")
-        axes[row, 0].axis("off")
-        if row == 0:
-            axes[0, 0].imshow(image, cmap="gray" if image.ndim == 2 else None)
-            axes[0, 0].set_title(f"input {image.shape[0]}x{image.shape[1]}", fontsize=10)
-        c, h, w = feature_map.shape
-        order = feature_map.flatten(1).std(dim=1).argsort(descending=True)[:channels]
-        for column, channel in enumerate(order.tolist(), start=1):
-            axis = axes[row, column]
-            axis.imshow(feature_map[channel].numpy(), cmap="magma")
-            axis.set_title(f"channel {channel}", fontsize=9)
-            axis.set_xticks([])
-            axis.set_yticks([])
-            for spine in axis.spines.values():
-                spine.set_visible(False)
-        axes[row, 1].set_ylabel(f"{name}\n{h}x{w}x{c}", fontsize=11, fontweight="bold")
-        for axis in axes[row, channels + 1 :]:
-            axis.axis("off")
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return figure
-
-
-def receptive_fields(model: nn.Module) -> list[tuple[str, int, int]]:
-    """How many input pixels one output position can see, layer by layer.
-
-    Walks the convolutions and poolings of the main path in execution order (the 1x1
-    ``downsample`` shortcuts of ResNet see less, so they are skipped) and applies
-    ``field += (kernel - 1) * jump; jump *= stride``.
-
-    Args:
-        model: a ResNet, a ResNet's encoder, or any module whose convolutions and
-            poolings are registered in execution order.
-
-    Returns:
-        ``[(module name, receptive field in pixels, jump in pixels), ...]``, one entry per
-        convolution or max pooling: ``jump`` is the input distance between two
-        neighbouring outputs (8 after ResNet-18's layer2).
-    """
-    field, jump = 1, 1
-    rows = []
-    for name, module in model.named_modules():
-        if "downsample" in name.split(".") or not isinstance(module, (nn.Conv2d, nn.MaxPool2d)):
-            continue
-        kernel = pair(module.kernel_size)[0]
-        dilation = pair(module.dilation)[0]
-        field += (kernel - 1) * dilation * jump
-        jump *= pair(module.stride)[0]
-        rows.append((name, field, jump))
-    return rows
 
 
 # --------------------------------------------------------------------------------------
@@ -1174,5 +693,86 @@ def draw_checkerboard(grid: np.ndarray, transposed: np.ndarray, upsampled: np.nd
     axis.set_ylim(height + 0.2, -1.4)
     axis.set_aspect("equal")
     axis.axis("off")
+    figure.tight_layout()
+    return figure
+
+
+class UpsamplingComparison:
+    """The released model's colours with its last up-sampling done two ways, as a widget.
+
+    A toggle picks ``nearest`` (the paper) or ``bilinear``; a slider zooms into the
+    centre of the image so that the 2x2 blocks become visible. The picture is an
+    ``widgets.Image`` holding a PNG, so it changes in the kernel itself (tests set
+    ``mode.value`` or ``zoom.value`` and read ``image.value``).
+
+    Args:
+        model: a :class:`ColorizationNet` (e.g. ``load_pretrained("paper")``).
+        photo: a square uint8 RGB photo (S, S, 3), S divisible by 8 (see :func:`colorlib.images.square_crop`).
+        display_size: side of the shown picture in pixels.
+    """
+
+    ZOOMS = (1, 2, 4, 8)
+
+    def __init__(self, model: ColorizationNet, photo: np.ndarray, display_size: int = 336) -> None:
+        side = check_square_photo(photo, "UpsamplingComparison")
+        self.photo = photo
+        self.half_target = predict_half_resolution(model, network_input([photo], size=side))
+        self._colorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.display_size = display_size
+        self.mode = widgets.ToggleButtons(options=["nearest", "bilinear"], value="nearest", description="upsample")
+        self.zoom = widgets.SelectionSlider(options=list(self.ZOOMS), value=1, description="zoom")
+        self.image = widgets.Image(format="png")
+        self.mode.observe(self.update, names="value")
+        self.zoom.observe(self.update, names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.mode, self.zoom]), self.image])
+        self.update()
+
+    def view(self, mode: str, zoom: int) -> np.ndarray:
+        """The colourized picture for ``mode`` and ``zoom``: uint8 (h, w, 3), the centre 1/zoom."""
+        if zoom not in self.ZOOMS:
+            raise ValueError(f"UpsamplingComparison.view: zoom must be one of {self.ZOOMS}, got {zoom!r}")
+        rgb, _ = self.colorized(mode)
+        height, width = rgb.shape[:2]
+        h, w = height // zoom, width // zoom
+        top, left = (height - h) // 2, (width - w) // 2
+        return rgb[top : top + h, left : left + w]
+
+    def colorized(self, mode: str) -> tuple[np.ndarray, np.ndarray]:
+        """The whole photo for ``mode``: ``(rgb uint8 (S, S, 3), ab float32 (S, S, 2))``, computed once."""
+        if mode not in self._colorized:
+            self._colorized[mode] = colorize_from_half_resolution(self.photo, self.half_target, mode)
+        return self._colorized[mode]
+
+    def update(self, change=None) -> None:
+        """Redraw ``self.image`` for the toggle's and slider's current values."""
+        picture = self.view(self.mode.value, self.zoom.value)
+        scale = max(1, self.display_size // picture.shape[0])
+        self.image.value = png_bytes(picture, scale)
+
+
+def draw_nearest_vs_bilinear(comparison: UpsamplingComparison, zoom: int = 8) -> Figure:
+    """Static twin of :class:`UpsamplingComparison`: whole image and a zoomed centre, both modes.
+
+    The third column shows the predicted ``a`` channel of the zoomed region, where the
+    2x2 blocks of nearest up-sampling are plain to see.
+    """
+    figure, axes = plt.subplots(2, 3, figsize=(10.5, 7.2))
+    for row, mode in enumerate(("nearest", "bilinear")):
+        whole = comparison.view(mode, 1)
+        zoomed = comparison.view(mode, zoom)
+        _, ab = comparison.colorized(mode)
+        h, w = zoomed.shape[:2]
+        top, left = (ab.shape[0] - h) // 2, (ab.shape[1] - w) // 2
+        a_crop = ab[top : top + h, left : left + w, 0]
+        axes[row, 0].imshow(whole)
+        axes[row, 0].add_patch(Rectangle((left - 0.5, top - 0.5), w, h, fill=False, edgecolor="white", lw=1.5))
+        axes[row, 1].imshow(zoomed, interpolation="nearest")
+        axes[row, 2].imshow(a_crop, cmap="gray", interpolation="nearest")
+        axes[row, 0].set_title(f"{mode}: whole image", fontsize=10)
+        axes[row, 1].set_title(f"{mode}: centre {h}x{w}, zoom x{zoom}", fontsize=10)
+        axes[row, 2].set_title(f"{mode}: predicted a, same crop", fontsize=10)
+        for axis in axes[row]:
+            axis.axis("off")
+    figure.suptitle("The last nn.Upsample: nearest (the paper) vs bilinear")
     figure.tight_layout()
     return figure

@@ -45,25 +45,26 @@ import torch.nn.functional as F
 from skimage.color import rgb2gray
 from torch import nn
 
-from . import hub
-from .color import lab_to_rgb, target_to_ab
-from .images import ImageReadError, load_image, resize
-from .metrics import ab_error, ab_of
+from .. import hub
+from ..color import lab_to_rgb, target_to_ab
+from ..images import ImageReadError, load_image, resize
+from ..metrics import ab_error, ab_of
 
 __all__ = [
     "PAPER_CREDIT",
     "PAPER_PDF",
     "EMBEDDED_FIGURES",
     "AUTHORS_CROP",
+    "Colorizer",
     "PaperFigureError",
-    "PanelBox",
-    "Figure5Row",
-    "Figure6Pair",
     "paper_pdf",
     "figure_image",
+    "PanelBox",
     "content_runs",
     "cut_panels",
     "group_rows",
+    "Figure5Row",
+    "Figure6Pair",
     "figure5",
     "figure6",
     "figure1_photo",
@@ -71,10 +72,11 @@ __all__ = [
     "print_like_figure5",
     "mean_ab_distance",
     "luma_colorizer",
+    "distance_table",
     "plot_figure5",
     "plot_figure6",
-    "distance_table",
 ]
+
 
 #: Who made the panels this module shows: credit them wherever they are drawn.
 PAPER_CREDIT = (

@@ -16,10 +16,16 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .model import ParameterCounts, describe_module, parameter_counts
-from .weights import load_authors_module
+from ..weights import load_authors_module
+from .layers import ParameterCounts, describe_module, parameter_counts
 
-__all__ = ["CheckpointFacts", "describe_checkpoint", "module_tree", "TensorDifference", "compare_checkpoints"]
+__all__ = [
+    "CheckpointFacts",
+    "describe_checkpoint",
+    "module_tree",
+    "TensorDifference",
+    "compare_checkpoints",
+]
 
 
 @dataclass(frozen=True)

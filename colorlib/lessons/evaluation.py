@@ -1,0 +1,71 @@
+"""Evaluation on the test set (notebook 05): the comparison grid of colorizers.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..evaluate import EvaluationImage
+
+__all__ = [
+    "plot_comparison_grid",
+]
+
+
+def plot_comparison_grid(
+    images: Sequence[EvaluationImage],
+    rows: dict[str, Sequence[np.ndarray]],
+    block_size: int = 5,
+    size: float = 2.0,
+):
+    """The course's own side-by-side comparison: the ground truth, then one row per colorizer.
+
+    Photos come in blocks of ``block_size`` columns; each block has the ground truth on
+    top and one row per entry of ``rows`` below it. Every panel shows a picture: a
+    colorizer that is not available (ModelZ offline, say) is left out of ``rows``, not
+    drawn as an empty row. (The paper's Figure 5 itself, on the paper's photos, is
+    :func:`colorlib.lessons.paper_figures.plot_figure5`.)
+
+    Args:
+        images: the ground-truth photos, uint8 RGB (H, W, 3) each (any sizes).
+        rows: ``{row label: one uint8 RGB image per photo}``, in order.
+        block_size: photos per block.
+        size: inches per panel.
+
+    Raises:
+        ValueError: no photos, a row that is ``None`` or has the wrong number of images.
+    """
+    import matplotlib.pyplot as plt
+
+    if not images or block_size < 1:
+        raise ValueError(f"plot_comparison_grid: expected at least one photo and block_size >= 1, got {len(images)} and {block_size}")
+    for label, source in rows.items():
+        if source is None or len(source) != len(images):
+            raise ValueError(
+                f"plot_comparison_grid: row {label!r} must hold one image per photo ({len(images)}), got "
+                f"{'None (leave a colorizer that is not available out of rows)' if source is None else len(source)}"
+            )
+    labels = ["ground truth", *rows]
+    sources = [[image.rgb for image in images], *rows.values()]
+    blocks = -(-len(images) // block_size)
+    figure, axes = plt.subplots(
+        blocks * len(labels), block_size, figsize=(size * block_size + 0.9, size * blocks * len(labels) + 0.3 * blocks), squeeze=False
+    )
+    for index in range(blocks * block_size):
+        block, column = divmod(index, block_size)
+        for row, (label, source) in enumerate(zip(labels, sources)):
+            axis = axes[block * len(labels) + row, column]
+            if index >= len(images):
+                axis.axis("off")
+                continue
+            axis.imshow(source[index])
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if row == 0:
+                axis.set_title(images[index].name, fontsize=8)
+            if column == 0:
+                axis.set_ylabel(label, fontsize=9)
+    figure.tight_layout(h_pad=0.3, w_pad=0.3)
+    return figure

@@ -1,0 +1,235 @@
+"""The course's training runs: where each one lives, the lessons' experiments, reusing a finished run.
+
+One module owns every run folder's name, so that the lesson that trains a model and the
+lesson that offers it agree:
+
+- :func:`course_model_path`: the main run of a profile (lesson 04, ``colorlib train``),
+  ``runs/<profile>/best.pth``;
+- :func:`loss_run_dir`: one run of the loss experiment (lesson 06),
+  ``runs/<profile>-<loss>[-rebalanced]-seed<N>``;
+- :func:`course_model_candidates`: what the photo lesson (07) offers, built from the two above.
+
+:func:`train_or_reuse` trains a run unless its folder already holds the finished run of
+the same recipe, so that running a lesson again costs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .config import Profile, get_profile, run_dir
+from .losses import LOSS_NAMES
+from .train import (
+    BEST_CHECKPOINT,
+    LAST_CHECKPOINT,
+    TrainConfig,
+    TrainResult,
+    load_checkpoint,
+    train,
+)
+from .weights import (
+    PAPER_WEIGHTS,
+    load_pretrained,
+)
+
+__all__ = [
+    "ModelCandidate",
+    "course_model_candidates",
+    "course_model_path",
+    "loss_run_dir",
+    "LOSS_VARIANTS",
+    "QUICK_LOSS_EXPERIMENT",
+    "loss_experiment_config",
+    "train_or_reuse",
+]
+
+
+@dataclass(frozen=True)
+class ModelCandidate:
+    """A model that notebook 07 can offer, if it exists.
+
+    Attributes:
+        label: its name in the menu.
+        source: a name of :data:`colorlib.weights.PAPER_WEIGHTS` (``"paper"``: downloaded
+            on first use) or the path of a checkpoint file (``runs/quick/best.pth``).
+        how_to_get: one line saying how to make it exist, shown while it does not.
+    """
+
+    label: str
+    source: str | Path
+    how_to_get: str = ""
+
+    @property
+    def available(self) -> bool:
+        """A registered name always is (it downloads); a path is when the file exists."""
+        if isinstance(self.source, str) and self.source in PAPER_WEIGHTS:
+            return True
+        return Path(self.source).is_file()
+
+
+def course_model_candidates(*, profile: Profile | None = None) -> list[ModelCandidate]:
+    """The models of the course, in menu order: the released one, notebook 04's, notebook 06's.
+
+    Args:
+        profile: whose runs to look for (default :func:`colorlib.get_profile`).
+    """
+    profile = profile or get_profile()
+    return [
+        ModelCandidate("released model (the paper's authors)", "paper", "downloaded on first use"),
+        ModelCandidate(
+            f"quick MSE model (notebook 04, profile {profile.name})",
+            course_model_path(profile),
+            "run notebook 04 (or `colorlib train`) to make it",
+        ),
+        ModelCandidate(
+            "classification model (notebook 06)",
+            loss_run_dir("classification", rebalance=True, seed=0, profile=profile) / BEST_CHECKPOINT,
+            "run notebook 06 to make it",
+        ),
+    ]
+
+
+def course_model_path(profile: Profile | None = None) -> Path:
+    """Where notebook 04 (``colorlib train``) leaves the profile's best model:
+    ``<repo>/runs/<profile>/best.pth`` (it may not exist yet)."""
+    return run_dir((profile or get_profile()).name) / BEST_CHECKPOINT
+
+
+def loss_run_dir(loss: str, *, rebalance: bool = False, seed: int = 0, profile: Profile | None = None) -> Path:
+    """The folder of one of notebook 06's runs: ``<repo>/runs/<profile>-<loss>[-rebalanced]-seed<N>``.
+
+    Its ``best.pth`` is what :func:`colorlib.load_pretrained` loads; e.g. the seed-0
+    rebalanced classification model of the quick profile is
+    ``runs/quick-classification-rebalanced-seed0/best.pth``.
+
+    Raises:
+        ValueError: an unknown loss, rebalancing for a regression loss, a negative seed.
+    """
+    if loss not in LOSS_NAMES:
+        raise ValueError(f"loss_run_dir: expected a loss in {LOSS_NAMES}, got {loss!r}")
+    if rebalance and loss != "classification":
+        raise ValueError("loss_run_dir: class rebalancing applies to the classification loss only")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"loss_run_dir: expected a seed >= 0, got {seed!r}")
+    name = (profile or get_profile()).name
+    return run_dir(name).parent / f"{name}-{loss}{'-rebalanced' if rebalance else ''}-seed{seed}"
+
+
+#: Notebook 06's rows: name -> (loss, rebalance). Only the loss and the output head differ.
+LOSS_VARIANTS: dict[str, tuple[str, bool]] = {
+    "MSE (the paper)": ("mse", False),
+    "L1": ("l1", False),
+    "classification": ("classification", False),
+    "classification + rebalancing": ("classification", True),
+}
+
+
+#: What notebook 06 changes in the quick profile so that 4 losses x 2 seeds train in a few
+#: minutes on two CPU cores. The classification head outputs 262 logits per pixel where
+#: regression outputs 2 and scores each pixel against a soft-encoded target: one of its
+#: training steps costs about 16 times an MSE step (measured at 32 x 32: 0.5 s against
+#: 0.03 s of CPU time for a batch of 32). So: 32 x 32 crops (a quarter of the pixels of
+#: 64 x 64), one stored crop per photo (1,258 per epoch), 2 epochs.
+QUICK_LOSS_EXPERIMENT: dict[str, int] = {"image_size": 32, "views_per_photo": 1, "epochs": 2}
+
+
+def loss_experiment_config(loss: str, *, rebalance: bool = False, seed: int = 0,
+                           profile: Profile | None = None) -> TrainConfig:
+    """The training settings of one of notebook 06's runs.
+
+    The profile's settings (with :data:`QUICK_LOSS_EXPERIMENT` in the quick profile), the
+    loss, rebalancing and seed, and :func:`loss_run_dir` as the output folder. Every run
+    shares the frozen encoder, the decoder trunk, the data and the epochs; the seed draws
+    the stored crops, the decoder's initialisation and the batch order.
+
+    Raises:
+        ValueError: as :func:`loss_run_dir`.
+    """
+    profile = profile or get_profile()
+    folder = loss_run_dir(loss, rebalance=rebalance, seed=seed, profile=profile)
+    settings = QUICK_LOSS_EXPERIMENT if profile.name == "quick" else {}
+    return TrainConfig.from_profile(profile, loss=loss, rebalance=rebalance, seed=seed, out=folder, **settings)
+
+
+def _settings_of(config: TrainConfig) -> dict:
+    """What makes two runs the same: every setting except where the files go."""
+    settings = config.to_dict()
+    settings.pop("out", None)
+    return settings
+
+
+def train_or_reuse(
+    config: TrainConfig,
+    *,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Train ``config`` unless ``<config.out>`` already holds the finished run of the same settings.
+
+    A notebook that trains calls this instead of :func:`train`, so that running it again
+    costs nothing. ``<out>/last.pth`` decides:
+
+    - it records the same settings (every field of :class:`TrainConfig` but ``out``) and
+      all ``config.epochs`` epochs (or ``config.max_steps`` steps), and ``best.pth`` is
+      there: nothing is trained; the result is read from the files;
+    - the same settings, unfinished (the run was interrupted): it is resumed;
+    - other settings, or no run at all: the run is trained from scratch (a run of other
+      settings in the folder is replaced).
+
+    Args:
+        config: the run's settings; ``config.out`` names the run's folder.
+        progress: progress bars while training.
+        log: called with one line saying what was done (reused, resumed, trained,
+            replaced), then with :func:`train`'s line per epoch; ``None``: silent.
+
+    Returns:
+        A :class:`TrainResult`, the same either way: ``model`` is the last epoch's network
+        (in eval mode, on the CPU when reused), ``history`` one dict per epoch with the
+        ``seconds`` each took when it was trained.
+
+    Raises:
+        ValueError: ``<out>/last.pth`` is not a colorlib training checkpoint (it is left alone).
+        TrainingDivergedError, FileExistsError: as :func:`train`.
+
+    >>> result = train_or_reuse(TrainConfig.from_profile("quick", out="runs/demo"))  # doctest: +SKIP
+    >>> train_or_reuse(TrainConfig.from_profile("quick", out="runs/demo")).history == result.history  # doctest: +SKIP
+    True
+    """
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"train_or_reuse: expected a TrainConfig, got {type(config).__name__}")
+    out = Path(config.out)
+    last_path, best_path = out / LAST_CHECKPOINT, out / BEST_CHECKPOINT
+    say = log if log is not None else (lambda line: None)
+    if not last_path.exists():
+        say(f"{out.name}: training")
+        return train(config, overwrite=True, progress=progress, log=log)
+    try:
+        checkpoint = load_checkpoint(last_path)
+    except ValueError as error:
+        raise ValueError(
+            f"train_or_reuse: {last_path} is not a colorlib training checkpoint; delete it or choose another "
+            f"output folder ({error})"
+        ) from error
+    stored = TrainConfig.from_dict(checkpoint.get("config", {}))
+    if _settings_of(stored) != _settings_of(config):
+        changed = sorted(key for key, value in _settings_of(config).items() if _settings_of(stored).get(key) != value)
+        say(f"{out.name}: the run there has other settings ({', '.join(changed)}): training again")
+        return train(config, overwrite=True, progress=progress, log=log)
+    completed, steps = int(checkpoint["epoch"]), int(checkpoint["step"])
+    finished = completed >= config.epochs or (config.max_steps is not None and steps >= config.max_steps)
+    if not (finished and best_path.exists()):
+        say(f"{out.name}: resuming after epoch {completed}")
+        return train(config, resume=True, progress=progress, log=log)
+    say(f"{out.name}: reusing the finished run ({completed} epochs)")
+    skipped = checkpoint.get("skipped", {})
+    return TrainResult(
+        model=load_pretrained(last_path),
+        history=list(checkpoint["history"]),
+        best_val_loss=checkpoint["best_val_loss"],
+        best_epoch=checkpoint["best_epoch"],
+        out=out,
+        skipped_grayscale=list(skipped.get("grayscale", [])),
+        skipped_unreadable=list(skipped.get("unreadable", [])),
+    )
