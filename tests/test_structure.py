@@ -24,7 +24,7 @@ FLOORS: dict[str, int] = {
     # 1. networks, losses, metrics, plotting helpers
     "model": 1, "modelz": 1, "losses": 1, "metrics": 1, "plot": 1,
     # 2. weights and data: loaders and registries
-    "weights": 2, "checkpoints": 2, "datasets": 2, "places205": 2, "samples": 2, "paper": 2,
+    "weights": 2, "checkpoints": 2, "datasets": 2, "credits": 2, "places205": 2, "samples": 2, "paper": 2,
     # 3. the lessons' work
     "inference": 3, "data": 3, "train": 3, "evaluate": 3, "dullness": 3, "anatomy": 3, "widgets": 3,
     # 4. top
