@@ -314,8 +314,10 @@ def _write_folder_index(name: str, folder: Path) -> None:
 def download_dataset(
     name: str,
     root: str | os.PathLike | None = None,
+    *,
     workers: int = 4,
     progress: bool = True,
+    lock_timeout_s: float = 3600.0,
 ) -> Path:
     """Download data set ``name`` into ``<root>/<name>``; files present and verified are kept.
 
@@ -324,20 +326,30 @@ def download_dataset(
     if an earlier run was interrupted, and checked against its sha256 and size before it is
     renamed into place. A file already in place is hashed and kept if it matches.
 
+    Offline, it fails fast and once: if the first file's host cannot be reached at all,
+    one :class:`colorlib.hub.HostUnreachableError` names the host, the folder and how to
+    fill it by hand, after a single request.
+
+    Several processes (the ranks of a ``torchrun`` job) may call it at once: one downloads
+    while the others wait on the lock file ``<root>/<name>/.download.lock``
+    (:func:`colorlib.hub.download_once`), then find the files in place.
+
     Args:
         name: ``"landscapes"`` or ``"kodak24"``.
         root: the folder that holds the data set folders (default: the cache folder,
             :func:`colorlib.config.cache_dir`).
         workers: parallel downloads.
         progress: show a progress bar (files done).
+        lock_timeout_s: how long to wait for another process that is downloading the set.
 
     Returns:
         The data set folder, ``<root>/<name>``.
 
     Raises:
         ValueError: an unknown ``name``.
-        colorlib.hub.DownloadError: files could not be fetched (offline, HTTP error); the
-            message names each of them, the folder, and how to fill it by hand.
+        colorlib.hub.HostUnreachableError: the host cannot be reached (offline); one message.
+        colorlib.hub.DownloadError: files could not be fetched (HTTP errors); the message
+            names each of them, the folder, and how to fill it by hand.
         colorlib.hub.ChecksumError: files arrived with the wrong sha256 or size; they were
             discarded.
     """
@@ -345,13 +357,24 @@ def download_dataset(
     base = _root(root)
     folder = base / name
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        hub.fetch_many(remote_files(name), root=base, workers=workers, progress=progress)
-    except hub.ChecksumError as error:
-        raise hub.ChecksumError(f"{name}: {error}") from error
-    except hub.DownloadError as error:
-        raise hub.DownloadError(f"{name}: {error}\n{_hand_copy_hint(name, folder)}") from error
-    _write_folder_index(name, folder)
+    remotes = remote_files(name)
+
+    def download() -> None:
+        try:
+            hub.fetch_many(remotes, root=base, workers=workers, progress=progress)
+        except hub.HostUnreachableError as error:
+            raise hub.HostUnreachableError(
+                f"{name}: cannot reach {error.host} ({error.reason}), so {error.missing:,} of "
+                f"{len(remotes):,} files are missing in {folder}. {_hand_copy_hint(name, folder)}",
+                host=error.host, reason=error.reason, folder=folder, missing=error.missing,
+            ) from error
+        except hub.ChecksumError as error:
+            raise hub.ChecksumError(f"{name}: {error}") from error
+        except hub.DownloadError as error:
+            raise hub.DownloadError(f"{name}: {error}\n{_hand_copy_hint(name, folder)}") from error
+        _write_folder_index(name, folder)
+
+    hub.download_once(download, lock=folder / ".download.lock", timeout_s=lock_timeout_s)
     return folder
 
 
@@ -365,6 +388,7 @@ def _has_size(path: Path, size: int) -> bool:
 def dataset_files(
     name: str,
     root: str | os.PathLike | None = None,
+    *,
     download: bool = True,
     progress: bool = True,
 ) -> list[Path]:
@@ -466,6 +490,7 @@ def landscapes_split_records(validation_fraction: float = 0.15) -> tuple[list[Ph
 
 def landscapes_split(
     root: str | os.PathLike | None = None,
+    *,
     validation_fraction: float = 0.15,
     download: bool = True,
 ) -> tuple[list[Path], list[Path]]:
@@ -486,7 +511,7 @@ def landscapes_split(
     return sorted(base / r.cache_name for r in train), sorted(base / r.cache_name for r in validation)
 
 
-def kodak24_files(root: str | os.PathLike | None = None, download: bool = True) -> list[Path]:
+def kodak24_files(root: str | os.PathLike | None = None, *, download: bool = True) -> list[Path]:
     """The 24 Kodak photos, the course's **test set**: ``<root>/kodak24/kodim01.png`` .. ``kodim24.png``.
 
     The photos are RGB PNGs of 768x512 or 512x768 (read them with

@@ -9,12 +9,18 @@ for records of those files. Tests of the real photos read them from the cache
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import random
 import re
+import socket
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -264,6 +270,66 @@ def test_dataset_files_checks_sizes_lazily_and_verify_checks_hashes(fake_landsca
     assert truncated.read_bytes() == contents[records[2].file]
     assert corrupt.read_bytes() == contents[records[1].file]  # downloading hashes every file
     assert len(server.requests) == before + 2
+
+
+_RANK_SCRIPT = """
+import json, os, sys, time
+from pathlib import Path
+from colorlib import datasets
+
+records = [datasets.PhotoRecord(**fields) for fields in json.loads(sys.argv[1])]
+datasets.landscapes_manifest = lambda: list(records)
+root, go = Path(sys.argv[2]), Path(sys.argv[3])
+(go.parent / ("ready-" + os.environ["LOCAL_RANK"])).touch()
+while not go.exists():
+    time.sleep(0.01)
+paths = datasets.dataset_files("landscapes", root=root, progress=False)
+print(json.dumps([p.name for p in paths]))
+"""
+
+
+def test_two_ranks_download_once(fake_landscapes, tmp_path):
+    records, contents, server, root = fake_landscapes
+    server.delay_s = 0.5  # slow answers: the second rank arrives while the first downloads
+    fields = json.dumps([asdict(record) for record in records])
+    go = tmp_path / "go"
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+                   hub.MIRROR_ENV: server.url, "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2"}
+    ranks = [
+        subprocess.Popen([sys.executable, "-c", _RANK_SCRIPT, fields, str(root), str(go)],
+                         env={**environment, "RANK": str(rank), "LOCAL_RANK": str(rank)},
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for rank in (0, 1)
+    ]
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"ready-{rank}").exists() for rank in (0, 1)):
+        assert time.monotonic() < deadline and all(p.poll() is None for p in ranks), ranks[0].stderr.read()
+        time.sleep(0.01)
+    go.touch()  # both start downloading together
+    outputs = [process.communicate(timeout=120) for process in ranks]
+    assert [process.returncode for process in ranks] == [0, 0], outputs
+    names = [Path(name).name for name in sorted(r.cache_name for r in records)]
+    assert [json.loads(out) for out, _ in outputs] == [names, names]
+    # each file was requested once in all: one rank downloaded, the other waited and reused
+    assert sorted(path for path, _ in server.requests) == sorted(r.cache_name for r in records)
+    for record in records:
+        assert (root / record.cache_name).read_bytes() == contents[record.file]
+    assert not (root / "landscapes" / ".download.lock").exists()
+
+
+def test_offline_the_data_set_fails_once_with_the_folder_and_the_hand_copy(fake_landscapes, monkeypatch):
+    records, contents, server, root = fake_landscapes
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once the probe is closed
+    monkeypatch.setenv(hub.MIRROR_ENV, f"http://127.0.0.1:{port}")
+    with pytest.raises(hub.HostUnreachableError) as caught:
+        datasets.download_dataset("landscapes", root=root, progress=False)
+    message = str(caught.value)
+    assert message.startswith(f"landscapes: cannot reach 127.0.0.1:{port} (connection refused), so 3 of 3 files")
+    assert f"copy the landscapes dataset folder" in message and str(root / "landscapes") in message
+    assert hub.MIRROR_ENV in message and message.count(records[1].cache_name) == 0  # one message, no file list
+    assert caught.value.folder == root / "landscapes" and caught.value.missing == 3
 
 
 def test_http_server_fixture_serves_ranges(http_server):
