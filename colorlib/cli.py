@@ -140,7 +140,7 @@ def _add_download(subparsers) -> None:
 
 
 def _credits(args: argparse.Namespace) -> int:
-    from .datasets import write_credits
+    from .credits import write_credits
 
     path = write_credits(args.output)
     print(f"wrote {path}")

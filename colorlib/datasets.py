@@ -20,9 +20,8 @@ of them on demand). :func:`landscapes_split` splits training and validation **by
 photographer**: one photographer took 360 of the photos, often of the same forest, and
 near-duplicate shots on both sides would flatter the validation loss.
 
-CC BY and CC BY-SA require attribution: :func:`credits`, :func:`credits_markdown`,
-:func:`credit_line` and :func:`write_credits` (``CREDITS.md``) name title, photographer,
-licence and source of any set of photos.
+CC BY and CC BY-SA require attribution: :mod:`colorlib.credits` names title, photographer,
+licence and source of any set of these photos (and writes ``CREDITS.md``).
 
 >>> len(landscapes_manifest()), len(kodak24_manifest())
 (1480, 24)
@@ -37,11 +36,10 @@ import functools
 import hashlib
 import io
 import os
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePath
-from typing import Iterable, Union
 
 from . import hub
 from .config import cache_dir
@@ -53,18 +51,14 @@ __all__ = [
     "KODAK24_COMMIT",
     "LANDSCAPES_URL",
     "KODAK24_URL",
-    "LANDSCAPE_CATEGORIES",
     "KODAK_LICENSE",
     "KODAK_OWNER",
-    "CREDITS_FILE",
     "LICENSES",
     "License",
     "PhotoRecord",
-    "Credit",
     "landscapes_manifest",
     "kodak24_manifest",
     "manifest",
-    "dataset_dir",
     "remote_files",
     "download_dataset",
     "dataset_files",
@@ -72,11 +66,6 @@ __all__ = [
     "landscapes_split_records",
     "landscapes_split",
     "kodak24_files",
-    "credits",
-    "credits_markdown",
-    "credit_line",
-    "credits_document",
-    "write_credits",
 ]
 
 #: The data sets this module downloads (``places205`` lives in :mod:`colorlib.places205`).
@@ -92,22 +81,10 @@ LANDSCAPES_URL = (
 )
 #: Where a Kodak photo is published; ``{file}`` is ``kodimNN.png``.
 KODAK24_URL = "https://raw.githubusercontent.com/coodie/quant/{commit}/images/kodim/{file}"
-#: The landscapes' folders, with the number of photos in each.
-LANDSCAPE_CATEGORIES = {
-    "city": 93,
-    "field": 141,
-    "forest": 436,
-    "lake": 229,
-    "mountain": 226,
-    "ocean": 139,
-    "road": 216,
-}
 #: The ``license`` of every Kodak record.
 KODAK_LICENSE = "Kodak, free for any use"
 #: The ``owner`` of every Kodak record.
 KODAK_OWNER = "Eastman Kodak Company"
-#: The name of the generated credits file (at the repository root).
-CREDITS_FILE = "CREDITS.md"
 
 _MANIFEST_FIELDS = ("file", "sha256", "bytes", "category", "license", "owner", "owner_id", "title", "source_url")
 #: The file a dataset folder keeps beside its photos, copied from the packaged manifest.
@@ -203,39 +180,6 @@ class PhotoRecord:
     def license_url(self) -> str | None:
         """The licence deed's address, or ``None``."""
         return LICENSES[self.license].url
-
-
-@dataclass(frozen=True)
-class Credit:
-    """What attribution of one photo names (title, author, source, licence).
-
-    Attributes:
-        photo: the file inside its data set (``"city/10044951014_ca0e00a0ba.jpg"``).
-        dataset: ``"landscapes"`` or ``"kodak24"``.
-        title: the title (``"untitled"`` where the photographer gave none).
-        owner: the photographer.
-        owner_url: the photographer's page, or ``None``.
-        license: the licence's short name (``"CC BY 2.0"``).
-        license_url: the licence deed, or ``None``.
-        source_url: the photo's page.
-    """
-
-    photo: str
-    dataset: str
-    title: str
-    owner: str
-    owner_url: str | None
-    license: str
-    license_url: str | None
-    source_url: str
-
-    @property
-    def text(self) -> str:
-        """One plain-text credit: ``"city veins" by jaumescar (CC BY 2.0)``."""
-        return f'"{self.title}" by {self.owner} ({self.license})'
-
-
-PhotoLike = Union[PhotoRecord, str, os.PathLike]
 
 
 # --------------------------------------------------------------------------------------
@@ -336,11 +280,6 @@ def _root(root: str | os.PathLike | None) -> Path:
     return Path(root).expanduser() if root is not None else cache_dir()
 
 
-def dataset_dir(name: str, root: str | os.PathLike | None = None) -> Path:
-    """The folder of data set ``name``: ``<root>/<name>`` (root defaults to the cache folder)."""
-    return _root(root) / _check_name(name)
-
-
 def remote_files(name: str) -> list[hub.RemoteFile]:
     """The files of data set ``name`` as :class:`colorlib.hub.RemoteFile` (cache name, URL, sha256, size).
 
@@ -375,8 +314,10 @@ def _write_folder_index(name: str, folder: Path) -> None:
 def download_dataset(
     name: str,
     root: str | os.PathLike | None = None,
+    *,
     workers: int = 4,
     progress: bool = True,
+    lock_timeout_s: float = 3600.0,
 ) -> Path:
     """Download data set ``name`` into ``<root>/<name>``; files present and verified are kept.
 
@@ -385,20 +326,30 @@ def download_dataset(
     if an earlier run was interrupted, and checked against its sha256 and size before it is
     renamed into place. A file already in place is hashed and kept if it matches.
 
+    Offline, it fails fast and once: if the first file's host cannot be reached at all,
+    one :class:`colorlib.hub.HostUnreachableError` names the host, the folder and how to
+    fill it by hand, after a single request.
+
+    Several processes (the ranks of a ``torchrun`` job) may call it at once: one downloads
+    while the others wait on the lock file ``<root>/<name>/.download.lock``
+    (:func:`colorlib.hub.download_once`), then find the files in place.
+
     Args:
         name: ``"landscapes"`` or ``"kodak24"``.
         root: the folder that holds the data set folders (default: the cache folder,
             :func:`colorlib.config.cache_dir`).
         workers: parallel downloads.
         progress: show a progress bar (files done).
+        lock_timeout_s: how long to wait for another process that is downloading the set.
 
     Returns:
         The data set folder, ``<root>/<name>``.
 
     Raises:
         ValueError: an unknown ``name``.
-        colorlib.hub.DownloadError: files could not be fetched (offline, HTTP error); the
-            message names each of them, the folder, and how to fill it by hand.
+        colorlib.hub.HostUnreachableError: the host cannot be reached (offline); one message.
+        colorlib.hub.DownloadError: files could not be fetched (HTTP errors); the message
+            names each of them, the folder, and how to fill it by hand.
         colorlib.hub.ChecksumError: files arrived with the wrong sha256 or size; they were
             discarded.
     """
@@ -406,13 +357,24 @@ def download_dataset(
     base = _root(root)
     folder = base / name
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        hub.fetch_many(remote_files(name), root=base, workers=workers, progress=progress)
-    except hub.ChecksumError as error:
-        raise hub.ChecksumError(f"{name}: {error}") from error
-    except hub.DownloadError as error:
-        raise hub.DownloadError(f"{name}: {error}\n{_hand_copy_hint(name, folder)}") from error
-    _write_folder_index(name, folder)
+    remotes = remote_files(name)
+
+    def download() -> None:
+        try:
+            hub.fetch_many(remotes, root=base, workers=workers, progress=progress)
+        except hub.HostUnreachableError as error:
+            raise hub.HostUnreachableError(
+                f"{name}: cannot reach {error.host} ({error.reason}), so {error.missing:,} of "
+                f"{len(remotes):,} files are missing in {folder}. {_hand_copy_hint(name, folder)}",
+                host=error.host, reason=error.reason, folder=folder, missing=error.missing,
+            ) from error
+        except hub.ChecksumError as error:
+            raise hub.ChecksumError(f"{name}: {error}") from error
+        except hub.DownloadError as error:
+            raise hub.DownloadError(f"{name}: {error}\n{_hand_copy_hint(name, folder)}") from error
+        _write_folder_index(name, folder)
+
+    hub.download_once(download, lock=folder / ".download.lock", timeout_s=lock_timeout_s)
     return folder
 
 
@@ -426,6 +388,7 @@ def _has_size(path: Path, size: int) -> bool:
 def dataset_files(
     name: str,
     root: str | os.PathLike | None = None,
+    *,
     download: bool = True,
     progress: bool = True,
 ) -> list[Path]:
@@ -527,6 +490,7 @@ def landscapes_split_records(validation_fraction: float = 0.15) -> tuple[list[Ph
 
 def landscapes_split(
     root: str | os.PathLike | None = None,
+    *,
     validation_fraction: float = 0.15,
     download: bool = True,
 ) -> tuple[list[Path], list[Path]]:
@@ -547,186 +511,10 @@ def landscapes_split(
     return sorted(base / r.cache_name for r in train), sorted(base / r.cache_name for r in validation)
 
 
-def kodak24_files(root: str | os.PathLike | None = None, download: bool = True) -> list[Path]:
+def kodak24_files(root: str | os.PathLike | None = None, *, download: bool = True) -> list[Path]:
     """The 24 Kodak photos, the course's **test set**: ``<root>/kodak24/kodim01.png`` .. ``kodim24.png``.
 
     The photos are RGB PNGs of 768x512 or 512x768 (read them with
     :func:`colorlib.images.load_image`). Nothing is tuned on them.
     """
     return dataset_files("kodak24", root=root, download=download)
-
-
-# --------------------------------------------------------------------------------------
-# credits
-# --------------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=None)
-def _records_by_key() -> tuple[dict[str, PhotoRecord], dict[str, list[PhotoRecord]]]:
-    """Records by ``<category>/<file>`` (landscapes) and ``kodimNN.png``; and by bare file name."""
-    by_key: dict[str, PhotoRecord] = {}
-    by_name: dict[str, list[PhotoRecord]] = defaultdict(list)
-    for record in (*_landscape_records(), *_kodak_records()):
-        by_key[record.file] = record
-        by_name[PurePath(record.file).name].append(record)
-    return by_key, dict(by_name)
-
-
-def _record_of(photo: PhotoLike) -> PhotoRecord:
-    if isinstance(photo, PhotoRecord):
-        return photo
-    if not isinstance(photo, (str, os.PathLike)):
-        raise TypeError(f"expected a PhotoRecord or a path to a landscapes/kodak24 photo, got {type(photo).__name__}")
-    parts = PurePath(os.fspath(photo)).parts
-    by_key, by_name = _records_by_key()
-    if len(parts) >= 2 and f"{parts[-2]}/{parts[-1]}" in by_key:
-        return by_key[f"{parts[-2]}/{parts[-1]}"]
-    if parts and parts[-1] in by_key:
-        return by_key[parts[-1]]
-    matches = by_name.get(parts[-1], []) if parts else []
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        raise ValueError(
-            f"{os.fspath(photo)!r} is ambiguous: it names {', '.join(m.file for m in matches)}; "
-            "give the path with its category folder"
-        )
-    raise ValueError(
-        f"{os.fspath(photo)!r} is not a landscapes or kodak24 photo "
-        "(expected .../images/<category>/<file>.jpg or kodimNN.png from the manifests)"
-    )
-
-
-def _as_list(photos: PhotoLike | Iterable[PhotoLike]) -> list[PhotoLike]:
-    if isinstance(photos, (PhotoRecord, str, os.PathLike)):
-        return [photos]
-    return list(photos)
-
-
-def credits(files_or_records: PhotoLike | Iterable[PhotoLike]) -> list[Credit]:
-    """The credits of some photos, in the given order, each photo once.
-
-    Args:
-        files_or_records: :class:`PhotoRecord` objects or paths of landscape / Kodak files
-            (``.../images/city/10044951014_ca0e00a0ba.jpg``, ``kodim05.png``; a bare landscape
-            file name works when it is unique), or a single one of these.
-
-    Raises:
-        ValueError: a path that is not in the manifests.
-
-    >>> credits(["images/city/10044951014_ca0e00a0ba.jpg"])[0].text
-    '"city veins" by jaumescar (CC BY 2.0)'
-    """
-    result: list[Credit] = []
-    seen: set[tuple[str, str]] = set()
-    for photo in _as_list(files_or_records):
-        record = _record_of(photo)
-        if (record.dataset, record.file) in seen:
-            continue
-        seen.add((record.dataset, record.file))
-        result.append(
-            Credit(
-                photo=record.file,
-                dataset=record.dataset,
-                title=record.title.strip() or "untitled",
-                owner=record.owner,
-                owner_url=record.owner_url,
-                license=record.license_name,
-                license_url=record.license_url,
-                source_url=record.page_url,
-            )
-        )
-    return result
-
-
-_MARKDOWN_SPECIAL = "\\`*_[]|<>~"
-
-
-def _escape(text: str) -> str:
-    """Text safe inside a Markdown table cell and link text (backslash-escaped specials)."""
-    return "".join("\\" + char if char in _MARKDOWN_SPECIAL else char for char in " ".join(text.split()))
-
-
-def _link(text: str, url: str | None) -> str:
-    return f"[{_escape(text)}]({url})" if url else _escape(text)
-
-
-def credits_markdown(records: PhotoLike | Iterable[PhotoLike], title: str = "Photo credits") -> str:
-    """A Markdown section: a heading ``## <title>`` and a table photo | title | photographer | licence.
-
-    The title links to the photo's page, the photographer to their Flickr page, the licence
-    to its deed (CC BY 2.0 https://creativecommons.org/licenses/by/2.0/, ...).
-
-    Args:
-        records: records or paths, as for :func:`credits`.
-        title: the heading.
-
-    Returns:
-        The Markdown text, ending in a newline.
-    """
-    lines = [f"## {title}", "", "| Photo | Title | Photographer | Licence |", "|---|---|---|---|"]
-    for credit in credits(records):
-        lines.append(
-            f"| `{credit.photo}` | {_link(credit.title, credit.source_url)} | "
-            f"{_link(credit.owner, credit.owner_url)} | {_link(credit.license, credit.license_url)} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def credit_line(paths: PhotoLike | Iterable[PhotoLike], credits_file: str = CREDITS_FILE) -> str:
-    """A one-line caption for a figure that shows some of these photos.
-
-    >>> credit_line(["city/10044951014_ca0e00a0ba.jpg", "kodim05.png"])
-    'Photos: "city veins" by jaumescar (CC BY 2.0), "kodim05" by Eastman Kodak Company (free for any use); full credits in CREDITS.md'
-    """
-    items = credits(paths)
-    if not items:
-        raise ValueError("credit_line needs at least one photo")
-    label = "Photo" if len(items) == 1 else "Photos"
-    return f"{label}: {', '.join(item.text for item in items)}; full credits in {credits_file}"
-
-
-def credits_document() -> str:
-    """The text of ``CREDITS.md``: every landscape and Kodak photo the course downloads (deterministic)."""
-    landscapes = landscapes_manifest()
-    kodak = kodak24_manifest()
-    counts = Counter(record.license for record in landscapes)
-    summary = ", ".join(f"{counts[code]:,} {LICENSES[code].name}" for code in LICENSES if counts[code])
-    landscapes_source = (
-        f"https://github.com/ml5js/ml5-examples/tree/{LANDSCAPES_COMMIT}/"
-        "p5js/00_ImageClassification_MultipleImages/images/landscapes_small"
-    )
-    kodak_source = f"https://github.com/coodie/quant/tree/{KODAK24_COMMIT}/images/kodim"
-    header = f"""# Photo credits
-
-<!-- Generated by colorlib.datasets.write_credits (`colorlib credits`); do not edit by hand. -->
-
-The course downloads two sets of real photographs on first use; none is stored in this
-repository. This file names the title, photographer, licence and source of each, as
-CC BY and CC BY-SA require. A figure that shows some of them names them in its caption
-and points here.
-
-- **landscapes** (training and validation): {len(landscapes):,} Flickr photographs from the
-  [ml5.js examples]({landscapes_source}) (commit `{LANDSCAPES_COMMIT[:12]}`): {summary}.
-  The licence records are those published by ml5.js with the photos.
-- **kodak24** (test set): the {len(kodak)} photographs of the Kodak Lossless True Color Image
-  Suite, released by the {KODAK_OWNER} for any use, from [coodie/quant]({kodak_source})
-  (commit `{KODAK24_COMMIT[:12]}`).
-
-"""
-    return (
-        header
-        + credits_markdown(landscapes, title=f"Landscapes ({len(landscapes):,} photos)")
-        + "\n"
-        + credits_markdown(kodak, title=f"Kodak24 ({len(kodak)} photos)")
-    )
-
-
-def write_credits(path: str | os.PathLike = CREDITS_FILE) -> Path:
-    """Write :func:`credits_document` to ``path`` atomically (UTF-8, ``\\n`` line ends); returns the path.
-
-    The same manifests give the same bytes, so the file can be checked into the repository
-    and compared in a test.
-    """
-    content = credits_document().encode("utf-8")
-    return atomic_write(path, lambda temporary: Path(temporary).write_bytes(content))

@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 
 from .config import data_dir
 from .files import atomic_write
-from .hub import DownloadError, RemoteFile, fetch
+from .hub import RemoteFile, download_once, fetch
 from .images import find_images
 
 __all__ = [
@@ -48,7 +48,6 @@ __all__ = [
     "TRAIN_COUNT",
     "TRAIN_LIST",
     "VALIDATION_LIST",
-    "DownloadError",
     "UnsafeArchiveError",
     "Places205Split",
     "archive_remote",
@@ -121,7 +120,7 @@ def _check_member(member: tarfile.TarInfo, root: Path) -> None:
         raise UnsafeArchiveError(f"archive member {name!r} is a device, pipe or other special file")
 
 
-def safe_extract(archive: str | os.PathLike, root: str | os.PathLike, progress: bool = True) -> list[Path]:
+def safe_extract(archive: str | os.PathLike, root: str | os.PathLike, *, progress: bool = True) -> list[Path]:
     """Unpack a tar archive (``.tar``, ``.tar.gz``, ...) into ``root`` without trusting it.
 
     Every member is checked before it is written (:class:`UnsafeArchiveError` for an
@@ -187,6 +186,7 @@ def _write_lines(path: Path, lines: list[str]) -> None:
 def split_paper(
     root: str | os.PathLike,
     image_folder: str | os.PathLike | None = None,
+    *,
     validation_count: int = VALIDATION_COUNT,
 ) -> Places205Split:
     """Split the images under ``root`` like the paper and write ``val.txt`` and ``train.txt``.
@@ -249,21 +249,38 @@ def read_split(root: str | os.PathLike) -> Places205Split:
 
 def prepare_places205(
     root: str | os.PathLike | None = None,
+    *,
     url: str = DEFAULT_URL,
     progress: bool = True,
     validation_count: int = VALIDATION_COUNT,
+    lock_timeout_s: float = 6 * 3600.0,
 ) -> Places205Split:
     """Download, extract and split the paper's data under ``root`` (default: :func:`colorlib.config.data_dir`).
 
     Each step is skipped when its result is already there: a complete archive is not
     downloaded again, and an existing split means the archive was extracted. The
-    archive is kept (delete it by hand to save 2.3 GB).
+    archive is kept (delete it by hand to save 2.3 GB). Offline, the download fails at
+    once with :class:`colorlib.hub.HostUnreachableError`. Several processes (the ranks of
+    a ``torchrun`` job) may call it at once: one prepares while the others wait on the
+    lock file ``<root>/.prepare.lock`` (:func:`colorlib.hub.download_once`), then read the split.
+
+    Raises:
+        colorlib.hub.HostUnreachableError: the archive's host cannot be reached.
+        colorlib.hub.DownloadError: the download failed otherwise (HTTP error, ...).
+        colorlib.hub.ChecksumError: the archive has the wrong size.
+        UnsafeArchiveError: a member of the archive would land outside ``root``.
     """
     root = Path(root) if root is not None else data_dir()
     root.mkdir(parents=True, exist_ok=True)
+
+    def prepare() -> Places205Split:
+        if has_split(root):
+            return read_split(root)
+        remote = archive_remote(url)
+        archive = fetch(remote, root / remote.filename, progress=progress, timeout_s=60.0)
+        safe_extract(archive, root, progress=progress)
+        return split_paper(root, validation_count=validation_count)
+
     if has_split(root):
         return read_split(root)
-    remote = archive_remote(url)
-    archive = fetch(remote, root / remote.filename, progress=progress, timeout_s=60.0)
-    safe_extract(archive, root, progress=progress)
-    return split_paper(root, validation_count=validation_count)
+    return download_once(prepare, lock=root / ".prepare.lock", timeout_s=lock_timeout_s)

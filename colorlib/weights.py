@@ -395,19 +395,17 @@ def build_colorization_net(
 # --------------------------------------------------------------------------------------
 
 _MODELZ_FILENAME = "colorization_release_v2-9b330a0b.pth"
-#: The authors' released ECCV16 weights (a plain state dict, about 129 MB).
+#: The authors' released ECCV16 weights (a plain state dict, 128,976,165 bytes).
 #:
-#: Their file name carries only the first 8 hex digits of the file's sha256 (the
-#: torch.hub convention that ``torch.hub.load_state_dict_from_url(check_hash=True)``
-#: checks); the full digest is published nowhere we could verify. So the check is
-#: against that prefix, which needs ``colorlib.weights.download`` to accept a prefix
-#: of at least 8 hex digits. A 32-bit prefix catches truncated and corrupt downloads,
-#: not a deliberate forgery; safety against malicious files comes from loading with
-#: ``weights_only=True`` (tensors only, no pickle code).
+#: Pinned by the file's full sha256 and its size, as two independent sources give them;
+#: the file name keeps torch.hub's convention of carrying the digest's first 8 hex digits
+#: (``9b330a0b``). A file with any other byte is refused (:class:`colorlib.hub.ChecksumError`)
+#: before it is loaded, and loading uses ``weights_only=True`` (tensors only, no pickle code).
 MODELZ_WEIGHTS = RemoteFile(
     filename=_MODELZ_FILENAME,
     url="https://colorizers.s3.us-east-2.amazonaws.com/" + _MODELZ_FILENAME,
-    sha256="9b330a0b",
+    sha256="9b330a0bae53f4ded77b1e23defbf78beaa09c10ebc4c4999e8e4f4a160b93f9",
+    size=128_976_165,
 )
 
 

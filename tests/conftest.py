@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
@@ -45,6 +46,8 @@ class LocalHTTPServer:
         honour_range: ``False`` answers every request with 200 and the whole file.
         serve_only: ``{relative path: n}``: announce the whole size but never send byte n
             or later (a server that keeps breaking off at the same place).
+        delay_s: seconds to wait before answering each request (a slow server, so that
+            two clients overlap).
     """
 
     def __init__(self, root):
@@ -53,6 +56,7 @@ class LocalHTTPServer:
         self.requests: list[tuple[str, str | None]] = []
         self.honour_range = True
         self.serve_only: dict[str, int] = {}
+        self.delay_s = 0.0
         self._drops: dict[str, list[int]] = {}
         self._lock = threading.Lock()
 
@@ -82,6 +86,8 @@ def _make_handler(server_state: LocalHTTPServer):
             relative = unquote(urlsplit(self.path).path).lstrip("/")
             range_header = self.headers.get("Range")
             drop = server_state._record(relative, range_header)
+            if server_state.delay_s:
+                time.sleep(server_state.delay_s)
             root = server_state.root.resolve()
             target = (root / relative).resolve()
             if root not in target.parents or not target.is_file():

@@ -1,4 +1,4 @@
-"""colorlib.datasets: the manifests, the split by photographer, the downloader, the credits.
+"""colorlib.datasets: the manifests, the split by photographer, the downloader.
 
 Download tests serve small files the test makes from a server on 127.0.0.1 (the
 ``http_server`` fixture) through ``COLORLIB_MIRROR``, with the landscapes manifest swapped
@@ -9,12 +9,18 @@ for records of those files. Tests of the real photos read them from the cache
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import random
 import re
+import socket
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -266,6 +272,66 @@ def test_dataset_files_checks_sizes_lazily_and_verify_checks_hashes(fake_landsca
     assert len(server.requests) == before + 2
 
 
+_RANK_SCRIPT = """
+import json, os, sys, time
+from pathlib import Path
+from colorlib import datasets
+
+records = [datasets.PhotoRecord(**fields) for fields in json.loads(sys.argv[1])]
+datasets.landscapes_manifest = lambda: list(records)
+root, go = Path(sys.argv[2]), Path(sys.argv[3])
+(go.parent / ("ready-" + os.environ["LOCAL_RANK"])).touch()
+while not go.exists():
+    time.sleep(0.01)
+paths = datasets.dataset_files("landscapes", root=root, progress=False)
+print(json.dumps([p.name for p in paths]))
+"""
+
+
+def test_two_ranks_download_once(fake_landscapes, tmp_path):
+    records, contents, server, root = fake_landscapes
+    server.delay_s = 0.5  # slow answers: the second rank arrives while the first downloads
+    fields = json.dumps([asdict(record) for record in records])
+    go = tmp_path / "go"
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+                   hub.MIRROR_ENV: server.url, "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2"}
+    ranks = [
+        subprocess.Popen([sys.executable, "-c", _RANK_SCRIPT, fields, str(root), str(go)],
+                         env={**environment, "RANK": str(rank), "LOCAL_RANK": str(rank)},
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for rank in (0, 1)
+    ]
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"ready-{rank}").exists() for rank in (0, 1)):
+        assert time.monotonic() < deadline and all(p.poll() is None for p in ranks), ranks[0].stderr.read()
+        time.sleep(0.01)
+    go.touch()  # both start downloading together
+    outputs = [process.communicate(timeout=120) for process in ranks]
+    assert [process.returncode for process in ranks] == [0, 0], outputs
+    names = [Path(name).name for name in sorted(r.cache_name for r in records)]
+    assert [json.loads(out) for out, _ in outputs] == [names, names]
+    # each file was requested once in all: one rank downloaded, the other waited and reused
+    assert sorted(path for path, _ in server.requests) == sorted(r.cache_name for r in records)
+    for record in records:
+        assert (root / record.cache_name).read_bytes() == contents[record.file]
+    assert not (root / "landscapes" / ".download.lock").exists()
+
+
+def test_offline_the_data_set_fails_once_with_the_folder_and_the_hand_copy(fake_landscapes, monkeypatch):
+    records, contents, server, root = fake_landscapes
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once the probe is closed
+    monkeypatch.setenv(hub.MIRROR_ENV, f"http://127.0.0.1:{port}")
+    with pytest.raises(hub.HostUnreachableError) as caught:
+        datasets.download_dataset("landscapes", root=root, progress=False)
+    message = str(caught.value)
+    assert message.startswith(f"landscapes: cannot reach 127.0.0.1:{port} (connection refused), so 3 of 3 files")
+    assert f"copy the landscapes dataset folder" in message and str(root / "landscapes") in message
+    assert hub.MIRROR_ENV in message and message.count(records[1].cache_name) == 0  # one message, no file list
+    assert caught.value.folder == root / "landscapes" and caught.value.missing == 3
+
+
 def test_http_server_fixture_serves_ranges(http_server):
     (http_server.root / "a.bin").write_bytes(bytes(range(100)))
     request = urllib.request.Request(f"{http_server.url}/a.bin", headers={"Range": "bytes=90-"})
@@ -277,83 +343,6 @@ def test_http_server_fixture_serves_ranges(http_server):
         urllib.request.urlopen(f"{http_server.url}/missing.bin", timeout=5)
     assert caught.value.code == 404
     assert http_server.requests == [("a.bin", "bytes=90-"), ("missing.bin", None)]
-
-
-# --------------------------------------------------------------------------------------
-# credits
-# --------------------------------------------------------------------------------------
-
-
-def test_credits_markdown_names_every_photographer_and_licence():
-    sample = random.Random(9).sample(datasets.landscapes_manifest(), 40)
-    sample += [r for r in datasets.landscapes_manifest() if r.license in ("CC0", "PDM", "USGov")][:3]
-    text = datasets.credits_markdown(sample, title="Sample")
-    rows = [line for line in text.splitlines() if line.startswith("| `")]
-    assert text.startswith("## Sample\n") and len(rows) == len(sample)
-    for record in sample:
-        assert f"](https://www.flickr.com/photos/{record.owner_id}/)" in text
-        assert f"({record.page_url})" in text
-        plain = record.owner.replace("_", "\\_").replace("[", "\\[").replace("]", "\\]")
-        assert f"[{plain}]" in text
-    for code in {r.license for r in sample}:
-        license = datasets.LICENSES[code]
-        assert f"[{license.name}]({license.url})" in text
-    assert "[CC0 1.0](https://creativecommons.org/publicdomain/zero/1.0/)" in text
-
-
-def test_markdown_special_characters_cannot_break_the_table():
-    record = replace(datasets.landscapes_manifest()[0], title="a | b [c] *d*", owner="x_y")
-    row = datasets.credits_markdown([record]).splitlines()[-1]
-    assert row.count("|") - row.count("\\|") == 5  # four cells, whatever the title holds
-    assert "[a \\| b \\[c\\] \\*d\\*](" in row and "[x\\_y](" in row
-
-
-def test_credits_accept_paths_and_resolve_them():
-    mountain = "/somewhere/landscapes/images/mountain/139432484_ddd5d3d4c7.jpg"
-    road = Path("images") / "road" / "139432484_ddd5d3d4c7.jpg"
-    found = datasets.credits([mountain, road, mountain, Path("x/kodak24/kodim07.png")])
-    assert [(c.dataset, c.photo) for c in found] == [
-        ("landscapes", "mountain/139432484_ddd5d3d4c7.jpg"),
-        ("landscapes", "road/139432484_ddd5d3d4c7.jpg"),
-        ("kodak24", "kodim07.png"),
-    ]
-    assert found[0].license == "CC BY-SA 2.0" and found[0].owner == "pfly"
-    assert found[0].source_url == "https://www.flickr.com/photos/24934185@N00/139432484"
-    assert datasets.credits("10044951014_ca0e00a0ba.jpg")[0].title == "city veins"  # a unique bare name
-    with pytest.raises(ValueError, match="ambiguous"):
-        datasets.credits(["139432484_ddd5d3d4c7.jpg"])
-    with pytest.raises(ValueError, match="not a landscapes or kodak24 photo"):
-        datasets.credits(["holiday.jpg"])
-    untitled = datasets.credits(["city/2050402831_a9db92b3fb.jpg"])[0]
-    assert untitled.title == "untitled"
-
-
-def test_credit_line():
-    assert datasets.credit_line(["images/city/10044951014_ca0e00a0ba.jpg", "kodim05.png"]) == (
-        'Photos: "city veins" by jaumescar (CC BY 2.0), "kodim05" by Eastman Kodak Company '
-        "(free for any use); full credits in CREDITS.md"
-    )
-    assert datasets.credit_line("city/10443931784_b5a13317b6.jpg").startswith('Photo: "sunish" by Philippe Put')
-    with pytest.raises(ValueError, match="at least one photo"):
-        datasets.credit_line([])
-
-
-def test_credits_file_is_deterministic_and_up_to_date(tmp_path):
-    first = datasets.write_credits(tmp_path / "one.md").read_bytes()
-    second = datasets.write_credits(tmp_path / "two.md").read_bytes()
-    assert first == second
-    text = first.decode("utf-8")
-    assert text.count("\n| `") == 1480 + 24
-    for url in (
-        "https://creativecommons.org/licenses/by/2.0/",
-        "https://creativecommons.org/licenses/by-sa/2.0/",
-        "https://creativecommons.org/publicdomain/zero/1.0/",
-        "https://creativecommons.org/publicdomain/mark/1.0/",
-    ):
-        assert f"]({url})" in text
-    assert "690 CC BY 2.0, 742 CC BY-SA 2.0, 21 CC0 1.0, 26 Public Domain Mark 1.0, 1 US Government work" in text
-    assert (REPO / "CREDITS.md").read_bytes() == first, "CREDITS.md is stale: run `colorlib credits`"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.md", "two.md"]  # no temporary left
 
 
 # --------------------------------------------------------------------------------------

@@ -157,11 +157,13 @@ def test_bad_input_and_temperature():
 # --------------------------------------------------------------------------------------
 
 
-def test_remote_file_names_the_official_url_and_the_hash_prefix_in_its_name():
+def test_remote_file_names_the_official_url_and_pins_the_full_hash_and_size():
     remote = weights.MODELZ_WEIGHTS
     assert remote.url == "https://colorizers.s3.us-east-2.amazonaws.com/colorization_release_v2-9b330a0b.pth"
     assert remote.filename == "colorization_release_v2-9b330a0b.pth"
-    assert remote.sha256 == "9b330a0b" == remote.filename.rsplit("-", 1)[1].removesuffix(".pth")
+    assert remote.sha256 == "9b330a0bae53f4ded77b1e23defbf78beaa09c10ebc4c4999e8e4f4a160b93f9"
+    assert remote.size == 128_976_165
+    assert remote.sha256.startswith(remote.filename.rsplit("-", 1)[1].removesuffix(".pth"))  # torch.hub's name
 
 
 @pytest.fixture(scope="module")

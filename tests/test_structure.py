@@ -28,8 +28,8 @@ README = PACKAGE.parent / "README.md"
 CORE: tuple[str, ...] = (
     "config", "files", "hub", "color", "images",
     "model", "bins", "losses", "metrics", "modelz",
-    "weights", "datasets", "places205", "samples", "data",
-    "train", "runs", "inference", "evaluate",
+    "weights", "datasets", "credits", "places205", "samples",
+    "data", "train", "runs", "inference", "evaluate",
     "course", "cli",
 )
 #: The lessons wing, lowest rank first (each may import any core module).
@@ -224,6 +224,6 @@ def test_the_core_at_work_loads_neither_matplotlib_nor_ipywidgets():
 
 def test_colorize_is_the_function():
     import colorlib
-    from colorlib import colorize
+    from colorlib.inference import colorize
 
     assert colorlib.colorize is colorize and callable(colorize) and colorize.__module__ == "colorlib.inference"

@@ -22,7 +22,7 @@ from ..color import (
     rgb_to_lab,
 )
 from ..config import repo_root
-from ..datasets import credit_line
+from ..credits import credit_line
 from ..files import atomic_write
 from ..hub import DownloadError
 from ..images import DEFAULT_MAX_PIXELS
