@@ -30,13 +30,12 @@ from colorlib.config import PROFILES, Profile
 from colorlib.data import build_datasets, rgb_batch_to_lightness_ab
 from colorlib.losses import make_loss
 from colorlib.model import ColorizationNet
+from colorlib.batches import encode_photos, make_loader
+from colorlib.callbacks import TrainingDivergedError
+from colorlib.distributed import choose_device
 from colorlib.train import (
     TrainConfig,
-    TrainingDivergedError,
-    choose_device,
     constant_prediction_loss,
-    encode_photos,
-    make_loader,
     mean_target,
     mse_to_ab_rmse,
     start_from_gray,
@@ -294,7 +293,7 @@ def test_stored_features_give_the_same_loss_as_the_photos():
     assert features.shape == (4, 128, 4, 4) and ab.shape == (4, 2, 32, 32) and features.dtype == torch.float16
     loss_fn = make_loss("mse")
     from_photos, _ = validate(model, _batches(val_set), loss_fn)
-    from_features, images = validate(model, [(features[:4].float(), ab[:4].float())], loss_fn, from_features=True)
+    from_features, images = validate(model.decoder, [(features[:4].float(), ab[:4].float())], loss_fn)
     assert images == 4 and from_features == pytest.approx(from_photos, rel=2e-3)  # float16 storage
 
 
@@ -452,7 +451,8 @@ def test_distributed_data_parallel_on_two_cpu_processes(tmp_path):
 
 
 def test_train_or_reuse_trains_once_then_reuses_resumes_or_replaces(tmp_path):
-    from colorlib.train import load_checkpoint, save_checkpoint, train_or_reuse
+    from colorlib.checkpointing import load_checkpoint, save_checkpoint
+    from colorlib.train import train_or_reuse
 
     out = tmp_path / "run"
     lines: list[str] = []
