@@ -22,11 +22,11 @@ FLOORS: dict[str, int] = {
     # 0. ground: no colorlib module above it
     "config": 0, "files": 0, "color": 0, "images": 0, "hub": 0,
     # 1. networks, losses, metrics, plotting helpers
-    "model": 1, "modelz": 1, "losses": 1, "metrics": 1, "plot": 1,
+    "model": 1, "modelz": 1, "losses": 1, "metrics": 1, "plot": 1, "distributed": 1,
     # 2. weights and data: loaders and registries
-    "weights": 2, "checkpoints": 2, "datasets": 2, "places205": 2, "samples": 2, "paper": 2,
+    "weights": 2, "checkpoints": 2, "checkpointing": 2, "datasets": 2, "places205": 2, "samples": 2, "paper": 2,
     # 3. the lessons' work
-    "inference": 3, "data": 3, "train": 3, "evaluate": 3, "dullness": 3, "anatomy": 3, "widgets": 3,
+    "inference": 3, "data": 3, "batches": 3, "callbacks": 3, "train": 3, "evaluate": 3, "dullness": 3, "anatomy": 3, "widgets": 3,
     # 4. top
     "course": 4, "cli": 4,
 }
