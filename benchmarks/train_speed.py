@@ -45,7 +45,9 @@ from colorlib.data import ImageFolderDataset, rgb_batch_to_lightness_ab
 from colorlib.losses import make_loss
 from colorlib.model import make_decoder, make_encoder
 from colorlib.samples import sample_photos
-from colorlib.train import choose_device, make_loader, train_step
+from colorlib.batches import make_loader
+from colorlib.distributed import choose_device
+from colorlib.train import train_step
 from colorlib.weights import build_colorization_net
 
 PAPER_IMAGES = 40_000

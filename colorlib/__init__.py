@@ -21,6 +21,10 @@ or the lessons wing. Each imports only the modules listed before it:
 - :mod:`~colorlib.places205`: the paper's data: archive, safe extraction, split;
 - :mod:`~colorlib.samples`: a few offline sample photos;
 - :mod:`~colorlib.data`: datasets of crops, the per-batch Lab step;
+- :mod:`~colorlib.distributed`: devices and process groups: choose_device, the one all-reduce;
+- :mod:`~colorlib.batches`: loaders of crops, photos as (L / 100, ab), stored encoder features;
+- :mod:`~colorlib.checkpointing`: checkpoints, run history and RNG state on disk;
+- :mod:`~colorlib.callbacks`: progress, log lines and divergence as small training callbacks;
 - :mod:`~colorlib.train`: the training step, epoch, validation, checkpoints, resume, DDP;
 - :mod:`~colorlib.runs`: every run folder's name; reusing a finished run;
 - :mod:`~colorlib.inference`: colorize a photo of any size; folders; uploads;

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+from dataclasses import Field, fields
 from pathlib import Path
 from typing import Callable
 
 from . import __version__
+from .config import FIELD_CHOICES, TrainSettings, field_help
 
 __all__ = ["build_parser", "main"]
 
@@ -161,31 +164,15 @@ def _add_credits(subparsers) -> None:
 # --------------------------------------------------------------------------------------
 
 
+#: Older spellings of ``colorlib train``'s options, still accepted.
+_TRAIN_ALIASES = {"learning_rate": ("--lr",), "image_size": ("--size",), "num_workers": ("--workers",)}
+_TYPES: dict[str, Callable[[str], object]] = {"int": int, "float": float, "str": str}
+
+
 def _train(args: argparse.Namespace) -> int:
     from .train import TrainConfig, train
 
-    overrides = {
-        "epochs": args.epochs,
-        "max_steps": args.max_steps,
-        "learning_rate": args.lr,
-        "batch_size": args.batch_size,
-        "image_size": args.size,
-        "data": args.data,
-        "out": args.out,
-        "seed": args.seed,
-        "encoder_weights": args.encoder_weights,
-        "device": args.device,
-        "num_workers": args.workers,
-        "train_images": args.train_images,
-        "val_images": args.val_images,
-        "start_from_gray": args.start_from_gray,
-        "loss": args.loss,
-        "rebalance": args.rebalance,
-        "cache_features": args.cache_features,
-        "encoder_as_the_authors": args.encoder_as_the_authors,
-        "input_normalisation": args.input_normalisation,
-        "compile": True if args.compile else None,
-    }
+    overrides = {f.name: getattr(args, f.name) for f in fields(TrainSettings) if f.name != "name"}
     try:
         config = TrainConfig.for_command_line(args.profile, resume=args.resume, **overrides)
     except ValueError as error:
@@ -199,6 +186,20 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_setting(parser: argparse.ArgumentParser, setting: Field, help_text: str) -> None:
+    """``--field-name`` for one field of :class:`colorlib.config.TrainSettings` (``--x/--no-x`` for a
+    bool); default ``None``: the profile's value (or, resuming, the stored one)."""
+    flags = [f"--{setting.name.replace('_', '-')}", *_TRAIN_ALIASES.get(setting.name, ())]
+    kind = str(setting.type).replace(" | None", "")
+    help_text = re.sub(r":\w+:`~?([\w.]+)`", r"\1", help_text).replace("``", "").replace("%", "%%")
+    if kind == "bool":
+        parser.add_argument(*flags, dest=setting.name, action=argparse.BooleanOptionalAction, default=None,
+                            help=help_text)
+    else:
+        parser.add_argument(*flags, dest=setting.name, type=_TYPES[kind], choices=FIELD_CHOICES.get(setting.name),
+                            help=help_text)
+
+
 def _add_train(subparsers) -> None:
     parser = subparsers.add_parser(
         "train",
@@ -206,36 +207,16 @@ def _add_train(subparsers) -> None:
         description=(
             "Train the colorization network with the paper's recipe (MSE on the scaled ab, Adam, "
             "frozen ResNet part). Defaults come from the profile (COLORLIB_PROFILE or --profile); "
-            "every value can be overridden. Runs under torchrun for several GPUs or processes."
+            "every setting can be overridden with --setting-name (--lr, --size and --workers are "
+            "--learning-rate, --image-size and --num-workers). Bad values exit with status 2. "
+            "Runs under torchrun for several GPUs or processes."
         ),
     )
     parser.add_argument("--profile", choices=PROFILE_NAMES, help="defaults to use (default: COLORLIB_PROFILE or quick)")
-    parser.add_argument("--data", help="'landscapes', 'places205', 'samples' or a folder of images")
-    parser.add_argument("--out", help="output folder for last.pth, best.pth, history.json (default: runs/<profile>)")
-    parser.add_argument("--epochs", type=_positive_int, help="train until this many epochs are complete")
-    parser.add_argument("--max-steps", type=_positive_int, help="stop after this many optimizer steps")
-    parser.add_argument("--lr", type=float, help="Adam's learning rate (paper: 0.01)")
-    parser.add_argument("--batch-size", type=_positive_int, help="images per step (per process under torchrun)")
-    parser.add_argument("--size", type=_image_side, help="crop side in pixels, a multiple of 8 (paper: 224)")
-    parser.add_argument("--train-images", type=_positive_int, help="at most this many training images")
-    parser.add_argument("--val-images", type=_positive_int, help="at most this many validation images")
-    parser.add_argument("--seed", type=int, help="random seed (default 0)")
-    parser.add_argument("--encoder-weights", choices=["released", "imagenet", "random"], help="where the frozen encoder comes from")
-    parser.add_argument("--loss", choices=["mse", "l1", "classification"], help="the training loss (paper: mse)")
-    parser.add_argument("--rebalance", action=argparse.BooleanOptionalAction, default=None,
-                        help="classification only: weight rare colours up (Zhang et al.'s class rebalancing)")
-    parser.add_argument("--cache-features", action=argparse.BooleanOptionalAction, default=None,
-                        help="encode each photo (and its mirror) once with the frozen encoder and train the "
-                             "decoder on the stored features; default: the profile's (quick: on)")
-    parser.add_argument("--encoder-as-the-authors", action=argparse.BooleanOptionalAction, default=None,
-                        help="freeze the encoder as the authors' code did: batch norm adapting, conv1 trainable")
-    parser.add_argument("--input-normalisation", action=argparse.BooleanOptionalAction, default=None,
-                        help="standardise L/100 with ImageNet's gray mean and std before the encoder")
-    parser.add_argument("--start-from-gray", action=argparse.BooleanOptionalAction, default=None,
-                        help="start the decoder's output at gray (ab = 0); default: the profile's")
-    parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N or mps")
-    parser.add_argument("--workers", type=int, help="data-loader worker processes")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
+    described = field_help(TrainSettings)
+    for setting in fields(TrainSettings):
+        if setting.name != "name":  # the profile's name: --profile
+            _add_setting(parser, setting, described.get(setting.name, ""))
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from last.pth")
     parser.add_argument("--overwrite", action="store_true", help="start again even if --out holds a run")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

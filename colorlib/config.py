@@ -15,8 +15,13 @@ Other environment variables read here:
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+
+#: The losses a run can train with (:func:`colorlib.losses.make_loss` builds them).
+LOSS_NAMES: tuple[str, ...] = ("mse", "l1", "classification")
+#: Where the encoder's starting weights come from (:func:`colorlib.weights.build_colorization_net`).
+ENCODER_SOURCES: tuple[str, ...] = ("released", "imagenet", "random")
 
 PROFILE_ENV = "COLORLIB_PROFILE"
 CACHE_ENV = "COLORLIB_CACHE"
@@ -125,6 +130,71 @@ PROFILES: dict[str, Profile] = {
         encoder_weights="imagenet",
     ),
 }
+
+
+@dataclass(frozen=True)
+class TrainSettings(Profile):
+    """The fields of :class:`colorlib.train.TrainConfig`: a profile plus the settings of one run.
+
+    Plain data that imports no torch, so that ``colorlib train``'s options can be made
+    from its fields without loading the training code; :class:`~colorlib.train.TrainConfig`
+    adds the checks and the constructors.
+
+    Attributes:
+        out: output folder for ``last.pth``, ``best.pth`` and ``history.json``.
+        seed: seeds the decoder's initialisation and every epoch's randomness.
+        max_steps: stop after this many optimizer steps in all (``None``: no limit).
+        compile: run the model through ``torch.compile``.
+        amp: bfloat16 autocast (``None``: on for CUDA, off elsewhere).
+        channels_last: ``channels_last`` memory format (``None``: on for CUDA).
+    """
+
+    out: str = "runs/quick"
+    seed: int = 0
+    max_steps: int | None = None
+    compile: bool = False
+    amp: bool | None = None
+    channels_last: bool | None = None
+
+    def recipe(self) -> dict:
+        """The fields that decide what is learned: :meth:`to_dict` without :data:`MACHINE_FIELDS`.
+
+        Two runs with equal recipes are the same experiment, wherever and however fast
+        they ran.
+        """
+        return {k: v for k, v in self.to_dict().items() if k not in MACHINE_FIELDS}
+
+
+#: The fields of :class:`TrainSettings` that say how and where a run is carried out, not
+#: what it learns: the output folder, the device, the data-loader processes and the
+#: speed-ups (``torch.compile``, bfloat16 autocast, the memory format). Everything else
+#: is the recipe (:meth:`TrainSettings.recipe`). ``amp`` counts as a machine setting like
+#: ``device``: both change the arithmetic's rounding, not the experiment.
+MACHINE_FIELDS: frozenset[str] = frozenset({"out", "device", "num_workers", "compile", "amp", "channels_last"})
+
+#: The allowed values of the fields that take one of a few words.
+FIELD_CHOICES: dict[str, tuple[str, ...]] = {
+    "encoder_weights": ENCODER_SOURCES,
+    "loss": LOSS_NAMES,
+}
+
+
+def field_help(settings: type = TrainSettings) -> dict[str, str]:
+    """Each field's description, one line each, read from the ``Attributes:`` sections of
+    the docstrings of ``settings`` and its bases (the one place the fields are described)."""
+    described: dict[str, str] = {}
+    for cls in reversed(settings.__mro__):
+        name = None
+        for line in (cls.__doc__ or "").partition("Attributes:")[2].splitlines():
+            head, colon, text = line.strip().partition(": ")
+            if colon and line.startswith(" " * 8) and not line.startswith(" " * 9) and head.isidentifier():
+                name, described[head] = head, text
+            elif name and line.startswith(" " * 12):
+                described[name] += " " + line.strip()
+            elif line.strip():
+                name = None
+    known = {f.name for f in fields(settings)}
+    return {k: v for k, v in described.items() if k in known}
 
 
 def get_profile(name: str | None = None) -> Profile:

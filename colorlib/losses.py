@@ -58,9 +58,9 @@ from .bins import (
     rebalancing_weights,
 )
 from .color import ab_to_target, target_to_ab
+from .config import LOSS_NAMES
 
 __all__ = [
-    "LOSS_NAMES",
     "ColorLoss",
     "RegressionLoss",
     "ClassificationLoss",
@@ -69,8 +69,6 @@ __all__ = [
 ]
 
 
-#: The kinds of loss :func:`make_loss` builds.
-LOSS_NAMES = ("mse", "l1", "classification")
 
 # The sRGB gamut lies within |a|, |b| <= 128 and has chroma sqrt(a^2 + b^2) <= 134.
 # Lightness levels at which a bin's square is tested for displayable colours.

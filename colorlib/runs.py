@@ -19,16 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .config import Profile, get_profile, run_dir
-from .losses import LOSS_NAMES
-from .train import (
-    BEST_CHECKPOINT,
-    LAST_CHECKPOINT,
-    TrainConfig,
-    TrainResult,
-    load_checkpoint,
-    train,
-)
+from .checkpointing import BEST_CHECKPOINT, LAST_CHECKPOINT, load_checkpoint
+from .config import LOSS_NAMES, Profile, get_profile, run_dir
+from .train import TrainConfig, TrainResult, train
 from .weights import (
     PAPER_WEIGHTS,
     load_pretrained,
@@ -153,30 +146,25 @@ def loss_experiment_config(loss: str, *, rebalance: bool = False, seed: int = 0,
     return TrainConfig.from_profile(profile, loss=loss, rebalance=rebalance, seed=seed, out=folder, **settings)
 
 
-def _settings_of(config: TrainConfig) -> dict:
-    """What makes two runs the same: every setting except where the files go."""
-    settings = config.to_dict()
-    settings.pop("out", None)
-    return settings
-
-
 def train_or_reuse(
     config: TrainConfig,
     *,
     progress: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> TrainResult:
-    """Train ``config`` unless ``<config.out>`` already holds the finished run of the same settings.
+    """Train ``config`` unless ``<config.out>`` already holds the finished run of the same recipe.
 
     A notebook that trains calls this instead of :func:`train`, so that running it again
     costs nothing. ``<out>/last.pth`` decides:
 
-    - it records the same settings (every field of :class:`TrainConfig` but ``out``) and
+    - it records the same recipe (:meth:`~colorlib.config.TrainSettings.recipe`: every
+      field but the machine's, :data:`~colorlib.config.MACHINE_FIELDS`, so another device
+      or number of workers reuses the run) and
       all ``config.epochs`` epochs (or ``config.max_steps`` steps), and ``best.pth`` is
       there: nothing is trained; the result is read from the files;
-    - the same settings, unfinished (the run was interrupted): it is resumed;
-    - other settings, or no run at all: the run is trained from scratch (a run of other
-      settings in the folder is replaced).
+    - the same recipe, unfinished (the run was interrupted): it is resumed;
+    - another recipe, or no run at all: the run is trained from scratch (a run of another
+      recipe in the folder is replaced).
 
     Args:
         config: the run's settings; ``config.out`` names the run's folder.
@@ -212,9 +200,9 @@ def train_or_reuse(
             f"train_or_reuse: {last_path} is not a colorlib training checkpoint; delete it or choose another "
             f"output folder ({error})"
         ) from error
-    stored = TrainConfig.from_dict(checkpoint.get("config", {}))
-    if _settings_of(stored) != _settings_of(config):
-        changed = sorted(key for key, value in _settings_of(config).items() if _settings_of(stored).get(key) != value)
+    stored = TrainConfig.from_dict(checkpoint.get("config", {})).recipe()
+    if stored != config.recipe():
+        changed = sorted(key for key, value in config.recipe().items() if stored.get(key) != value)
         say(f"{out.name}: the run there has other settings ({', '.join(changed)}): training again")
         return train(config, overwrite=True, progress=progress, log=log)
     completed, steps = int(checkpoint["epoch"]), int(checkpoint["step"])

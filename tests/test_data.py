@@ -19,7 +19,7 @@ from colorlib.data import (
 )
 from colorlib.images import find_images, is_grayscale
 from colorlib.samples import TRAIN_PHOTOS, VALIDATION_PHOTOS
-from colorlib.train import make_loader
+from colorlib.batches import make_loader
 
 
 def _colour_image(path, size=(48, 40), seed=0):

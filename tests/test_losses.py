@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from skimage.color import lab2rgb, rgb2lab
 
-from colorlib import bins, losses
+from colorlib import bins, config, losses
 from colorlib.color import ab_to_target, out_of_gamut, rgb_to_lab, target_to_ab
 from colorlib.lessons import beyond_mse
 
@@ -348,7 +348,7 @@ def test_bad_names_options_and_temperatures():
     # Regression has no distribution to anneal: a valid temperature changes nothing.
     output = torch.rand(1, 2, 2, 2, generator=torch.Generator().manual_seed(9))
     assert torch.equal(losses.make_loss("mse").decode(output, temperature=0.38), target_to_ab(output))
-    assert losses.LOSS_NAMES == ("mse", "l1", "classification")
+    assert config.LOSS_NAMES == ("mse", "l1", "classification")
 
 
 # --------------------------------------------------------------------------------------

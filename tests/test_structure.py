@@ -29,8 +29,9 @@ CORE: tuple[str, ...] = (
     "config", "files", "hub", "color", "images",
     "model", "bins", "losses", "metrics", "modelz",
     "weights", "datasets", "credits", "places205", "samples",
-    "data", "train", "runs", "inference", "evaluate",
-    "course", "cli",
+    "data", "distributed", "batches", "checkpointing", "callbacks",
+    "train", "runs", "inference", "evaluate", "course",
+    "cli",
 )
 #: The lessons wing, lowest rank first (each may import any core module).
 LESSONS: tuple[str, ...] = (

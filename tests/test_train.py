@@ -16,6 +16,7 @@ import sys
 import textwrap
 import time
 import warnings
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -25,23 +26,17 @@ from PIL import Image
 from skimage.color import rgb2lab
 
 from colorlib import cli
+from colorlib.batches import encode_photos, make_loader
+from colorlib.callbacks import Callback, TrainingDivergedError
+from colorlib.checkpointing import RunProgress
 from colorlib.color import ab_to_target, mse_to_ab_rmse
-from colorlib.config import PROFILES, Profile
+from colorlib.config import FIELD_CHOICES, MACHINE_FIELDS, PROFILES, Profile
 from colorlib.data import build_datasets, rgb_batch_to_lightness_ab
+from colorlib.distributed import choose_device, global_mean
 from colorlib.lessons.training import constant_prediction_loss, mean_target
 from colorlib.losses import make_loss
 from colorlib.model import ColorizationNet
-from colorlib.train import (
-    TrainConfig,
-    TrainingDivergedError,
-    choose_device,
-    encode_photos,
-    make_loader,
-    start_from_gray,
-    train,
-    train_step,
-    validate,
-)
+from colorlib.train import TrainConfig, start_from_gray, train, train_step, validate
 from colorlib.weights import CHECKPOINT_FORMAT, build_colorization_net, load_pretrained
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,13 +100,62 @@ def test_config_comes_from_the_profile_with_overrides(tmp_path):
         TrainConfig.from_profile("quick", learning_rate=float("nan"))
 
 
-def test_choose_device():
+def test_choose_device_takes_each_branch(monkeypatch):
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert choose_device("auto") == torch.device("cpu")
     assert choose_device("cpu") == torch.device("cpu")
-    with pytest.raises(ValueError, match="device"):
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        choose_device("cuda")
+    with pytest.raises(ValueError, match="expected 'auto', 'cpu'"):
         choose_device("gpu-please")
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="no CUDA GPU"):
-            choose_device("cuda")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert choose_device("auto") == torch.device("mps")
+    # CUDA wins over MPS; under torchrun each process takes GPU LOCAL_RANK modulo the GPU count.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert choose_device("auto") == torch.device("cuda", 0)
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert choose_device("auto") == torch.device("cuda", 1)
+    assert choose_device("cuda") == torch.device("cuda", 1)
+    assert choose_device("cuda:0") == torch.device("cuda", 0)  # an explicit index is kept
+
+
+def test_one_process_global_mean_and_run_progress():
+    assert global_mean(6.0, 3, torch.device("cpu")) == (2.0, 3)
+    mean, count = global_mean(float("nan") * 0, 0, torch.device("cpu"))  # no image here: not a NaN sum
+    assert math.isnan(mean) and count == 0
+    progress = RunProgress()
+    assert progress.record({"epoch": 1, "val_loss": 0.5}) and progress.record({"epoch": 2, "val_loss": 0.4})
+    assert not progress.record({"epoch": 3, "val_loss": 0.45})
+    assert (progress.best_epoch, progress.best_val_loss, progress.completed) == (2, 0.4, 3)
+    assert RunProgress.from_checkpoint({**progress.entries(), "step": 7}) == RunProgress(progress.history, 0.4, 2, 3, 7)
+
+
+def test_recipe_leaves_out_the_machine_settings():
+    assert MACHINE_FIELDS < {f.name for f in fields(TrainConfig)}
+    base = TrainConfig.from_profile("quick", out="runs/a")
+    moved = TrainConfig.from_profile("quick", out="elsewhere", device="cuda", num_workers=8, compile=True, amp=True,
+                                     channels_last=True)
+    assert moved.recipe() == base.recipe() and moved.to_dict() != base.to_dict()
+    assert set(base.to_dict()) - set(base.recipe()) == MACHINE_FIELDS
+    for change in ({"learning_rate": 0.01}, {"seed": 1}, {"epochs": 3}, {"views_per_photo": 2}, {"max_steps": 5}):
+        assert TrainConfig.from_profile("quick", out="runs/a", **change).recipe() != base.recipe(), change
+
+
+def test_from_dict_does_not_depend_on_the_environment(monkeypatch):
+    quick = TrainConfig.from_profile("quick", epochs=3)
+    stored = quick.to_dict()
+    del stored["learning_rate"], stored["views_per_photo"]  # a checkpoint of an older colorlib
+    for profile in ("quick", "paper"):
+        monkeypatch.setenv("COLORLIB_PROFILE", profile)
+        loaded = TrainConfig.from_dict(stored)
+        assert loaded.learning_rate == PROFILES["quick"].learning_rate == 0.003 and loaded.epochs == 3
+        custom = TrainConfig.from_dict({**quick.to_dict(), "name": "custom"})
+        assert custom.name == "custom" and custom.recipe() == {**quick.recipe(), "name": "custom"}
+        with pytest.raises(ValueError, match="learning_rate"):
+            TrainConfig.from_dict({**stored, "name": "custom"})
 
 
 def test_baselines_by_hand(tmp_path):
@@ -143,7 +187,10 @@ def test_checkpoints_history_and_load_pretrained(tmp_path):
     checkpoint = torch.load(out / "last.pth", map_location="cpu", weights_only=True)  # plain types only
     assert checkpoint["format"] == CHECKPOINT_FORMAT
     assert checkpoint["epoch"] == 2 and checkpoint["step"] == 4
-    assert set(checkpoint) >= {"model", "optimizer", "epoch", "rng", "config", "history"}
+    assert set(checkpoint) == {"format", "model", "optimizer", "epoch", "step", "history", "best_val_loss", "best_epoch",
+                               "skipped", "rng", "config", "meta", "loss_state"}
+    assert set(checkpoint["rng"]) == {"torch", "cuda", "numpy", "python"}
+    assert checkpoint["skipped"] == {"grayscale": [], "unreadable": []}
     assert checkpoint["config"]["image_size"] == 32 and checkpoint["config"]["out"] == str(out)
     history = json.loads((out / "history.json").read_text())
     assert [e["epoch"] for e in history["epochs"]] == [1, 2]
@@ -292,7 +339,7 @@ def test_stored_features_give_the_same_loss_as_the_photos():
     assert features.shape == (4, 128, 4, 4) and ab.shape == (4, 2, 32, 32) and features.dtype == torch.float16
     loss_fn = make_loss("mse")
     from_photos, _ = validate(model, _batches(val_set), loss_fn)
-    from_features, images = validate(model, [(features[:4].float(), ab[:4].float())], loss_fn, from_features=True)
+    from_features, images = validate(model.decoder, [(features[:4].float(), ab[:4].float())], loss_fn)
     assert images == 4 and from_features == pytest.approx(from_photos, rel=2e-3)  # float16 storage
 
 
@@ -400,9 +447,70 @@ def test_the_train_command(tmp_path, capsys):
     assert cli.main(arguments) == 1  # the folder holds a run: no silent overwrite (a run-time failure)
     captured = capsys.readouterr()
     assert "already holds a training run" in captured.err and captured.out == ""
-    with pytest.raises(SystemExit) as bad_size:  # bad arguments: argparse's exit status 2
-        cli.main(["train", "--size", "30", "--out", str(tmp_path / "x"), "--no-progress"])
-    assert bad_size.value.code == 2 and "divisible by 8" in capsys.readouterr().err
+    assert cli.main(["train", "--size", "30", "--out", str(tmp_path / "x"), "--no-progress"]) == 2  # bad arguments
+    assert "image_size: expected a multiple of 8" in capsys.readouterr().err
+    assert not (tmp_path / "x" / "last.pth").exists()
+
+
+def test_every_train_setting_has_its_option():
+    parser = cli.build_parser()
+    for setting in fields(TrainConfig):
+        if setting.name == "name":  # the profile the defaults come from
+            assert parser.parse_args(["train", "--profile", "paper"]).profile == "paper"
+            continue
+        flag = "--" + setting.name.replace("_", "-")
+        kind = str(setting.type).replace(" | None", "")
+        if kind == "bool":
+            assert getattr(parser.parse_args(["train", flag]), setting.name) is True, flag
+            assert getattr(parser.parse_args(["train", "--no-" + flag[2:]]), setting.name) is False, flag
+        else:
+            word = FIELD_CHOICES.get(setting.name, ("some-words",))[-1]
+            text, value = {"int": ("3", 3), "float": ("0.5", 0.5), "str": (word, word)}[kind]
+            assert getattr(parser.parse_args(["train", flag, text]), setting.name) == value, flag
+        assert getattr(parser.parse_args(["train"]), setting.name) is None  # not given: the profile's value
+    old = parser.parse_args(["train", "--lr", "0.02", "--size", "64", "--workers", "2"])
+    assert (old.learning_rate, old.image_size, old.num_workers) == (0.02, 64, 2)
+
+
+def test_bad_train_options_exit_with_status_2(tmp_path, capsys):
+    out = str(tmp_path / "bad")
+    assert cli.main(["train", "--epochs", "0", "--out", out, "--no-progress"]) == 2
+    assert capsys.readouterr().err.strip() == "colorlib train: epochs: expected a positive number, got 0"
+    assert cli.main(["train", "--views-per-photo", "0", "--out", out]) == 2
+    assert "views_per_photo: expected a positive number" in capsys.readouterr().err
+    for arguments in (["--learning-rate", "fast"], ["--loss", "huber"], ["--epochs", "2.5"]):
+        with pytest.raises(SystemExit) as bad:  # argparse's own check of the type or choice
+            cli.main(["train", *arguments, "--out", out])
+        assert bad.value.code == 2 and arguments[0] in capsys.readouterr().err
+    assert not Path(out).exists() or not any(Path(out).iterdir())
+
+
+def test_a_callback_sees_every_step_and_epoch(tmp_path):
+    class Recorder(Callback):
+        def __init__(self):
+            self.events = []
+
+        def begin_epoch(self, epoch):
+            self.events.append(("epoch", epoch))
+
+        def after_step(self, epoch, steps, mean_loss):
+            self.events.append(("step", epoch, steps))
+
+        def after_loss(self, epoch, loss):
+            self.events.append(("loss", epoch, loss))
+
+        def after_epoch(self, entry):
+            self.events.append(("end", entry["epoch"], entry["train_loss"], entry["val_loss"]))
+
+    recorder = Recorder()
+    result = train(_tiny(tmp_path / "run"), progress=False, callbacks=[recorder])
+    first, second = result.history
+    assert recorder.events == [
+        ("epoch", 1), ("step", 1, 1), ("step", 1, 2), ("loss", 1, first["train_loss"]), ("loss", 1, first["val_loss"]),
+        ("end", 1, first["train_loss"], first["val_loss"]),
+        ("epoch", 2), ("step", 2, 1), ("step", 2, 2), ("loss", 2, second["train_loss"]), ("loss", 2, second["val_loss"]),
+        ("end", 2, second["train_loss"], second["val_loss"]),
+    ]
 
 
 def _free_port() -> int:
@@ -450,8 +558,8 @@ def test_distributed_data_parallel_on_two_cpu_processes(tmp_path):
 
 
 def test_train_or_reuse_trains_once_then_reuses_resumes_or_replaces(tmp_path):
+    from colorlib.checkpointing import load_checkpoint, save_checkpoint
     from colorlib.runs import train_or_reuse
-    from colorlib.train import load_checkpoint, save_checkpoint
 
     out = tmp_path / "run"
     lines: list[str] = []

@@ -215,6 +215,40 @@ def compare_luma_and_lightness(model: ColorizationNet, photo: np.ndarray) -> Inp
 # --------------------------------------------------------------------------------------
 
 
+def _check_pipeline_arrays(**arrays: np.ndarray) -> None:
+    for what, array in arrays.items():
+        if not isinstance(array, np.ndarray) or array.ndim != 3 or array.shape[-1] != 3:
+            raise ValueError(f"draw_pipeline: expected {what} as an array (H, W, 3), got {getattr(array, 'shape', type(array).__name__)}")
+    if len({array.shape for array in arrays.values()}) != 1:
+        raise ValueError(f"draw_pipeline: expected four arrays of one size, got {[array.shape for array in arrays.values()]}")
+
+
+def _panel(figure: Figure, where, image: np.ndarray, title: str, **kwargs):
+    axis = figure.add_subplot(where)
+    shown = axis.imshow(image, **kwargs)
+    axis.set_title(title, fontsize=10)
+    axis.set_xticks([])
+    axis.set_yticks([])
+    return axis, shown
+
+
+def _box(figure: Figure, where, text: str, face: str, edge: str):
+    axis = figure.add_subplot(where)
+    axis.axis("off")
+    axis.text(0.5, 0.5, text, ha="center", va="center", fontsize=10,
+              bbox=dict(boxstyle="round,pad=0.6", facecolor=face, edgecolor=edge))
+    return axis
+
+
+def _connect(figure: Figure, source, target, start=(1.0, 0.5), end=(0.0, 0.5)) -> None:
+    """An arrow from a point of ``source`` to a point of ``target`` (axes fractions)."""
+    to_figure = figure.transFigure.inverted()
+    figure.add_artist(FancyArrowPatch(
+        posA=to_figure.transform(source.transAxes.transform(start)),
+        posB=to_figure.transform(target.transAxes.transform(end)),
+        transform=figure.transFigure, arrowstyle="-|>", mutation_scale=16, lw=1.4, color="#333333"))
+
+
 def draw_pipeline(
     rgb: np.ndarray,
     lab: np.ndarray,
@@ -244,68 +278,40 @@ def draw_pipeline(
         ValueError: an array that is not (H, W, 3), arrays of different sizes, or
             ``ab_limit`` <= 0.
     """
-    arrays = {"rgb": rgb, "lab": lab, "predicted_lab": predicted_lab, "predicted_rgb": predicted_rgb}
-    for what, array in arrays.items():
-        if not isinstance(array, np.ndarray) or array.ndim != 3 or array.shape[-1] != 3:
-            raise ValueError(f"draw_pipeline: expected {what} as an array (H, W, 3), got {getattr(array, 'shape', type(array).__name__)}")
-    if len({array.shape for array in arrays.values()}) != 1:
-        raise ValueError(f"draw_pipeline: expected four arrays of one size, got {[array.shape for array in arrays.values()]}")
+    _check_pipeline_arrays(rgb=rgb, lab=lab, predicted_lab=predicted_lab, predicted_rgb=predicted_rgb)
     if not np.isfinite(ab_limit) or ab_limit <= 0:
         raise ValueError(f"draw_pipeline: expected ab_limit > 0 (ab units), got {ab_limit!r}")
     figure = plt.figure(figsize=(14.0, 6.2))
     grid = figure.add_gridspec(2, 6, wspace=0.3, hspace=0.62, width_ratios=(1, 1, 1, 1, 1.1, 1.5))
     ab_scale = {"cmap": "gray", "vmin": -ab_limit, "vmax": ab_limit}
 
-    def panel(where, image, title, **kwargs):
-        axis = figure.add_subplot(where)
-        shown = axis.imshow(image, **kwargs)
-        axis.set_title(title, fontsize=10)
-        axis.set_xticks([])
-        axis.set_yticks([])
-        return axis, shown
-
     def channel(where, values, name):
-        return panel(where, values, f"{name}\nmean |value| {float(np.abs(values).mean()):.1f}", **ab_scale)
+        return _panel(figure, where, values, f"{name}\nmean |value| {float(np.abs(values).mean()):.1f}", **ab_scale)
 
-    def box(where, text, face, edge):
-        axis = figure.add_subplot(where)
-        axis.axis("off")
-        axis.text(0.5, 0.5, text, ha="center", va="center", fontsize=10,
-                  bbox=dict(boxstyle="round,pad=0.6", facecolor=face, edgecolor=edge))
-        return axis
-
-    rgb_axis, _ = panel(grid[0, 0], rgb, "RGB")
+    rgb_axis, _ = _panel(figure, grid[0, 0], rgb, "RGB")
     a_axis, scale = channel(grid[0, 1], lab[..., 1], "A channel")
     channel(grid[0, 2], lab[..., 2], "B channel")
-    l_axis, _ = panel(grid[1, 0], lab[..., 0], "L channel", cmap="gray", vmin=0, vmax=100)
-    net_axis = box(grid[1, 1:3], "ColorizationNet\nResNet-18 conv1..conv3_x (down)\n+ conv / nn.Upsample (up)\n"
-                   "in: L/100   out: (ab+128)/255", "#dbe8f7", "#3c6fb4")
+    l_axis, _ = _panel(figure, grid[1, 0], lab[..., 0], "L channel", cmap="gray", vmin=0, vmax=100)
+    net_axis = _box(figure, grid[1, 1:3], "ColorizationNet\nResNet-18 conv1..conv3_x (down)\n+ conv / nn.Upsample (up)\n"
+                    "in: L/100   out: (ab+128)/255", "#dbe8f7", "#3c6fb4")
     pa_axis, _ = channel(grid[0, 3], predicted_lab[..., 1], "A channel (predicted)")
     pb_axis, _ = channel(grid[1, 3], predicted_lab[..., 2], "B channel (predicted)")
-    merge_axis = box(grid[:, 4], "input L\n+ predicted A, B\n= predicted Lab", "#f7e3db", "#b4573c")
-    out_axis, _ = panel(grid[:, 5], predicted_rgb, "RGB (predicted)")
+    merge_axis = _box(figure, grid[:, 4], "input L\n+ predicted A, B\n= predicted Lab", "#f7e3db", "#b4573c")
+    out_axis, _ = _panel(figure, grid[:, 5], predicted_rgb, "RGB (predicted)")
     # One colour bar for the four a/b panels, under the true A and B.
     bar_axis = a_axis.inset_axes([0.0, -0.17, 2.3, 0.07])
     bar = figure.colorbar(scale, cax=bar_axis, orientation="horizontal")
     bar.set_label("a and b, all four panels (ab units; mid gray = no colour)", fontsize=8)
     bar.ax.tick_params(labelsize=7)
-
-    def connect(source, target, start=(1.0, 0.5), end=(0.0, 0.5)):
-        to_figure = figure.transFigure.inverted()
-        figure.add_artist(FancyArrowPatch(
-            posA=to_figure.transform(source.transAxes.transform(start)),
-            posB=to_figure.transform(target.transAxes.transform(end)),
-            transform=figure.transFigure, arrowstyle="-|>", mutation_scale=16, lw=1.4, color="#333333"))
-
-    connect(rgb_axis, l_axis, (0.5, -0.03), (0.5, 1.2))
-    connect(rgb_axis, a_axis)  # RGB -> Lab gives A and B (side by side) and L (below)
+    _connect(figure, rgb_axis, l_axis, (0.5, -0.03), (0.5, 1.2))
+    _connect(figure, rgb_axis, a_axis)  # RGB -> Lab gives A and B (side by side) and L (below)
     a_axis.annotate("to Lab", xy=(-0.165, 0.56), xycoords="axes fraction", ha="center", fontsize=8)
-    connect(l_axis, net_axis, end=(0.05, 0.5))
-    connect(net_axis, pa_axis, (0.95, 0.62), (0.0, 0.3))
-    connect(net_axis, pb_axis, (0.95, 0.5), (0.0, 0.5))
-    connect(pa_axis, merge_axis, end=(0.1, 0.56))
-    connect(pb_axis, merge_axis, end=(0.1, 0.44))
-    connect(merge_axis, out_axis, (0.97, 0.5), (0.0, 0.5))
+    _connect(figure, l_axis, net_axis, end=(0.05, 0.5))
+    _connect(figure, net_axis, pa_axis, (0.95, 0.62), (0.0, 0.3))
+    _connect(figure, net_axis, pb_axis, (0.95, 0.5), (0.0, 0.5))
+    _connect(figure, pa_axis, merge_axis, end=(0.1, 0.56))
+    _connect(figure, pb_axis, merge_axis, end=(0.1, 0.44))
+    _connect(figure, merge_axis, out_axis, (0.97, 0.5), (0.0, 0.5))
     figure.suptitle(title or "The paper's Figure 1, run: RGB -> Lab -> L -> network -> predicted A, B -> predicted RGB",
                     fontsize=12)
     return figure

@@ -14,11 +14,12 @@ from torch.utils.data import (
     Dataset,
 )
 
+from ..batches import _photo_batches, make_loader
 from ..color import ab_to_target
 from ..data import rgb_batch_to_lightness_ab
 from ..losses import make_loss
 from ..model import ColorizationNet
-from ..train import _DecoderOnly, _photo_batches, make_loader, train_step
+from ..train import _DecoderOnly, train_step
 
 __all__ = [
     "mean_target",
