@@ -41,7 +41,6 @@ __all__ = [
     "lab_to_rgb",
     "out_of_gamut",
     "lab_to_network_input",
-    "network_input_to_lightness",
     "ab_to_target",
     "target_to_ab",
     "mse_to_ab_rmse",
@@ -358,11 +357,6 @@ def lab_to_network_input(lightness: ArrayLike) -> ArrayLike:
         lightness: ``L`` in 0..100, any shape (a tensor ``(N, 1, H, W)`` for the network).
     """
     return lightness / 100.0
-
-
-def network_input_to_lightness(network_input: ArrayLike) -> ArrayLike:
-    """Inverse of :func:`lab_to_network_input`: ``100 * x``, back to ``L`` in 0..100."""
-    return network_input * 100.0
 
 
 def ab_to_target(ab: ArrayLike) -> ArrayLike:

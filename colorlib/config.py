@@ -15,7 +15,7 @@ Other environment variables read here:
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 #: The losses a run can train with (:func:`colorlib.losses.make_loss` builds them).
@@ -92,9 +92,6 @@ class Profile:
         """The profile as a plain dict (for JSON files and checkpoints)."""
         return asdict(self)
 
-    def override(self, **changes) -> "Profile":
-        """A copy with some fields changed; ``None`` values are ignored."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
 PROFILES: dict[str, Profile] = {
@@ -130,6 +127,46 @@ PROFILES: dict[str, Profile] = {
         encoder_weights="imagenet",
     ),
 }
+
+
+#: What the lessons' short experiments change in each profile (keys are :class:`Profile`
+#: fields), so that every profile runs them and none restates them:
+#:
+#: - ``"ablation"``: lesson 04's ablations and extra seeds: a few epochs on one stored crop
+#:   per photo;
+#: - ``"loss_experiment"``: lesson 06's four losses over seeds. In the quick profile a
+#:   classification step costs about 16 MSE steps at 64 x 64 (262 logits per pixel against
+#:   2), so its runs train at 32 x 32 on one stored crop per photo for 2 epochs.
+#:
+#: They are not :class:`Profile` fields: a field would become a flag of ``colorlib train``
+#: and part of every run's recipe, while these only say how the lessons build their runs.
+EXPERIMENTS: dict[str, dict[str, dict[str, int]]] = {
+    "quick": {
+        "ablation": {"epochs": 3, "views_per_photo": 1},
+        "loss_experiment": {"image_size": 32, "views_per_photo": 1, "epochs": 2},
+    },
+    "paper": {
+        "ablation": {"epochs": 3, "views_per_photo": 1},
+        "loss_experiment": {},
+    },
+}
+
+
+def experiment_settings(profile: Profile, experiment: str) -> dict[str, int]:
+    """The changes that ``experiment`` (a key of :data:`EXPERIMENTS`' rows) makes to ``profile``.
+
+    >>> experiment_settings(get_profile("quick"), "ablation")
+    {'epochs': 3, 'views_per_photo': 1}
+
+    Raises:
+        ValueError: a profile or experiment that :data:`EXPERIMENTS` does not list.
+    """
+    rows = EXPERIMENTS.get(profile.name)
+    if rows is None:
+        raise ValueError(f"experiment_settings: expected a profile in {sorted(EXPERIMENTS)}, got {profile.name!r}")
+    if experiment not in rows:
+        raise ValueError(f"experiment_settings: expected an experiment in {sorted(rows)}, got {experiment!r}")
+    return dict(rows[experiment])
 
 
 @dataclass(frozen=True)

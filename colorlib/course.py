@@ -79,7 +79,6 @@ def badges(notebook: str) -> str:
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def strip_widget_state(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:

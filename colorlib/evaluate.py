@@ -191,7 +191,7 @@ def kodak24_photos() -> PhotoSet:
     return photo_set(kodak24_files())
 
 
-def evaluation_images(profile: Profile | None = None, count: int | None = None) -> list[EvaluationImage]:
+def evaluation_images(*, count: int | None = None) -> list[EvaluationImage]:
     """The photos the course evaluates on: Kodak24 (the test set, in every profile: nothing
     was trained or tuned on it), the first ``count`` of them."""
     images = kodak24_photos().images

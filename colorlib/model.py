@@ -83,7 +83,7 @@ def make_decoder(output_channels: int = 2) -> nn.Sequential:
     logit per colour bin. Only the last convolution changes.
     """
     return nn.Sequential(
-        nn.Conv2d(128, 128, kernel_size=3, padding=1),
+        nn.Conv2d(ENCODER_CHANNELS, 128, kernel_size=3, padding=1),
         nn.BatchNorm2d(128),
         nn.ReLU(),
         nn.Upsample(scale_factor=2),

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from .checkpointing import BEST_CHECKPOINT, LAST_CHECKPOINT, load_checkpoint
-from .config import LOSS_NAMES, Profile, get_profile, run_dir
+from .config import LOSS_NAMES, Profile, experiment_settings, get_profile, run_dir
 from .train import TrainConfig, TrainResult, train
 from .weights import (
     PAPER_WEIGHTS,
@@ -33,7 +33,6 @@ __all__ = [
     "course_model_path",
     "loss_run_dir",
     "LOSS_VARIANTS",
-    "QUICK_LOSS_EXPERIMENT",
     "loss_experiment_config",
     "train_or_reuse",
 ]
@@ -119,21 +118,15 @@ LOSS_VARIANTS: dict[str, tuple[str, bool]] = {
 }
 
 
-#: What notebook 06 changes in the quick profile so that 4 losses x 2 seeds train in a few
-#: minutes on two CPU cores. The classification head outputs 262 logits per pixel where
-#: regression outputs 2 and scores each pixel against a soft-encoded target: one of its
-#: training steps costs about 16 times an MSE step (measured at 32 x 32: 0.5 s against
-#: 0.03 s of CPU time for a batch of 32). So: 32 x 32 crops (a quarter of the pixels of
-#: 64 x 64), one stored crop per photo (1,258 per epoch), 2 epochs.
-QUICK_LOSS_EXPERIMENT: dict[str, int] = {"image_size": 32, "views_per_photo": 1, "epochs": 2}
 
 
 def loss_experiment_config(loss: str, *, rebalance: bool = False, seed: int = 0,
                            profile: Profile | None = None) -> TrainConfig:
     """The training settings of one of notebook 06's runs.
 
-    The profile's settings (with :data:`QUICK_LOSS_EXPERIMENT` in the quick profile), the
-    loss, rebalancing and seed, and :func:`loss_run_dir` as the output folder. Every run
+    The profile's settings as :data:`colorlib.config.EXPERIMENTS` changes them for the
+    ``"loss_experiment"``, the loss, rebalancing and seed, and :func:`loss_run_dir` as the
+    output folder. Every run
     shares the frozen encoder, the decoder trunk, the data and the epochs; the seed draws
     the stored crops, the decoder's initialisation and the batch order.
 
@@ -142,7 +135,7 @@ def loss_experiment_config(loss: str, *, rebalance: bool = False, seed: int = 0,
     """
     profile = profile or get_profile()
     folder = loss_run_dir(loss, rebalance=rebalance, seed=seed, profile=profile)
-    settings = QUICK_LOSS_EXPERIMENT if profile.name == "quick" else {}
+    settings = experiment_settings(profile, "loss_experiment")
     return TrainConfig.from_profile(profile, loss=loss, rebalance=rebalance, seed=seed, out=folder, **settings)
 
 
