@@ -248,7 +248,7 @@ def _add_train(subparsers) -> None:
 
 
 def _colorize(args: argparse.Namespace) -> int:
-    from .inference import colorize_paths
+    from .colorize_files import colorize_paths
     from .weights import load_pretrained
 
     try:
@@ -258,7 +258,7 @@ def _colorize(args: argparse.Namespace) -> int:
     try:  # bad arguments are found here, before any photo is read
         outcomes = colorize_paths(
             args.inputs, args.output, model, size=args.size, recursive=args.recursive,
-            output_format=args.format, max_pixels=args.max_pixels,
+            output_format=args.format, max_pixels=args.max_pixels, temperature=args.temperature,
         )
     except (ValueError, OSError) as error:
         raise UsageError(error) from error
@@ -295,6 +295,9 @@ def _add_colorize(subparsers) -> None:
                         help="output format: keep the input's (default), png or jpg")
     parser.add_argument("--max-pixels", type=_positive_int, default=MAX_PIXELS_DEFAULT,
                         help=f"refuse images above this many pixels (default {MAX_PIXELS_DEFAULT:,})")
+    parser.add_argument("--temperature", type=float, metavar="T",
+                        help="annealed-mean temperature of a classification model, a number > 0 "
+                             "(Zhang et al.: 0.38; lower is more vivid; default: the model's own)")
     parser.set_defaults(handler=_colorize)
 
 

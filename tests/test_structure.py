@@ -26,7 +26,7 @@ FLOORS: dict[str, int] = {
     # 2. weights and data: loaders and registries
     "weights": 2, "checkpoints": 2, "datasets": 2, "places205": 2, "samples": 2, "paper": 2,
     # 3. the lessons' work
-    "inference": 3, "data": 3, "train": 3, "evaluate": 3, "dullness": 3, "anatomy": 3, "widgets": 3,
+    "inference": 3, "colorize_files": 3, "data": 3, "train": 3, "evaluate": 3, "dullness": 3, "anatomy": 3, "widgets": 3,
     # 4. top
     "course": 4, "cli": 4,
 }
