@@ -9,7 +9,8 @@ the photo, whatever its size:
    through the network, which answers a and b at ``size`` x ``size``;
 2. a and b are enlarged to (H, W) by bilinear interpolation;
 3. they are merged with the lightness ``L`` of the full-resolution photo and turned
-   back into RGB with :func:`colorlib.color.lab_to_rgb`.
+   back into 8-bit RGB as :func:`colorlib.color.lab_to_rgb` does (the last step, linear
+   light to 8-bit sRGB, through a table).
 
 So the result keeps the photo's own resolution and its own lightness, pixel for pixel:
 only a and b are predicted. The photo's own a and b are never computed (only ``L`` is
@@ -49,7 +50,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from .color import lab_to_network_input, lab_to_rgb, lightness, target_to_ab
+from .color import _F_THRESHOLD, _KAPPA_SLOPE, _RGB_FROM_XYZN, lab_to_network_input, lightness, target_to_ab
 from .images import DEFAULT_MAX_PIXELS, ImageSource, load_image, resize
 from .model import DOWNSAMPLING_FACTOR, ColorizationNet
 from .modelz import ModelZ
@@ -250,12 +251,57 @@ class _EnlargedAb:
             return upper * (1.0 - weight) + lower * weight
 
 
+# Linear light -> 8-bit sRGB through a table instead of a power per value. Linear light
+# is cut into _GAMMA_BINS equal bins; each spans less than one 8-bit level (the steepest
+# part of the sRGB curve climbs 12.92 x 255 = 3295 levels per unit), so within a bin the
+# rounded level is the bin's first level, plus one above the bin's threshold (if any).
+_GAMMA_BINS = 4096
+
+
+def _gamma_table() -> tuple[np.ndarray, np.ndarray]:
+    """(first level of each bin, uint8; linear light where the next level starts, float32, inf if not in the bin)."""
+    edges = np.arange(_GAMMA_BINS + 1) / _GAMMA_BINS
+    encoded = np.where(edges > 0.0031308, 1.055 * np.maximum(edges, 0.0031308) ** (1 / 2.4) - 0.055, 12.92 * edges)
+    first = np.round(encoded[:-1] * 255.0)
+    halfway = (first + 0.5) / 255.0  # sRGB value where rounding goes up a level, back to linear light
+    step = np.where(halfway > 0.04045, ((halfway + 0.055) / 1.055) ** 2.4, halfway / 12.92)
+    return first.astype(np.uint8), np.where(step < edges[1:], step, np.inf).astype(np.float32)
+
+
+_FIRST_LEVEL, _NEXT_LEVEL_AT = _gamma_table()
+
+
+def _lab_to_rgb8(lightness_band: np.ndarray, ab_band: np.ndarray, out: np.ndarray) -> None:
+    """L (n, W) and ab (2, n, W), float32 -> ``out`` uint8 sRGB (n, W, 3).
+
+    :func:`colorlib.color.lab_to_rgb`'s conversion and out-of-gamut rule (a negative Z
+    clipped to 0, linear RGB clipped to [0, 1]), rounded to 8 bits through
+    :func:`_gamma_table`: equal to ``round(255 * lab_to_rgb(lab))`` but for float32
+    rounding (at most one level, for a few values in a million), about five times faster.
+    """
+    fy = lightness_band * np.float32(1 / 116) + np.float32(16 / 116)
+    fx = fy + ab_band[0] * np.float32(1 / 500)
+    fz = np.maximum(fy - ab_band[1] * np.float32(1 / 200), np.float32(0.0))
+    xyzn = []
+    for f in (fx, fy, fz):
+        cube = f * f * f
+        linear = (f - np.float32(16 / 116)) * np.float32(1 / _KAPPA_SLOPE)
+        xyzn.append(np.where(f > np.float32(_F_THRESHOLD), cube, linear))
+    for channel, (to_x, to_y, to_z) in enumerate(np.asarray(_RGB_FROM_XYZN, dtype=np.float32)):
+        linear = xyzn[0] * to_x + xyzn[1] * to_y + xyzn[2] * to_z
+        np.clip(linear, 0.0, 1.0, out=linear)
+        bins = (linear * np.float32(_GAMMA_BINS)).astype(np.intp)
+        np.minimum(bins, _GAMMA_BINS - 1, out=bins)
+        level = np.take(_FIRST_LEVEL, bins)
+        level += linear > np.take(_NEXT_LEVEL_AT, bins)
+        out[..., channel] = level
+
+
 def _colorize_band(rgb_band: np.ndarray, ab_band: torch.Tensor) -> np.ndarray:
     """uint8 RGB (n, W, 3) and ab (2, n, W) -> uint8 RGB (n, W, 3) with the band's own L."""
-    with torch.inference_mode():
-        lab = torch.cat((torch.from_numpy(lightness(rgb_band))[None], ab_band), dim=0)
-        color = lab_to_rgb(lab).mul_(255.0).round_().to(torch.uint8)
-        return color.permute(1, 2, 0).numpy()
+    result = np.empty(rgb_band.shape, dtype=np.uint8)
+    _lab_to_rgb8(lightness(rgb_band), ab_band.numpy(), result)
+    return result
 
 
 def _merge(

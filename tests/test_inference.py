@@ -17,7 +17,7 @@ from PIL import Image
 from torch import nn
 
 from colorlib import cli, images, inference as colorize_module
-from colorlib.color import out_of_gamut, target_to_ab
+from colorlib.color import lab_to_rgb, out_of_gamut, target_to_ab
 from colorlib.colorize_files import ColorizeOutcome, colorize_paths, colorize_upload, plan_outputs
 from colorlib.files import new_file_mode
 from colorlib.images import load_image
@@ -405,6 +405,9 @@ def test_arrays_are_never_refused_for_their_size_only_files_are(tmp_path):
     huge = np.broadcast_to(np.uint8(90), (10_000, 10_000, 3))  # 100 megapixels, no memory
     assert load_image(huge) is huge and load_image(huge, max_pixels=1000) is huge
     Image.fromarray(np.zeros((40, 30, 3), np.uint8)).save(tmp_path / "small.png")
+    assert images.image_pixels(tmp_path / "small.png") == 1200  # from the header
+    (tmp_path / "notes.txt").write_text("no image")
+    assert images.image_pixels(tmp_path / "notes.txt") is None and images.image_pixels(tmp_path) is None
     with pytest.raises(images.ImageTooLargeError, match="30x40 = 1,200 pixels"):
         load_image(tmp_path / "small.png", max_pixels=1000)
     with Image.open(tmp_path / "small.png") as opened:  # a PIL image not yet decoded is a file still
@@ -680,3 +683,16 @@ def test_temperature_reaches_the_files_the_uploads_and_the_command(photo, tmp_pa
     assert "regresses ab" in capsys.readouterr().err
     with pytest.raises(ValueError, match="temperature"):
         colorize_upload(b"", "empty.png", ColorizationNet(input_size=SIZE), temperature=0.5)
+
+
+def test_the_8_bit_merge_equals_lab_to_rgb_rounded_in_and_out_of_gamut():
+    generator = np.random.default_rng(7)
+    lab = np.stack([generator.uniform(0, 100, (300, 400)), *generator.uniform(-128, 127, (2, 300, 400))]).astype(np.float32)
+    lab[:, 0, :5] = [[0, 100, 50, 50, 3], [0, 0, 127, -128, 0], [0, 0, 127, -128, 0]]  # black, white, far out of gamut, dark
+    out = np.empty((300, 400, 3), np.uint8)
+    colorize_module._lab_to_rgb8(lab[0], lab[1:], out)
+    expected = (lab_to_rgb(torch.from_numpy(lab)) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    difference = np.abs(out.astype(int) - expected)
+    assert difference.max() <= 1 and (difference > 0).mean() < 1e-4  # float32 rounding only
+    assert out[0, 0].tolist() == [0, 0, 0] and out[0, 1].tolist() == [255, 255, 255]
+    assert out_of_gamut(np.moveaxis(lab, 0, -1)).mean() > 0.5  # the clipping rule was exercised
