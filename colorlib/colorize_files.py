@@ -14,13 +14,14 @@ Like :mod:`colorlib.inference`, the data come first and the model after
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 from PIL import Image
@@ -235,6 +236,7 @@ def colorize_paths(
     workers: int = 2,
     upsample: Upsampling = "bilinear",
     temperature: float | None = None,
+    read: Callable[[Path], np.ndarray] | None = None,
 ) -> Iterator[ColorizeOutcome]:
     """Colorize image files and folders into ``out_dir``, one outcome per photo, in order.
 
@@ -263,6 +265,10 @@ def colorize_paths(
         upsample: ``"bilinear"`` or ``"nearest"``.
         temperature: the annealed-mean temperature of a classification model or a
             :class:`~colorlib.modelz.ModelZ`, a finite number > 0 (``None``: its own).
+        read: how a photo is read, ``read(path) -> uint8 RGB (H, W, 3)``, on the
+            reading thread; default ``load_image(path, max_pixels=max_pixels)``. The
+            command passes one that takes photos it decoded while torch was loading.
+            Its exceptions are reported like the default reader's.
 
     Returns:
         An iterator of :class:`ColorizeOutcome`; the work happens as it is consumed.
@@ -280,14 +286,18 @@ def colorize_paths(
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"out_dir: expected a folder for the results, {out_dir} is a file")
     out_dir.mkdir(parents=True, exist_ok=True)
-    return _colorize_jobs(jobs, model, (size, upsample, temperature), max_pixels, workers)
+    if read is None:
+        read = functools.partial(load_image, max_pixels=max_pixels)
+    elif not callable(read):
+        raise ValueError(f"read: expected a function path -> uint8 RGB array, got {type(read).__name__}")
+    return _colorize_jobs(jobs, model, (size, upsample, temperature), read, workers)
 
 
 def _colorize_jobs(
     jobs: list[ColorizeOutcome],
     model: nn.Module,
     options: tuple[int, str, float | None],
-    max_pixels: int | None,
+    read: Callable[[Path], np.ndarray],
     workers: int,
 ) -> Iterator[ColorizeOutcome]:
     """The work of :func:`colorize_paths` on checked arguments; ``options`` is (size, upsample, temperature)."""
@@ -298,7 +308,7 @@ def _colorize_jobs(
 
     def start_reading(index: int) -> None:
         if index < len(jobs) and jobs[index].ok and index not in reads:
-            reads[index] = reader.submit(load_image, jobs[index].source, max_pixels=max_pixels)
+            reads[index] = reader.submit(read, jobs[index].source)
 
     def finish(job: ColorizeOutcome, future: Future) -> ColorizeOutcome:
         try:
@@ -308,7 +318,8 @@ def _colorize_jobs(
         return job
 
     def colorize_read(index: int) -> Image.Image:
-        rgb = reads.pop(index).result()  # the photo lives only in this call and its bands
+        # load_image checks a custom reader's answer; the photo lives only in this call and its bands
+        rgb = load_image(reads.pop(index).result(), max_pixels=None)
         return _colorize_loaded([rgb], model, *options, _image_sink, workers)[0]
 
     try:

@@ -39,6 +39,7 @@ __all__ = [
     "ImageTooLargeError",
     "load_image",
     "find_images",
+    "image_pixels",
     "is_grayscale",
     "resize",
     "square_crop",
@@ -206,6 +207,26 @@ def load_image(source: ImageSource, max_pixels: int | None = DEFAULT_MAX_PIXELS)
             raise ImageReadError(f"load_image: the image is empty (shape {source.shape})")
         return rgb
     raise ImageReadError(f"load_image: expected {_EXPECTED_KINDS}; got {type(source).__name__}")
+
+
+def image_pixels(path: str | os.PathLike) -> int | None:
+    """Width x height of an image file, from its header alone (nothing is decoded).
+
+    Returns:
+        The number of pixels as stored (before any EXIF rotation, which keeps it), or
+        ``None`` for something that is not a regular file Pillow can identify.
+
+    >>> image_pixels("no such file.png") is None
+    True
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        with _open(path) as opened:
+            return opened.width * opened.height
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError):
+        return None
 
 
 def find_images(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
