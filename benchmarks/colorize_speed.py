@@ -52,7 +52,7 @@ def best_seconds(work: Callable[[], object], repeats: int) -> tuple[float, float
 
 def colorize_with_skimage(rgb: np.ndarray, model: torch.nn.Module, size: int) -> np.ndarray:
     """The baseline: colorlib's pipeline with scikit-image's full-resolution conversions."""
-    ab = predict_ab(model, rgb, size)  # the same network input and bilinear enlargement
+    ab = predict_ab(rgb, model, size=size)  # the same network input and bilinear enlargement
     lab = skimage.color.rgb2lab(rgb)
     lab[..., 1:] = ab
     return (skimage.color.lab2rgb(lab) * 255).round().astype(np.uint8)
