@@ -242,8 +242,8 @@ def colorize_paths(
 
     Every photo is read once with :func:`colorlib.images.load_image` (EXIF orientation
     applied, images above ``max_pixels`` refused before decoding), colorized at its own
-    resolution as :func:`colorlib.inference.colorize` does, and written atomically with normal file
-    permissions; where it goes is :func:`plan_outputs`' rule (JPEG in, JPEG out at
+    resolution as :func:`colorlib.inference.colorize` does, and written atomically with
+    normal file permissions; where it goes is :func:`plan_outputs`' rule (JPEG in, JPEG out at
     quality :data:`JPEG_QUALITY`; PNG for the rest, unless ``output_format`` says).
 
     A photo that cannot be read, colorized or written gives an outcome whose ``error``
@@ -281,15 +281,15 @@ def colorize_paths(
     """
     size, upsample, temperature, max_pixels = _check_options(model, size, upsample, temperature, max_pixels)
     workers = _check_positive(workers, "workers")
+    if read is None:
+        read = functools.partial(load_image, max_pixels=max_pixels)
+    elif not callable(read):
+        raise ValueError(f"read: expected a function path -> uint8 RGB array, got {type(read).__name__}")
     jobs = plan_outputs(inputs, out_dir, recursive=recursive, output_format=output_format)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"out_dir: expected a folder for the results, {out_dir} is a file")
     out_dir.mkdir(parents=True, exist_ok=True)
-    if read is None:
-        read = functools.partial(load_image, max_pixels=max_pixels)
-    elif not callable(read):
-        raise ValueError(f"read: expected a function path -> uint8 RGB array, got {type(read).__name__}")
     return _colorize_jobs(jobs, model, (size, upsample, temperature), read, workers)
 
 
