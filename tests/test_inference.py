@@ -440,9 +440,11 @@ def test_a_limit_above_the_default_holds_end_to_end(model, photo, tmp_path, monk
     assert reads == ["cat.png"]
     result, error = colorize_upload((tmp_path / "cat.png").read_bytes(), "cat.png", model, size=SIZE, max_pixels=pixels)
     assert error is None and np.array_equal(result, expected)
+    reads.clear()
     assert cli.main(["colorize", str(tmp_path / "cat.png"), "-o", str(tmp_path / "cli"), "--size", str(SIZE),
                      "--max-pixels", str(pixels)]) == 0
     assert np.array_equal(np.asarray(Image.open(tmp_path / "cli" / "cat.png")), expected)
+    assert reads == ["cat.png"]  # decoded ahead while the model loaded, and not again
     assert cli.main(["colorize", str(tmp_path / "cat.png"), "-o", str(tmp_path / "no"), "--size", str(SIZE),
                      "--max-pixels", str(pixels - 1)]) == 1
     assert "33,900 pixels is above the limit of 33,899" in capsys.readouterr().err
