@@ -27,7 +27,8 @@ or the lessons wing. Each imports only the modules listed before it:
 - :mod:`~colorlib.callbacks`: progress, log lines and divergence as small training callbacks;
 - :mod:`~colorlib.train`: the training step, epoch, validation, checkpoints, resume, DDP;
 - :mod:`~colorlib.runs`: every run folder's name; reusing a finished run;
-- :mod:`~colorlib.inference`: colorize a photo of any size; folders; uploads;
+- :mod:`~colorlib.inference`: colorize arrays of any size: predict_ab, colorize, colorize_many;
+- :mod:`~colorlib.colorize_files`: colorize files, folders and uploads; output names and formats;
 - :mod:`~colorlib.evaluate`: colorizers, baselines, the metrics table, ``colorlib evaluate``;
 - :mod:`~colorlib.course`: runs the notebooks; the lessons' links and install cell;
 - :mod:`~colorlib.cli`: the colorlib command;

@@ -229,7 +229,29 @@ def _add_train(subparsers) -> None:
 
 
 def _colorize(args: argparse.Namespace) -> int:
-    from .inference import colorize_paths
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .images import find_images, image_pixels, load_image  # numpy and Pillow: no torch yet
+
+    # Loading torch and the model takes seconds on one core. The other core decodes the
+    # first photos meanwhile (Pillow lets go of the GIL while it decodes);
+    # colorize_paths takes them from here, in its own order.
+    ahead, budget = {}, 48_000_000  # pixels decoded ahead: four 12-megapixel photos, or one of 48
+    early = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorlib-read-ahead")
+    for path in (path for given in args.inputs
+                 for path in (find_images(given, recursive=args.recursive) if given.is_dir() else [given])):
+        pixels = image_pixels(path)
+        if pixels is None or pixels > min(budget, args.max_pixels):
+            break  # the rest is read in turn; the errors are colorize_paths' to report
+        budget -= pixels
+        ahead[path] = early.submit(load_image, path, max_pixels=args.max_pixels)
+    early.shutdown(wait=False)
+
+    def read(path: Path):
+        decoded = ahead.pop(path, None)
+        return load_image(path, max_pixels=args.max_pixels) if decoded is None else decoded.result()
+
+    from .colorize_files import colorize_paths
     from .weights import load_pretrained
 
     try:
@@ -239,7 +261,7 @@ def _colorize(args: argparse.Namespace) -> int:
     try:  # bad arguments are found here, before any photo is read
         outcomes = colorize_paths(
             args.inputs, args.output, model, size=args.size, recursive=args.recursive,
-            output_format=args.format, max_pixels=args.max_pixels,
+            output_format=args.format, max_pixels=args.max_pixels, temperature=args.temperature, read=read,
         )
     except (ValueError, OSError) as error:
         raise UsageError(error) from error
@@ -276,6 +298,9 @@ def _add_colorize(subparsers) -> None:
                         help="output format: keep the input's (default), png or jpg")
     parser.add_argument("--max-pixels", type=_positive_int, default=MAX_PIXELS_DEFAULT,
                         help=f"refuse images above this many pixels (default {MAX_PIXELS_DEFAULT:,})")
+    parser.add_argument("--temperature", type=float, metavar="T",
+                        help="annealed-mean temperature of a classification model, a number > 0 "
+                             "(Zhang et al.: 0.38; lower is more vivid; default: the model's own)")
     parser.set_defaults(handler=_colorize)
 
 

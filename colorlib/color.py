@@ -38,6 +38,7 @@ __all__ = [
     "AB_OFFSET",
     "AB_SCALE",
     "rgb_to_lab",
+    "lightness",
     "lab_to_rgb",
     "out_of_gamut",
     "lab_to_network_input",
@@ -270,6 +271,91 @@ def rgb_to_lab(rgb: ArrayLike, validate: bool = True) -> ArrayLike:
     )
     lab = _by_chunks(_rgb_chunk_to_lab, _flatten_pixels(tensor), constants)
     return _back(lab.view(tensor.shape), was_numpy)
+
+
+# --------------------------------------------------------------------------------------
+# Lightness alone: L without a and b, for the many places that throw a and b away.
+# --------------------------------------------------------------------------------------
+
+
+def _srgb_levels_to_luminance() -> np.ndarray:
+    """float32 (3, 256): each 8-bit level's contribution to Y, per channel (R, G, B)."""
+    level = np.arange(256) / 255.0
+    linear = np.where(level > 0.04045, ((level + 0.055) / 1.055) ** 2.4, level / 12.92)
+    return (np.array(_XYZ_FROM_RGB[1])[:, None] * linear[None, :] / _WHITE_D65[1]).astype(np.float32)
+
+
+_Y_FROM_LEVEL = _srgb_levels_to_luminance()
+
+
+def _lightness_of_levels(red: np.ndarray, green: np.ndarray, blue: np.ndarray) -> np.ndarray:
+    """uint8 channels (any equal shapes) -> float32 L; Y from one table look-up per channel."""
+    y = np.take(_Y_FROM_LEVEL[0], red)
+    y += np.take(_Y_FROM_LEVEL[1], green)
+    y += np.take(_Y_FROM_LEVEL[2], blue)
+    dark = y <= _EPSILON
+    linear = y[dark] * np.float32(116.0 * _KAPPA_SLOPE)  # 116 (16/116 + 7.787 Y) - 16
+    np.cbrt(y, out=y)
+    y *= np.float32(116.0)
+    y -= np.float32(16.0)
+    y[dark] = linear
+    return y
+
+
+def lightness(rgb: ArrayLike, *, validate: bool = True) -> ArrayLike:
+    """CIE lightness ``L`` of sRGB colours, without computing ``a`` and ``b``.
+
+    The same ``L`` as ``rgb_to_lab(rgb)`` (to float rounding): the sRGB gamma is undone,
+    the relative luminance ``Y = 0.2127 R + 0.7152 G + 0.0722 B`` of the linear values
+    taken (the middle row of the sRGB -> XYZ matrix; ``Y`` of the D65 white is 1), and
+    ``L = 116 Y^(1/3) - 16`` (``903.3 Y`` below ``Y = 0.008856``). About ten times faster
+    than :func:`rgb_to_lab` on 8-bit input, which goes through a table of the 256 levels.
+
+    Args:
+        rgb: float tensor ``(..., 3, H, W)`` or float numpy array ``(..., H, W, 3)``,
+            values in [0, 1] (a tolerance of 1e-6 is allowed); any device; differentiable.
+            Or uint8 of either kind, 0..255, read as ``value / 255`` (no checks needed).
+        validate: for float input, check the values for NaN, infinities and the
+            [0, 1] range (one pass over the data; see :func:`rgb_to_lab`).
+
+    Returns:
+        ``L`` in 0..100, of the same kind and device, without the channel axis:
+        ``(..., H, W)`` for tensors and arrays. The input's dtype for float input,
+        float32 for uint8.
+
+    Raises:
+        ValueError: not 3 channels where expected, an integer dtype other than uint8,
+            NaN or infinite values, or values outside [0, 1].
+
+    >>> import numpy as np
+    >>> lightness(np.array([[[0.5, 0.5, 0.5], [1.0, 1.0, 1.0]]])).round(3).tolist()
+    [[53.389, 100.0]]
+    >>> round(float(lightness(np.array([[[255, 0, 0]]], dtype=np.uint8))[0, 0]), 2)  # pure red, 8-bit
+    53.24
+    """
+    if isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8:
+        if rgb.ndim < 3 or rgb.shape[-1] != 3:
+            raise ValueError(f"lightness: expected a uint8 array shaped (..., H, W, 3), got shape {rgb.shape}")
+        return _lightness_of_levels(rgb[..., 0], rgb[..., 1], rgb[..., 2])
+    if isinstance(rgb, torch.Tensor) and rgb.dtype == torch.uint8:
+        if rgb.ndim < 3 or rgb.shape[-3] != 3:
+            raise ValueError(f"lightness: expected a uint8 tensor shaped (..., 3, H, W), got shape {tuple(rgb.shape)}")
+        levels = rgb.detach().cpu().numpy()
+        result = _lightness_of_levels(levels[..., 0, :, :], levels[..., 1, :, :], levels[..., 2, :, :])
+        return torch.from_numpy(result).to(rgb.device)
+    expected = "sRGB values in [0, 1], or uint8 0..255"
+    tensor, was_numpy = _as_channel_first_tensor(rgb, "lightness", expected)
+    low, high = _finite_extremes(tensor, "lightness") if validate else (0.0, 1.0)
+    if low < -1e-6 or high > 1 + 1e-6:
+        raise ValueError(f"lightness: expected {expected}, got values from {low:.4g} to {high:.4g}")
+    # As in _rgb_chunk_to_lab: linear light divided by _GAMMA_SCALE, which the row multiplies back.
+    powered = torch.exp2(torch.log2(tensor + 0.055) * 2.4)
+    linear = _select(_above(tensor, 0.04045), powered, tensor * (1 / (12.92 * _GAMMA_SCALE)))
+    y = torch.einsum("c,...chw->...hw", _matrix(_XYZN_FROM_RGB[1], tensor), linear)
+    cube_root = torch.exp2(torch.log2(y.clamp(min=_EPSILON)) * (1.0 / 3.0))  # the clamp keeps autograd finite
+    f = _select(_above(y, _EPSILON), cube_root, y * _KAPPA_SLOPE + 16.0 / 116.0)
+    result = f * 116.0 - 16.0
+    return result.numpy() if was_numpy else result
 
 
 def _lab_to_linear_rgb(lab: torch.Tensor) -> torch.Tensor:

@@ -6,10 +6,13 @@ files, transparency, palettes, gray images and hostile files are handled once, t
 way for every caller:
 
 * the result is always uint8 RGB ``(H, W, 3)``, 0..255;
-* an image larger than ``max_pixels`` (default :data:`DEFAULT_MAX_PIXELS`, 80 megapixels)
-  is refused from its header, before a single pixel is decoded, with
+* an image file larger than ``max_pixels`` (default :data:`DEFAULT_MAX_PIXELS`, 80
+  megapixels) is refused from its header, before a single pixel is decoded, with
   :class:`ImageTooLargeError` naming the file and its size: a "decompression bomb" (a
-  250 KB PNG that claims 15000 x 15000 pixels) never reaches memory;
+  250 KB PNG that claims 15000 x 15000 pixels) never reaches memory. The limit is about
+  decoding: an array (or a PIL image) already in memory is never refused for its size,
+  so a caller that read a photo with a higher limit can hand the array on to any
+  function of colorlib;
 * every unreadable file raises :class:`ImageReadError` (a ``ValueError``) with one line
   that names it, so a caller can report it and go on with the next file.
 
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import Union
 
 import numpy as np
-from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageFile, ImageOps, UnidentifiedImageError
 
 __all__ = [
     "ImageSource",
@@ -36,6 +39,7 @@ __all__ = [
     "ImageTooLargeError",
     "load_image",
     "find_images",
+    "image_pixels",
     "is_grayscale",
     "resize",
     "square_crop",
@@ -168,7 +172,10 @@ def load_image(source: ImageSource, max_pixels: int | None = DEFAULT_MAX_PIXELS)
             (``round(v / 257)``), not clipped. Transparent images (RGBA, gray + alpha,
             palettes with transparency) are composited over white. The EXIF
             orientation is applied, so a photo taken upright comes back upright.
-        max_pixels: refuse images with more pixels than this (``None``: no limit).
+        max_pixels: refuse image files with more pixels than this, before decoding
+            them (``None``: no limit). It applies to paths and to PIL images opened
+            from a file and not yet decoded; arrays and decoded PIL images are in
+            memory already and are not refused.
 
     Returns:
         ``np.ndarray`` uint8 ``(H, W, 3)``, RGB, 0..255 (an RGB array comes back as it
@@ -176,14 +183,15 @@ def load_image(source: ImageSource, max_pixels: int | None = DEFAULT_MAX_PIXELS)
 
     Raises:
         FileNotFoundError: a path that does not exist.
-        ImageTooLargeError: an image above ``max_pixels`` (checked from the header).
+        ImageTooLargeError: an image file above ``max_pixels`` (checked from the header).
         ImageReadError: a file that is not an image Pillow can decode, or anything other
             than the kinds above (float arrays, other shapes, tensors, ...).
     """
     if isinstance(source, (str, os.PathLike)):
         return _read_file(Path(source), max_pixels)
     if isinstance(source, Image.Image):
-        _check_pixels(source.width, source.height, "PIL image", max_pixels)
+        if isinstance(source, ImageFile.ImageFile) and source.tile:  # opened, not decoded yet
+            _check_pixels(source.width, source.height, "PIL image", max_pixels)
         return _pil_to_rgb(source, "PIL image")
     if isinstance(source, np.ndarray):
         if source.dtype != np.uint8:
@@ -197,9 +205,28 @@ def load_image(source: ImageSource, max_pixels: int | None = DEFAULT_MAX_PIXELS)
             raise ImageReadError(f"load_image: expected {_EXPECTED_KINDS}; got an array shaped {source.shape}")
         if rgb.size == 0:
             raise ImageReadError(f"load_image: the image is empty (shape {source.shape})")
-        _check_pixels(rgb.shape[1], rgb.shape[0], "array", max_pixels)
         return rgb
     raise ImageReadError(f"load_image: expected {_EXPECTED_KINDS}; got {type(source).__name__}")
+
+
+def image_pixels(path: str | os.PathLike) -> int | None:
+    """Width x height of an image file, from its header alone (nothing is decoded).
+
+    Returns:
+        The number of pixels as stored (before any EXIF rotation, which keeps it), or
+        ``None`` for something that is not a regular file Pillow can identify.
+
+    >>> image_pixels("no such file.png") is None
+    True
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        with _open(path) as opened:
+            return opened.width * opened.height
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError):
+        return None
 
 
 def find_images(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
@@ -232,7 +259,7 @@ def is_grayscale(image: Image.Image | np.ndarray, tolerance: int = 2) -> bool:
     (True, False)
     """
     if isinstance(image, np.ndarray):
-        image = Image.fromarray(load_image(image))
+        image = Image.fromarray(load_image(image, max_pixels=None))
     if image.mode in _GRAY_MODES:
         return True
     red, green, blue = (image if image.mode == "RGB" else image.convert("RGB")).split()

@@ -1,24 +1,28 @@
-"""Colorize photographs of any size with a trained network, in memory or file by file.
+"""Colorize photographs of any size in memory: the network's a and b, at the photo's own size.
 
-The network only ever sees a small square; the colours it predicts are spread back over
+The network only ever sees a small square; the colors it predicts are spread back over
 the photo, whatever its size:
 
 1. the photo (H, W, 3) is resized to ``size`` x ``size`` (the model's
    ``input_size``: 224 for the paper) with :func:`colorlib.images.resize`, its
-   lightness computed with :func:`colorlib.color.rgb_to_lab`, and ``L / 100`` goes
+   lightness computed with :func:`colorlib.color.lightness`, and ``L / 100`` goes
    through the network, which answers a and b at ``size`` x ``size``;
 2. a and b are enlarged to (H, W) by bilinear interpolation;
 3. they are merged with the lightness ``L`` of the full-resolution photo and turned
-   back into RGB with :func:`colorlib.color.lab_to_rgb`.
+   back into 8-bit RGB as :func:`colorlib.color.lab_to_rgb` does (the last step, linear
+   light to 8-bit sRGB, through a table).
 
 So the result keeps the photo's own resolution and its own lightness, pixel for pixel:
-only a and b are predicted.
+only a and b are predicted. The photo's own a and b are never computed (only ``L`` is
+used), and each photo is read once: the functions below take a path, a PIL image or an
+array, read it with :func:`colorlib.images.load_image` under the caller's
+``max_pixels``, and work on that array from then on.
 
 **The network input is ``L / 100``** (:func:`colorlib.color.lab_to_network_input`). The
 paper authors' code fed ``skimage.color.rgb2gray`` instead: luma, the weighted sum
 ``0.2125 R + 0.7154 G + 0.0721 B`` of the gamma-encoded sRGB values, 0..1. Both grow with
 brightness but they are not equal (mid gray 0.5 has luma 0.5 and ``L / 100`` 0.534);
-notebook 03 shows that the authors' released weights give nearly the same colours with
+notebook 03 shows that the authors' released weights give nearly the same colors with
 either.
 
 **Large photos.** Steps 2 and 3 work in bands of rows small enough for the CPU cache:
@@ -27,21 +31,17 @@ the enlarged a and b are made band by band too (the same numbers as
 its result nothing of full resolution is ever held. The bands are shared out to threads.
 ``benchmarks/colorize_speed.py`` measures this against scikit-image.
 
-**Files.** :func:`colorize_paths` colorizes files and folders into an output folder
-(the ``colorlib colorize`` command): reading the next photo and encoding the previous
-one overlap with the colour work on the current one, each unreadable file is reported in
-one line and the others are still done. :func:`plan_outputs` states its naming rule.
-:func:`colorize_upload` is the same for bytes uploaded in a notebook.
+**Argument order.** Every function here takes the data first and the model second,
+``(image, model, *, options)``, as :func:`colorlib.colorize_files.colorize_paths` does;
+options are keyword-only. Files and folders (the ``colorlib colorize`` command) and
+uploads are :mod:`colorlib.colorize_files`' work.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
+import math
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Literal
 
 import numpy as np
@@ -50,46 +50,29 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from .color import lab_to_network_input, lab_to_rgb, rgb_to_lab, target_to_ab
-from .files import atomic_write
-from .images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageSource, find_images, load_image, resize
+from .color import _F_THRESHOLD, _KAPPA_SLOPE, _RGB_FROM_XYZN, lab_to_network_input, lightness, target_to_ab
+from .images import DEFAULT_MAX_PIXELS, ImageSource, load_image, resize
 from .model import DOWNSAMPLING_FACTOR, ColorizationNet
 from .modelz import ModelZ
 
 __all__ = [
     "Upsampling",
-    "OutputFormat",
-    "JPEG_QUALITY",
-    "PNG_COMPRESS_LEVEL",
     "network_input",
     "predict_ab",
     "replace_ab",
     "colorize",
     "colorize_many",
-    "ColorizeOutcome",
-    "plan_outputs",
-    "colorize_paths",
-    "colorize_upload",
 ]
 
 Upsampling = Literal["bilinear", "nearest"]
-OutputFormat = Literal["keep", "png", "jpg"]
 
-#: JPEG quality of colorized photos written as JPEG (Pillow's 1..95 scale). The
-#: colours come from a 224 x 224 prediction, so 4:2:0 chroma subsampling loses nothing.
-JPEG_QUALITY = 95
-#: zlib level of PNG outputs. Level 1 encodes a 12-megapixel photo about 3x faster than
-#: Pillow's default (6) for a file about 15% larger; PNG stays lossless either way.
-PNG_COMPRESS_LEVEL = 1
 # Pixels per band in the full-resolution conversions: each float32 intermediate (3 x 64K
 # values, 768 KB) stays in the CPU's L2 cache, and a thread's scratch memory stays small.
 _BAND_PIXELS = 1 << 16
-_JPEG_SUFFIXES = (".jpg", ".jpeg")
-_KEPT_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 # --------------------------------------------------------------------------------------
-# Checks.
+# Checks: bad arguments are ValueErrors at the call, before any photo is read.
 # --------------------------------------------------------------------------------------
 
 
@@ -126,31 +109,77 @@ def _check_positive(value: int, what: str) -> int:
     return int(value)
 
 
+def _check_max_pixels(max_pixels: int | None) -> int | None:
+    return None if max_pixels is None else _check_positive(max_pixels, "max_pixels")
+
+
+def _check_temperature(model: nn.Module, temperature: float | None) -> float | None:
+    """``None``, or a finite number > 0 for a model with an annealed mean to take it."""
+    if temperature is None:
+        return None
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)) or not (
+        math.isfinite(temperature) and temperature > 0
+    ):
+        raise ValueError(
+            f"temperature: expected a finite number > 0 (the annealed mean's T; 0.38 in Zhang et al.), "
+            f"got {temperature!r}"
+        )
+    if isinstance(model, ColorizationNet) and model.output_decoder is None:
+        raise ValueError(
+            "temperature: this model regresses ab (the paper's MSE output), it has no annealed mean; "
+            "pass temperature=None, or a classification model"
+        )
+    if not isinstance(model, (ColorizationNet, ModelZ)):
+        raise ValueError(f"temperature applies to ColorizationNet and ModelZ models, not to {type(model).__name__}")
+    return float(temperature)
+
+
+def _check_options(
+    model: nn.Module, size: int | None, upsample: str, temperature: float | None, max_pixels: int | None
+) -> tuple[int, str, float | None, int | None]:
+    """The checked ``(size, upsample, temperature, max_pixels)`` of any function colorizing with ``model``."""
+    if not isinstance(model, nn.Module):
+        raise ValueError(
+            f"model: expected a torch.nn.Module (arguments go (image, model, ...)), got {type(model).__name__}"
+        )
+    return _resolve_size(model, size), _check_upsampling(upsample), _check_temperature(model, temperature), (
+        _check_max_pixels(max_pixels)
+    )
+
+
 # --------------------------------------------------------------------------------------
 # The steps: network input, predicted ab, enlarging ab, merging with the photo's own L.
 # --------------------------------------------------------------------------------------
 
 
-def network_input(images: Sequence[ImageSource], size: int) -> torch.Tensor:
+def network_input(
+    images: Sequence[ImageSource], size: int, *, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> torch.Tensor:
     """What the network sees: each image resized to ``size`` x ``size``, as ``L / 100``.
 
     The RGB image is resized with :func:`colorlib.images.resize` (aspect ratio not
     kept, as in the authors' code) and its lightness computed with
-    :func:`colorlib.color.rgb_to_lab`.
+    :func:`colorlib.color.lightness`.
 
     Args:
         images: images in any form :func:`colorlib.images.load_image` accepts.
         size: side of the square, divisible by 8.
+        max_pixels: image files above this many pixels are refused (``None``: no limit).
 
     Returns:
         float32 tensor ``(N, 1, size, size)`` on the CPU, values in 0..1.
     """
     size = _check_size(size)
-    small = [resize(load_image(image), size, size) for image in images]
-    if not small:
+    max_pixels = _check_max_pixels(max_pixels)
+    return _network_input([load_image(image, max_pixels=max_pixels) for image in images], size)
+
+
+def _network_input(rgb_images: Sequence[np.ndarray], size: int) -> torch.Tensor:
+    """uint8 RGB photos (H_i, W_i, 3), already read -> L/100 ``(N, 1, size, size)`` float32."""
+    if not rgb_images:
         raise ValueError("network_input: expected at least one image, got none")
-    rgb = torch.from_numpy(np.stack(small)).permute(0, 3, 1, 2).float().div_(255.0)
-    return lab_to_network_input(rgb_to_lab(rgb)[:, :1]).contiguous()
+    small = np.stack([resize(rgb, size, size) for rgb in rgb_images])
+    return lab_to_network_input(torch.from_numpy(lightness(small)))[:, None].contiguous()
 
 
 def _run_network(model: nn.Module, inputs: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
@@ -159,10 +188,9 @@ def _run_network(model: nn.Module, inputs: torch.Tensor, temperature: float | No
     A :class:`~colorlib.model.ColorizationNet` answers through its ``predict_ab`` (so a
     classification model gives ab too), :class:`~colorlib.modelz.ModelZ` through its own
     (L in 0..100); any other module is taken to map L/100 to ab targets ``(ab + 128) / 255``.
+    ``temperature`` (checked by :func:`_check_temperature`) goes to the first two.
     The model runs in eval mode on its own device; its mode is restored afterwards.
     """
-    if temperature is not None and not isinstance(model, (ColorizationNet, ModelZ)):
-        raise ValueError(f"temperature applies to ColorizationNet and ModelZ models, not to {type(model).__name__}")
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
     dtype = parameter.dtype if parameter is not None else torch.float32
@@ -170,13 +198,13 @@ def _run_network(model: nn.Module, inputs: torch.Tensor, temperature: float | No
     model.eval()
     try:
         with torch.inference_mode():
-            lightness = inputs.to(device=device, dtype=dtype)
+            lightness_over_100 = inputs.to(device=device, dtype=dtype)
             if isinstance(model, ColorizationNet):
-                ab = model.predict_ab(lightness, temperature)
+                ab = model.predict_ab(lightness_over_100, temperature)
             elif isinstance(model, ModelZ):
-                ab = model.predict_ab(lightness * 100.0, temperature)
+                ab = model.predict_ab(lightness_over_100 * 100.0, temperature)
             else:
-                ab = target_to_ab(model(lightness))
+                ab = target_to_ab(model(lightness_over_100))
     finally:
         model.train(was_training)
     return ab.float().cpu()
@@ -223,14 +251,57 @@ class _EnlargedAb:
             return upper * (1.0 - weight) + lower * weight
 
 
+# Linear light -> 8-bit sRGB through a table instead of a power per value. Linear light
+# is cut into _GAMMA_BINS equal bins; each spans less than one 8-bit level (the steepest
+# part of the sRGB curve climbs 12.92 x 255 = 3295 levels per unit), so within a bin the
+# rounded level is the bin's first level, plus one above the bin's threshold (if any).
+_GAMMA_BINS = 4096
+
+
+def _gamma_table() -> tuple[np.ndarray, np.ndarray]:
+    """(first level of each bin, uint8; linear light where the next level starts, float32, inf if not in the bin)."""
+    edges = np.arange(_GAMMA_BINS + 1) / _GAMMA_BINS
+    encoded = np.where(edges > 0.0031308, 1.055 * np.maximum(edges, 0.0031308) ** (1 / 2.4) - 0.055, 12.92 * edges)
+    first = np.round(encoded[:-1] * 255.0)
+    halfway = (first + 0.5) / 255.0  # sRGB value where rounding goes up a level, back to linear light
+    step = np.where(halfway > 0.04045, ((halfway + 0.055) / 1.055) ** 2.4, halfway / 12.92)
+    return first.astype(np.uint8), np.where(step < edges[1:], step, np.inf).astype(np.float32)
+
+
+_FIRST_LEVEL, _NEXT_LEVEL_AT = _gamma_table()
+
+
+def _lab_to_rgb8(lightness_band: np.ndarray, ab_band: np.ndarray, out: np.ndarray) -> None:
+    """L (n, W) and ab (2, n, W), float32 -> ``out`` uint8 sRGB (n, W, 3).
+
+    :func:`colorlib.color.lab_to_rgb`'s conversion and out-of-gamut rule (a negative Z
+    clipped to 0, linear RGB clipped to [0, 1]), rounded to 8 bits through
+    :func:`_gamma_table`: equal to ``round(255 * lab_to_rgb(lab))`` but for float32
+    rounding (at most one level, for a few values in a million), about five times faster.
+    """
+    fy = lightness_band * np.float32(1 / 116) + np.float32(16 / 116)
+    fx = fy + ab_band[0] * np.float32(1 / 500)
+    fz = np.maximum(fy - ab_band[1] * np.float32(1 / 200), np.float32(0.0))
+    xyzn = []
+    for f in (fx, fy, fz):
+        cube = f * f * f
+        linear = (f - np.float32(16 / 116)) * np.float32(1 / _KAPPA_SLOPE)
+        xyzn.append(np.where(f > np.float32(_F_THRESHOLD), cube, linear))
+    for channel, (to_x, to_y, to_z) in enumerate(np.asarray(_RGB_FROM_XYZN, dtype=np.float32)):
+        linear = xyzn[0] * to_x + xyzn[1] * to_y + xyzn[2] * to_z
+        np.clip(linear, 0.0, 1.0, out=linear)
+        bins = (linear * np.float32(_GAMMA_BINS)).astype(np.intp)
+        np.minimum(bins, _GAMMA_BINS - 1, out=bins)
+        level = np.take(_FIRST_LEVEL, bins)
+        level += linear > np.take(_NEXT_LEVEL_AT, bins)
+        out[..., channel] = level
+
+
 def _colorize_band(rgb_band: np.ndarray, ab_band: torch.Tensor) -> np.ndarray:
     """uint8 RGB (n, W, 3) and ab (2, n, W) -> uint8 RGB (n, W, 3) with the band's own L."""
-    with torch.inference_mode():
-        band = torch.from_numpy(rgb_band.astype(np.float32)).div_(255.0).permute(2, 0, 1).contiguous()
-        lightness = rgb_to_lab(band, validate=False)[:1]  # uint8 / 255 is valid by construction
-        lab = torch.cat((lightness, ab_band), dim=0)
-        colour = lab_to_rgb(lab).mul_(255.0).round_().to(torch.uint8)
-        return colour.permute(1, 2, 0).numpy()
+    result = np.empty(rgb_band.shape, dtype=np.uint8)
+    _lab_to_rgb8(lightness(rgb_band), ab_band.numpy(), result)
+    return result
 
 
 def _merge(
@@ -284,54 +355,60 @@ def _into_image(image: Image.Image) -> Callable[[int, np.ndarray], None]:
 
 
 def predict_ab(
-    model: nn.Module,
     image: ImageSource,
+    model: nn.Module,
+    *,
     size: int | None = None,
     upsample: Upsampling = "bilinear",
     temperature: float | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> np.ndarray:
     """The network's a and b for ``image``, at the image's own resolution.
 
     Args:
+        image: any form :func:`colorlib.images.load_image` accepts, ``H`` x ``W`` pixels.
         model: a :class:`~colorlib.model.ColorizationNet` (regression or
             classification), a :class:`~colorlib.modelz.ModelZ`, or any module mapping
             ``(N, 1, s, s)`` L/100 to ``(N, 2, s, s)`` ab targets; on any device.
-        image: any form :func:`colorlib.images.load_image` accepts, ``H`` x ``W`` pixels.
         size: the network runs at ``size`` x ``size`` (divisible by 8); default the
             model's ``input_size``.
         upsample: ``"bilinear"`` (smooth) or ``"nearest"`` (each predicted value becomes
             a block of pixels: the "mosaic" look).
-        temperature: a classification model's annealed-mean temperature (``None``: its own).
+        temperature: the annealed-mean temperature of a classification model or a
+            :class:`~colorlib.modelz.ModelZ`, a finite number > 0 (``None``: its own).
+        max_pixels: an image file above this many pixels is refused before decoding
+            (``None``: no limit); arrays are never refused.
 
     Returns:
         float32 ``(H, W, 2)``: a and b in ab units (about -128..127).
     """
-    size = _resolve_size(model, size)
-    rgb = load_image(image)
-    ab_small = _run_network(model, network_input([rgb], size), temperature)[0]
+    size, upsample, temperature, max_pixels = _check_options(model, size, upsample, temperature, max_pixels)
+    rgb = load_image(image, max_pixels=max_pixels)
+    ab_small = _run_network(model, _network_input([rgb], size), temperature)[0]
     height, width = rgb.shape[:2]
-    ab = _EnlargedAb(ab_small, height, width, _check_upsampling(upsample)).rows(0, height)
+    ab = _EnlargedAb(ab_small, height, width, upsample).rows(0, height)
     return ab.permute(1, 2, 0).contiguous().numpy()
 
 
-def replace_ab(image: ImageSource, ab: np.ndarray) -> np.ndarray:
-    """Keep the image's own lightness ``L`` and give it the colour ``ab``.
+def replace_ab(image: ImageSource, ab: np.ndarray, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Keep the image's own lightness ``L`` and give it the color ``ab``.
 
     Args:
         image: any form :func:`colorlib.images.load_image` accepts, ``H`` x ``W`` pixels.
         ab: float ``(H, W, 2)``, a and b in ab units (about -128..127); a broadcast view
             (``np.broadcast_to``) is fine, it is read band by band.
+        max_pixels: an image file above this many pixels is refused (``None``: no limit).
 
     Returns:
         uint8 ``(H, W, 3)`` RGB. Its L equals the image's L up to 8-bit rounding, except
-        where the Lab colour is outside the sRGB gamut (clipped, see
+        where the Lab color is outside the sRGB gamut (clipped, see
         :func:`colorlib.color.lab_to_rgb`).
 
     >>> import numpy as np
     >>> replace_ab(np.full((1, 1, 3), 128, np.uint8), np.zeros((1, 1, 2), np.float32)).tolist()
     [[[128, 128, 128]]]
     """
-    rgb = load_image(image)
+    rgb = load_image(image, max_pixels=_check_max_pixels(max_pixels))
     ab = np.asarray(ab)
     if ab.shape != rgb.shape[:2] + (2,) or ab.dtype.kind != "f":
         raise ValueError(
@@ -350,37 +427,44 @@ def replace_ab(image: ImageSource, ab: np.ndarray) -> np.ndarray:
 def colorize(
     image: ImageSource,
     model: nn.Module,
+    *,
     size: int | None = None,
     upsample: Upsampling = "bilinear",
     temperature: float | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> np.ndarray:
     """Colorize one image, at its own resolution and with its own lightness.
 
     The network runs on the image resized to ``size`` x ``size`` (input ``L / 100``;
     the authors' code fed luma instead, see the module docstring); its a and b are
     enlarged to the image's size and merged with the image's full-resolution L.
-    Colour in the input is ignored: only its lightness is used.
+    Color in the input is ignored: only its lightness is used.
 
     Args:
         image: a path, a PIL image, or a uint8 array ``(H, W)`` or ``(H, W, 3)``
-            (see :func:`colorlib.images.load_image`; files above
-            :data:`~colorlib.images.DEFAULT_MAX_PIXELS` are refused).
+            (see :func:`colorlib.images.load_image`).
         model: e.g. ``colorlib.load_pretrained("paper")``; it runs in eval mode, under
             ``torch.inference_mode``, on its own device (its mode is restored after).
         size: the network's input side, divisible by 8; default the model's
             ``input_size`` (224 for the paper's checkpoints).
         upsample: how the predicted ab are enlarged, ``"bilinear"`` or ``"nearest"``.
-        temperature: a classification model's annealed-mean temperature.
+        temperature: the annealed-mean temperature of a classification model or a
+            :class:`~colorlib.modelz.ModelZ`, a finite number > 0 (``None``: its own).
+        max_pixels: an image file above this many pixels is refused before decoding
+            (``None``: no limit; default :data:`~colorlib.images.DEFAULT_MAX_PIXELS`).
+            An array or PIL image already in memory is never refused for its size.
 
     Returns:
         uint8 ``(H, W, 3)`` RGB, 0..255.
 
     Raises:
-        ValueError: a bad ``size`` or ``upsample``, or a model without ``input_size``
-            and no ``size``; :class:`colorlib.images.ImageReadError` (a ValueError) for
-            an unreadable image.
+        ValueError: a bad ``size``, ``upsample``, ``temperature`` or ``max_pixels``, a
+            model without ``input_size`` and no ``size``; :class:`colorlib.images.ImageReadError`
+            (a ValueError) for an unreadable image.
     """
-    return colorize_many([image], model, size=size, upsample=upsample, temperature=temperature)[0]
+    return colorize_many(
+        [image], model, size=size, upsample=upsample, temperature=temperature, max_pixels=max_pixels
+    )[0]
 
 
 def _colorize_loaded(
@@ -392,8 +476,13 @@ def _colorize_loaded(
     make_sink: Callable[[np.ndarray], tuple[object, Callable[[int, np.ndarray], None]]],
     threads: int,
 ) -> list:
-    """Run the network on a batch of uint8 RGB photos and merge each at full resolution."""
-    ab_small = _run_network(model, network_input(rgb_images, size), temperature)
+    """Run the network on a batch of uint8 RGB photos, already read, and merge each at full resolution.
+
+    The arguments are checked already (:func:`_check_options`); ``make_sink(rgb)`` gives
+    each photo's result and the function that stores its bands (:func:`_array_sink`,
+    :func:`_image_sink`). :mod:`colorlib.colorize_files` calls this too.
+    """
+    ab_small = _run_network(model, _network_input(rgb_images, size), temperature)
     results = []
     for rgb, ab in zip(rgb_images, ab_small):
         height, width = rgb.shape[:2]
@@ -416,346 +505,36 @@ def _image_sink(rgb: np.ndarray) -> tuple[Image.Image, Callable[[int, np.ndarray
 def colorize_many(
     images: Iterable[ImageSource],
     model: nn.Module,
+    *,
     size: int | None = None,
     batch_size: int = 16,
     upsample: Upsampling = "bilinear",
     temperature: float | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> list[np.ndarray]:
     """:func:`colorize` for many images, running the network on batches of them.
 
     Images are read ``batch_size`` at a time, so a long iterable of paths is never
-    all in memory at once (the results are).
+    all in memory at once (the results are). Each is read once.
+
+    Args:
+        images: paths, PIL images or uint8 arrays, as for :func:`colorize`.
+        model, size, upsample, temperature, max_pixels: as for :func:`colorize`.
+        batch_size: images per run of the network.
 
     Returns:
         One uint8 ``(H_i, W_i, 3)`` array per image, in order; each has its image's size.
     """
-    size = _resolve_size(model, size)
-    _check_upsampling(upsample)
+    size, upsample, temperature, max_pixels = _check_options(model, size, upsample, temperature, max_pixels)
     batch_size = _check_positive(batch_size, "batch_size")
     results: list[np.ndarray] = []
     batch: list[np.ndarray] = []
     threads = torch.get_num_threads()
     for image in images:
-        batch.append(load_image(image))
+        batch.append(load_image(image, max_pixels=max_pixels))
         if len(batch) == batch_size:
             results += _colorize_loaded(batch, model, size, upsample, temperature, _array_sink, threads)
             batch.clear()
     if batch:
         results += _colorize_loaded(batch, model, size, upsample, temperature, _array_sink, threads)
     return results
-
-
-# --------------------------------------------------------------------------------------
-# Files and folders: colorlib colorize IN... -o OUTDIR
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ColorizeOutcome:
-    """What became of one input of :func:`colorize_paths` (or its plan, :func:`plan_outputs`).
-
-    Attributes:
-        source: the image file (or, for an error about an input itself, the path given).
-        target: the file written (planned), or ``None`` when it failed.
-        error: ``None`` on success, else one line that names ``source`` and says why.
-    """
-
-    source: Path
-    target: Path | None
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the photo was (or, in a plan, can be) written."""
-        return self.error is None
-
-
-def _output_suffix(source: Path, output_format: str) -> str:
-    if output_format == "png":
-        return ".png"
-    if output_format == "jpg":
-        return ".jpg"
-    return source.suffix if source.suffix.lower() in _KEPT_SUFFIXES else ".png"
-
-
-def _file_format(target: Path) -> str:
-    return "JPEG" if target.suffix.lower() in _JPEG_SUFFIXES else "PNG"
-
-
-def _folder_label(folder: Path) -> str:
-    """The name a folder input keeps under OUTDIR (``.`` and ``..`` by their real names)."""
-    return folder.name if folder.name not in ("", ".", "..") else folder.resolve().name
-
-
-def _same_file_key(path: Path) -> str:
-    """Paths that name the same file (also on case-insensitive file systems) get one key."""
-    return os.path.normcase(str(path.resolve())).casefold()
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
-
-
-def _naming(source: Path, message: str) -> str:
-    """``message`` in one line, starting with the file's name unless it names it already."""
-    message = " ".join(message.split())
-    return message if str(source) in message else f"{source}: {message}"
-
-
-def _check_output_format(output_format: str) -> str:
-    if output_format not in ("keep", "png", "jpg"):
-        raise ValueError(f"output_format: expected 'keep', 'png' or 'jpg', got {output_format!r}")
-    return output_format
-
-
-def plan_outputs(
-    inputs: Iterable[str | os.PathLike],
-    out_dir: str | os.PathLike,
-    recursive: bool = False,
-    output_format: OutputFormat = "keep",
-) -> list[ColorizeOutcome]:
-    """Where :func:`colorize_paths` writes each photo: the naming rule, without doing anything.
-
-    The rule:
-
-    1. A file ``IN/dir/name.ext`` given as input is written to ``OUTDIR/name.<out>``.
-    2. A folder ``DIR`` given as input keeps its own name and its layout, like
-       ``cp -r``: ``DIR/sub/name.ext`` is written to ``OUTDIR/DIR/sub/name.<out>``. Its
-       images are those :func:`colorlib.images.find_images` lists (by file name
-       ending, sorted), in its subfolders too with ``recursive``.
-    3. ``<out>``: with ``output_format="keep"`` a JPEG stays a JPEG and a PNG a PNG,
-       with the input's own ending (``.jpg``, ``.JPEG``, ``.png``, ...); every other
-       format (TIFF, WebP, GIF, BMP, ...) becomes ``.png``. ``"png"`` or ``"jpg"``
-       write every photo in that format.
-    4. Two photos of one run never get the same file, and no input is ever
-       overwritten: a photo whose name is already taken (by an earlier photo of the
-       run, or by an input file) gets ``-2`` (then ``-3``, ...) before its ending,
-       the first number whose name is free; names are compared ignoring case. So
-       ``a/same.png b/same.png`` give ``same.png`` and ``same-2.png``, and a photo
-       whose name is unique in the run always keeps it.
-    5. Files of earlier runs in ``OUTDIR`` are replaced (running a command twice gives
-       the same files, not ``-2`` copies).
-
-    Inputs that cannot be planned get an ``error`` and no target: a path that does
-    not exist, a folder without images, something that is neither a regular file nor
-    a folder (a pipe, a device).
-
-    Args:
-        inputs: image files and folders, in the order to process them.
-        out_dir: the output folder (need not exist).
-        recursive: also take the images in subfolders of folder inputs.
-        output_format: ``"keep"``, ``"png"`` or ``"jpg"``.
-
-    Returns:
-        One :class:`ColorizeOutcome` per photo (and per input in error), in order.
-
-    >>> [p.target.as_posix() for p in plan_outputs(["a.jpg", "b/a.jpg", "c.tif"], "out")]  # doctest: +SKIP
-    ['out/a.jpg', 'out/a-2.jpg', 'out/c.png']
-    """
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
-    _check_output_format(output_format)
-    out_dir = Path(out_dir)
-    planned: list[tuple[Path, Path | None, str | None]] = []
-    for given in map(Path, inputs):
-        if given.is_dir():
-            images = find_images(given, recursive=recursive)
-            if not images:
-                hint = "" if recursive else " (--recursive looks in its subfolders too)"
-                planned.append((given, None, f"{given}: no image files ({' '.join(IMAGE_EXTENSIONS)}) in this folder{hint}"))
-            base = out_dir / _folder_label(given)
-            for image in images:
-                relative = image.relative_to(given)
-                planned.append((image, base / relative.parent / (relative.stem + _output_suffix(image, output_format)), None))
-        elif given.is_file():
-            planned.append((given, out_dir / (given.stem + _output_suffix(given, output_format)), None))
-        elif given.exists():  # a pipe or a device: reading it could wait forever
-            planned.append((given, None, f"{given}: not a regular file or folder"))
-        else:
-            planned.append((given, None, f"{given}: no such file or folder"))
-
-    # Inputs are never overwritten; natural names go to their first photo; the rest get -N.
-    taken = {_same_file_key(source) for source, target, _ in planned if target is not None}
-    final: list[Path | None] = [None] * len(planned)
-    clashing: list[int] = []
-    for index, (_, target, _) in enumerate(planned):
-        if target is None:
-            continue
-        key = _same_file_key(target)
-        if key in taken:
-            clashing.append(index)
-        else:
-            taken.add(key)
-            final[index] = target
-    for index in clashing:
-        target = planned[index][1]
-        number = 2
-        while _same_file_key(candidate := target.with_name(f"{target.stem}-{number}{target.suffix}")) in taken:
-            number += 1
-        taken.add(_same_file_key(candidate))
-        final[index] = candidate
-    return [ColorizeOutcome(source, target, error) for (source, _, error), target in zip(planned, final)]
-
-
-def _save(image: Image.Image, target: Path) -> None:
-    """Encode ``image`` into ``target`` (format from its ending), atomically; then free it."""
-    file_format = _file_format(target)
-    options = {"quality": JPEG_QUALITY} if file_format == "JPEG" else {"compress_level": PNG_COMPRESS_LEVEL}
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(target, lambda name: image.save(name, format=file_format, **options))
-    finally:
-        image.close()
-
-
-def colorize_paths(
-    inputs: Iterable[str | os.PathLike],
-    out_dir: str | os.PathLike,
-    model: nn.Module,
-    size: int | None = None,
-    recursive: bool = False,
-    output_format: OutputFormat = "keep",
-    max_pixels: int | None = DEFAULT_MAX_PIXELS,
-    workers: int = 2,
-    upsample: Upsampling = "bilinear",
-) -> Iterator[ColorizeOutcome]:
-    """Colorize image files and folders into ``out_dir``, one outcome per photo, in order.
-
-    Every photo is read with :func:`colorlib.images.load_image` (EXIF orientation
-    applied, images above ``max_pixels`` refused before decoding), colorized at its own
-    resolution as :func:`colorize` does, and written atomically with normal file
-    permissions; where it goes is :func:`plan_outputs`' rule (JPEG in, JPEG out at
-    quality :data:`JPEG_QUALITY`; PNG for the rest, unless ``output_format`` says).
-
-    A photo that cannot be read, colorized or written gives an outcome whose ``error``
-    is one line naming it, and the others are still done. Reading the next photo and
-    encoding the previous one run on two threads beside the colour work, so at most
-    three photos are in memory at a time.
-
-    Args:
-        inputs: image files and folders (see :func:`plan_outputs`).
-        out_dir: output folder, created if needed.
-        model: as for :func:`colorize`.
-        size: network input side; default the model's ``input_size``.
-        recursive: descend into the subfolders of folder inputs.
-        output_format: ``"keep"`` (default), ``"png"`` or ``"jpg"``.
-        max_pixels: refuse larger images (``None``: no limit).
-        workers: threads sharing each photo's full-resolution colour conversion.
-        upsample: ``"bilinear"`` or ``"nearest"``.
-
-    Returns:
-        An iterator of :class:`ColorizeOutcome`; the work happens as it is consumed.
-
-    Raises:
-        ValueError: at the call, not later: bad ``size``/``output_format``/``workers``/
-            ``max_pixels``, a model without ``input_size`` and no ``size``, or an
-            ``out_dir`` that is a file.
-    """
-    size = _resolve_size(model, size)
-    _check_upsampling(upsample)
-    workers = _check_positive(workers, "workers")
-    if max_pixels is not None:
-        max_pixels = _check_positive(max_pixels, "max_pixels")
-    jobs = plan_outputs(inputs, out_dir, recursive=recursive, output_format=output_format)
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"out_dir: expected a folder for the results, {out_dir} is a file")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return _colorize_jobs(jobs, model, size, upsample, max_pixels, workers)
-
-
-def _colorize_jobs(
-    jobs: list[ColorizeOutcome], model: nn.Module, size: int, upsample: str, max_pixels: int | None, workers: int
-) -> Iterator[ColorizeOutcome]:
-    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorlib-read")
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorlib-write")
-    reads: dict[int, Future] = {}
-    writing: tuple[ColorizeOutcome, Future] | None = None
-
-    def start_reading(index: int) -> None:
-        if index < len(jobs) and jobs[index].ok and index not in reads:
-            reads[index] = reader.submit(load_image, jobs[index].source, max_pixels)
-
-    def finish(job: ColorizeOutcome, future: Future) -> ColorizeOutcome:
-        try:
-            future.result()
-        except Exception as error:  # noqa: BLE001 - any failure is reported in one line, the batch goes on
-            return ColorizeOutcome(job.source, None, _naming(job.source, f"cannot write {job.target}: {_one_line(error)}"))
-        return job
-
-    def colorize_read(index: int) -> Image.Image:
-        rgb = reads.pop(index).result()  # the photo lives only in this call and its bands
-        return _colorize_loaded([rgb], model, size, upsample, None, _image_sink, workers)[0]
-
-    try:
-        for index, job in enumerate(jobs):
-            start_reading(index)
-            start_reading(index + 1)  # read ahead: decoding overlaps the colour work
-            failed, image = (None if job.ok else job), None
-            if job.ok:
-                try:
-                    image = colorize_read(index)
-                except Exception as error:  # noqa: BLE001 - one line per file, the batch goes on
-                    failed = ColorizeOutcome(job.source, None, _naming(job.source, _one_line(error)))
-            if writing is not None:  # at most one photo is encoded while the next is colorized
-                yield finish(*writing)
-                writing = None
-            if image is not None:
-                writing = (job, writer.submit(_save, image, job.target))
-                del image
-            else:
-                yield failed
-        if writing is not None:
-            yield finish(*writing)
-            writing = None
-    finally:
-        for future in reads.values():
-            future.cancel()
-        reader.shutdown(wait=True, cancel_futures=True)
-        writer.shutdown(wait=True, cancel_futures=True)
-
-
-def colorize_upload(
-    data: bytes,
-    name: str,
-    model: nn.Module,
-    size: int | None = None,
-    max_pixels: int | None = DEFAULT_MAX_PIXELS,
-    upsample: Upsampling = "bilinear",
-) -> tuple[np.ndarray | None, str | None]:
-    """Colorize an uploaded file (a notebook's upload widget): the result, or one line why not.
-
-    The bytes are read by :func:`colorlib.images.load_image`, like every other photo
-    (through a private temporary file), so the same formats, orientation and pixel
-    limit apply.
-
-    Args:
-        data: the file's content.
-        name: the file's name as the user knows it; error messages use it.
-        model, size, upsample: as for :func:`colorize`.
-        max_pixels: refuse larger images (``None``: no limit).
-
-    Returns:
-        ``(uint8 RGB (H, W, 3), None)``, or ``(None, "name: why")`` for a file that is
-        no image colorlib can read (truncated, too large, not an image, ...).
-
-    Raises:
-        ValueError: ``data`` is not bytes, or a bad ``size``/``upsample`` (mistakes in
-            the calling code, not in the file).
-    """
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise ValueError(f"colorize_upload: expected the file's content as bytes, got {type(data).__name__}")
-    name = str(name) or "upload"
-    size = _resolve_size(model, size)
-    _check_upsampling(upsample)
-    with tempfile.TemporaryDirectory(prefix="colorlib-upload-") as folder:
-        path = Path(folder) / "upload"
-        path.write_bytes(data)
-        try:
-            rgb = load_image(path, max_pixels=max_pixels)
-        except (ValueError, OSError) as error:
-            return None, _naming(Path(name), _one_line(error).replace(str(path), name))
-    try:
-        return colorize_many([rgb], model, size=size, upsample=upsample)[0], None
-    except Exception as error:  # noqa: BLE001 - the widget shows one line, never a traceback
-        return None, _naming(Path(name), f"cannot colorize it ({type(error).__name__}: {_one_line(error)})")

@@ -23,7 +23,8 @@ from PIL import Image
 
 from colorlib import cli, weights
 from colorlib.images import ImageReadError, ImageTooLargeError, load_image
-from colorlib.inference import colorize, colorize_paths, colorize_upload
+from colorlib.colorize_files import colorize_paths, colorize_upload
+from colorlib.inference import colorize
 from colorlib.model import ColorizationNet
 
 SIZE = 32

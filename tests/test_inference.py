@@ -1,4 +1,4 @@
-"""colorlib.inference: every input kind, the photo's own size and lightness, batches, files and folders, the command."""
+"""colorlib.inference and colorlib.colorize_files: every input kind, the photo's own size and lightness, batches, files and folders, the command."""
 
 from __future__ import annotations
 
@@ -16,24 +16,16 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from colorlib import cli
-from colorlib import inference as colorize_module
-from colorlib.color import out_of_gamut, target_to_ab
+from colorlib import cli, images, inference as colorize_module
+from colorlib.color import lab_to_rgb, out_of_gamut, target_to_ab
+from colorlib.colorize_files import ColorizeOutcome, colorize_paths, colorize_upload, plan_outputs
 from colorlib.files import new_file_mode
 from colorlib.images import load_image
-from colorlib.inference import (
-    ColorizeOutcome,
-    colorize,
-    colorize_many,
-    colorize_paths,
-    network_input,
-    plan_outputs,
-    predict_ab,
-    replace_ab,
-)
+from colorlib.inference import colorize, colorize_many, network_input, predict_ab, replace_ab
 from colorlib.model import ColorizationNet
 from colorlib.modelz import ModelZ
 from colorlib.samples import sample_photo
+from colorlib import weights
 from colorlib.weights import load_pretrained
 
 SIZE = 96  # network input side for most tests: small and fast, divisible by 8
@@ -185,14 +177,14 @@ def test_predict_ab_is_the_network_output_enlarged(model, photo):
     square = np.ascontiguousarray(photo[:96, :96])
     with torch.inference_mode():
         expected = target_to_ab(model(network_input([square], 96)))[0].permute(1, 2, 0).numpy()
-    ab = predict_ab(model, square, size=96)
+    ab = predict_ab(square, model, size=96)
     assert ab.shape == (96, 96, 2) and ab.dtype == np.float32
     np.testing.assert_allclose(ab, expected, atol=1e-4)  # same size: nothing to upsample
     # twice the size: nearest gives 2x2 blocks of the network's values, bilinear blends them
     double = np.asarray(Image.fromarray(square).resize((192, 192), Image.Resampling.NEAREST))
-    small = predict_ab(model, double, size=96, upsample="nearest")
+    small = predict_ab(double, model, size=96, upsample="nearest")
     assert np.array_equal(small[::2, ::2], small[1::2, 1::2])
-    smooth = predict_ab(model, double, size=96)
+    smooth = predict_ab(double, model, size=96)
     torch.testing.assert_close(
         torch.from_numpy(smooth).permute(2, 0, 1)[None],
         F.interpolate(torch.from_numpy(small[::2, ::2]).permute(2, 0, 1)[None], scale_factor=2, mode="bilinear"),
@@ -204,7 +196,7 @@ def test_predict_ab_is_the_network_output_enlarged(model, photo):
 def test_colorize_keeps_size_and_lightness_and_matches_scikit_image(model, photo):
     out = colorize(photo, model)  # default size 224
     assert out.shape == photo.shape and out.dtype == np.uint8
-    ab = predict_ab(model, photo)
+    ab = predict_ab(photo, model)
     lab = np.concatenate([skimage.color.rgb2lab(photo)[..., :1], ab.astype(np.float64)], axis=-1)
     in_gamut = ~out_of_gamut(lab)
     assert in_gamut.mean() > 0.9
@@ -359,7 +351,7 @@ def test_every_kind_of_model_answers_in_ab_units(photo):
     with torch.inference_mode():
         raw = classifying(lightness)
     expected = (100.0 * (raw[:, :2] - raw[:, 2:]))[0].permute(1, 2, 0).numpy()
-    np.testing.assert_allclose(predict_ab(classifying, square, temperature=0.5), expected, atol=1e-4)
+    np.testing.assert_allclose(predict_ab(square, classifying, temperature=0.5), expected, atol=1e-4)
     assert decoder.temperatures == [0.5]
 
     # any other module maps L/100 to targets (ab + 128) / 255
@@ -371,11 +363,11 @@ def test_every_kind_of_model_answers_in_ab_units(photo):
         def forward(self, x):
             return self.target.view(1, 2, 1, 1).expand(x.shape[0], 2, *x.shape[-2:])
 
-    ab = predict_ab(Constant(), square, size=32)
+    ab = predict_ab(square, Constant(), size=32)
     np.testing.assert_allclose(ab[..., 0], 0.75 * 255 - 128, atol=1e-4)  # 63.25
     np.testing.assert_allclose(ab[..., 1], 0.25 * 255 - 128, atol=1e-4)  # -64.25
     with pytest.raises(ValueError, match="temperature"):
-        predict_ab(Constant(), square, size=32, temperature=0.5)
+        predict_ab(square, Constant(), size=32, temperature=0.5)
 
     # ModelZ takes L in 0..100 in its predict_ab
     class TinyZ(ModelZ):
@@ -389,8 +381,73 @@ def test_every_kind_of_model_answers_in_ab_units(photo):
             return torch.zeros(lightness.shape[0], 2, *lightness.shape[-2:])
 
     tiny_z = TinyZ()
-    assert np.abs(predict_ab(tiny_z, square, size=32, temperature=0.38)).max() == 0
+    assert np.abs(predict_ab(square, tiny_z, size=32, temperature=0.38)).max() == 0
     assert tiny_z.seen[0][0] == pytest.approx(float(lightness.max()) * 100, rel=1e-6) and tiny_z.seen[0][1] == 0.38
+
+
+def test_temperature_must_be_a_finite_positive_number_for_a_model_with_an_annealed_mean(model, photo):
+    classifying = ColorizationNet(decoder=_HalfDecoder(), input_size=32).eval()
+    for bad in (0, -0.5, float("inf"), float("nan"), True, "0.38"):
+        with pytest.raises(ValueError, match="temperature: expected a finite number > 0"):
+            colorize(photo, classifying, temperature=bad)
+    with pytest.raises(ValueError, match="regresses ab"):
+        colorize(photo, model, temperature=0.38)  # the paper's MSE model has no annealed mean
+    with pytest.raises(ValueError, match=r"arguments go \(image, model"):
+        predict_ab(model, photo)  # the old order, model first: one clear line
+
+
+# --------------------------------------------------------------------------------------
+# The pixel limit: each photo read once, the caller's limit from end to end.
+# --------------------------------------------------------------------------------------
+
+
+def test_arrays_are_never_refused_for_their_size_only_files_are(tmp_path):
+    huge = np.broadcast_to(np.uint8(90), (10_000, 10_000, 3))  # 100 megapixels, no memory
+    assert load_image(huge) is huge and load_image(huge, max_pixels=1000) is huge
+    Image.fromarray(np.zeros((40, 30, 3), np.uint8)).save(tmp_path / "small.png")
+    assert images.image_pixels(tmp_path / "small.png") == 1200  # from the header
+    (tmp_path / "notes.txt").write_text("no image")
+    assert images.image_pixels(tmp_path / "notes.txt") is None and images.image_pixels(tmp_path) is None
+    with pytest.raises(images.ImageTooLargeError, match="30x40 = 1,200 pixels"):
+        load_image(tmp_path / "small.png", max_pixels=1000)
+    with Image.open(tmp_path / "small.png") as opened:  # a PIL image not yet decoded is a file still
+        with pytest.raises(images.ImageTooLargeError):
+            load_image(opened, max_pixels=1000)
+        opened.load()
+        assert load_image(opened, max_pixels=1000).shape == (40, 30, 3)
+
+
+def test_a_limit_above_the_default_holds_end_to_end(model, photo, tmp_path, monkeypatch, capsys):
+    """The default limit lowered to 1,000 pixels: every step inside must use the caller's limit."""
+    monkeypatch.setattr(images.load_image, "__defaults__", (1000,))
+    pixels = photo.shape[0] * photo.shape[1]  # 33,900
+    Image.fromarray(photo).save(tmp_path / "cat.png")
+    reads = []
+    read_file = images._read_file
+    monkeypatch.setattr(images, "_read_file", lambda path, limit: reads.append(path.name) or read_file(path, limit))
+    expected = colorize(photo, model, size=SIZE)
+    assert reads == []
+    assert np.array_equal(colorize(tmp_path / "cat.png", model, size=SIZE, max_pixels=pixels), expected)
+    assert reads == ["cat.png"]  # read once
+    assert predict_ab(tmp_path / "cat.png", model, size=SIZE, max_pixels=pixels).shape == photo.shape[:2] + (2,)
+    with pytest.raises(images.ImageTooLargeError, match="33,900 pixels"):
+        colorize(tmp_path / "cat.png", model, size=SIZE, max_pixels=pixels - 1)
+    # the files door, the upload door and the command
+    reads.clear()
+    outcomes = list(colorize_paths([tmp_path / "cat.png"], tmp_path / "out", model, size=SIZE, max_pixels=pixels))
+    assert outcomes[0].ok, outcomes[0].error
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "cat.png")), expected)
+    assert reads == ["cat.png"]
+    result, error = colorize_upload((tmp_path / "cat.png").read_bytes(), "cat.png", model, size=SIZE, max_pixels=pixels)
+    assert error is None and np.array_equal(result, expected)
+    reads.clear()
+    assert cli.main(["colorize", str(tmp_path / "cat.png"), "-o", str(tmp_path / "cli"), "--size", str(SIZE),
+                     "--max-pixels", str(pixels)]) == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "cli" / "cat.png")), expected)
+    assert reads == ["cat.png"]  # decoded ahead while the model loaded, and not again
+    assert cli.main(["colorize", str(tmp_path / "cat.png"), "-o", str(tmp_path / "no"), "--size", str(SIZE),
+                     "--max-pixels", str(pixels - 1)]) == 1
+    assert "33,900 pixels is above the limit of 33,899" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------------------
@@ -598,3 +655,46 @@ def test_command_help_and_start_without_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert result.stdout.split() == ["False", "False", "True", "True", "True"]
+
+
+def test_temperature_reaches_the_files_the_uploads_and_the_command(photo, tmp_path, monkeypatch, capsys):
+    torch.manual_seed(0)
+    decoder = _HalfDecoder()
+    classifying = ColorizationNet(decoder=decoder, input_size=SIZE).eval()
+    monkeypatch.setattr(weights, "load_pretrained", lambda name, progress=True: classifying)
+    Image.fromarray(photo).save(tmp_path / "cat.png")
+    expected = colorize(photo, classifying, temperature=0.25)
+    assert decoder.temperatures == [0.25]
+    outcomes = list(colorize_paths([tmp_path / "cat.png"], tmp_path / "out", classifying, temperature=0.25))
+    assert outcomes[0].ok and np.array_equal(np.asarray(Image.open(outcomes[0].target)), expected)
+    result, error = colorize_upload((tmp_path / "cat.png").read_bytes(), "cat.png", classifying, temperature=0.25)
+    assert error is None and np.array_equal(result, expected)
+    assert cli.main(["colorize", str(tmp_path / "cat.png"), "-o", str(tmp_path / "cli"), "--temperature", "0.25"]) == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "cli" / "cat.png")), expected)
+    assert decoder.temperatures == [0.25] * 4
+    capsys.readouterr()
+    for bad in ("0", "-1", "nan", "inf"):  # a usage error, one line, before any photo is read
+        assert cli.main(["colorize", str(tmp_path / "cat.png"), "-o", str(tmp_path / bad), "--temperature", bad]) == 2
+        errors = capsys.readouterr().err.strip().splitlines()
+        assert len(errors) == 1 and "temperature: expected a finite number > 0" in errors[0], errors
+        assert not (tmp_path / bad).exists()
+    assert decoder.temperatures == [0.25] * 4
+    # a model without an annealed mean: a usage error too
+    monkeypatch.setattr(weights, "load_pretrained", lambda name, progress=True: ColorizationNet(input_size=SIZE))
+    assert cli.main(["colorize", str(tmp_path / "cat.png"), "-o", str(tmp_path / "mse"), "--temperature", "0.5"]) == 2
+    assert "regresses ab" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="temperature"):
+        colorize_upload(b"", "empty.png", ColorizationNet(input_size=SIZE), temperature=0.5)
+
+
+def test_the_8_bit_merge_equals_lab_to_rgb_rounded_in_and_out_of_gamut():
+    generator = np.random.default_rng(7)
+    lab = np.stack([generator.uniform(0, 100, (300, 400)), *generator.uniform(-128, 127, (2, 300, 400))]).astype(np.float32)
+    lab[:, 0, :5] = [[0, 100, 50, 50, 3], [0, 0, 127, -128, 0], [0, 0, 127, -128, 0]]  # black, white, far out of gamut, dark
+    out = np.empty((300, 400, 3), np.uint8)
+    colorize_module._lab_to_rgb8(lab[0], lab[1:], out)
+    expected = (lab_to_rgb(torch.from_numpy(lab)) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    difference = np.abs(out.astype(int) - expected)
+    assert difference.max() <= 1 and (difference > 0).mean() < 1e-4  # float32 rounding only
+    assert out[0, 0].tolist() == [0, 0, 0] and out[0, 1].tolist() == [255, 255, 255]
+    assert out_of_gamut(np.moveaxis(lab, 0, -1)).mean() > 0.5  # the clipping rule was exercised

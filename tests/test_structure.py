@@ -30,8 +30,8 @@ CORE: tuple[str, ...] = (
     "model", "bins", "losses", "metrics", "modelz",
     "weights", "datasets", "credits", "places205", "samples",
     "data", "distributed", "batches", "checkpointing", "callbacks",
-    "train", "runs", "inference", "evaluate", "course",
-    "cli",
+    "train", "runs", "inference", "colorize_files", "evaluate",
+    "course", "cli",
 )
 #: The lessons wing, lowest rank first (each may import any core module).
 LESSONS: tuple[str, ...] = (

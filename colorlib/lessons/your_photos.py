@@ -10,25 +10,23 @@ from typing import Sequence
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 from PIL import Image
 from torch import nn
 
 from ..bins import ANNEALED_MEAN_TEMPERATURE
 from ..color import (
-    ab_to_target,
     lab_to_rgb,
     rgb_to_lab,
 )
+from ..colorize_files import colorize_upload
 from ..config import repo_root
 from ..credits import credit_line
 from ..files import atomic_write
 from ..hub import DownloadError
 from ..images import DEFAULT_MAX_PIXELS
-from ..inference import colorize, colorize_upload
+from ..inference import colorize
 from ..metrics import mean_chroma
-from ..model import ColorizationNet
 from ..runs import ModelCandidate
 from ..weights import load_pretrained
 from .color_space import photo_as_float
@@ -64,23 +62,6 @@ def available_models(candidates: Sequence[ModelCandidate]) -> tuple[list[ModelCa
         if not candidate.available
     ]
     return available, missing
-
-
-class _AtTemperature(nn.Module):
-    """A classification :class:`ColorizationNet` answering ``(ab + 128) / 255`` at one temperature.
-
-    :func:`colorlib.inference.colorize_upload` takes no temperature; it runs any module
-    that maps ``L / 100`` to ab targets, which this one does.
-    """
-
-    def __init__(self, model: ColorizationNet, temperature: float) -> None:
-        super().__init__()
-        self.model = model
-        self.temperature = float(temperature)
-        self.input_size = model.input_size
-
-    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
-        return ab_to_target(self.model.predict_ab(lightness, self.temperature))
 
 
 def _display_lab(rgb: np.ndarray, max_side: int) -> np.ndarray:
@@ -242,8 +223,9 @@ class PhotoColorizer:
         classification = getattr(model, "loss_name", "mse") == "classification"
         self.temperature.layout.display = None if classification else "none"
         data, self.name, credit = self._photo()
-        runner = _AtTemperature(model, self.temperature.value) if classification else model
-        self.result, self.error = colorize_upload(data, self.name, runner, max_pixels=self.max_pixels)
+        temperature = self.temperature.value if classification else None
+        self.result, self.error = colorize_upload(data, self.name, model, max_pixels=self.max_pixels,
+                                                  temperature=temperature)
         if self.result is None:
             self._show_error(self.error)
             return
