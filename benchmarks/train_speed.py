@@ -118,7 +118,7 @@ def make_step(model: nn.Module, device: torch.device, amp: bool, channels_last: 
     loss_fn = make_loss("mse").to(device)
 
     def step(rgb: torch.Tensor) -> torch.Tensor:
-        inputs, ab = rgb_batch_to_lightness_ab(rgb, device, channels_last)
+        inputs, ab = rgb_batch_to_lightness_ab(rgb, device=device, channels_last=channels_last)
         return train_step(network, inputs, ab, loss_fn, optimizer, amp=amp)
 
     return step
@@ -164,7 +164,7 @@ def main() -> None:
 
         def pipeline_block() -> None:
             for _ in range(block):
-                rgb_batch_to_lightness_ab(next(batches).rgb, device)
+                rgb_batch_to_lightness_ab(next(batches).rgb, device=device)
 
         def ours_block() -> None:
             for _ in range(block):

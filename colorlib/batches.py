@@ -99,7 +99,7 @@ def _photo_batches(loader: DataLoader, device: torch.device, channels_last: bool
         if skips is not None:
             skips.add(batch)
         if len(batch):
-            yield rgb_batch_to_lightness_ab(batch.rgb, device, channels_last)
+            yield rgb_batch_to_lightness_ab(batch.rgb, device=device, channels_last=channels_last)
 
 
 def _tensor_batches(loader: DataLoader, device: torch.device) -> Iterator[Batch]:

@@ -76,7 +76,7 @@ def _candidate_centres(step: float) -> torch.Tensor:
     return centres[nearest_chroma <= _MAX_SRGB_CHROMA]
 
 
-def _cells_with_displayable_colour(centres: torch.Tensor, step: float, lightness: torch.Tensor) -> torch.Tensor:
+def _cells_with_displayable_color(centres: torch.Tensor, step: float, lightness: torch.Tensor) -> torch.Tensor:
     """Which square cells (side ``step`` around ``centres``) hold an sRGB colour at one of ``lightness``.
 
     Each cell is sampled on a grid at most 2 ab units apart, its centre and edges
@@ -101,7 +101,7 @@ def _cells_with_displayable_colour(centres: torch.Tensor, step: float, lightness
 def _ab_bins_float64(step: float) -> torch.Tensor:
     centres = _candidate_centres(step)
     lightness = torch.linspace(0.0, 100.0, _GAMUT_LIGHTNESS_LEVELS, dtype=torch.float64)
-    return centres[_cells_with_displayable_colour(centres, step, lightness)]
+    return centres[_cells_with_displayable_color(centres, step, lightness)]
 
 
 def ab_bins(step: float = AB_BIN_STEP) -> torch.Tensor:
@@ -133,7 +133,7 @@ def ab_bins(step: float = AB_BIN_STEP) -> torch.Tensor:
     return _ab_bins_float64(_check_step(step)).to(torch.float32)
 
 
-def displayable_bins_at(lightness: float, step: float = AB_BIN_STEP) -> torch.Tensor:
+def displayable_bins_at(lightness: float, *, step: float = AB_BIN_STEP) -> torch.Tensor:
     """Which of :func:`ab_bins` hold a displayable sRGB colour at one lightness, to draw them.
 
     At ``L = 50`` most bins are displayable; at the extremes only a few near gray are
@@ -152,10 +152,10 @@ def displayable_bins_at(lightness: float, step: float = AB_BIN_STEP) -> torch.Te
         raise ValueError(f"displayable_bins_at: expected a lightness L in 0..100, got {level!r}")
     step = _check_step(step)
     centres = _ab_bins_float64(step)
-    return _cells_with_displayable_colour(centres, step, torch.tensor([level], dtype=torch.float64))
+    return _cells_with_displayable_color(centres, step, torch.tensor([level], dtype=torch.float64))
 
 
-def nearest_bins(ab: torch.Tensor, bins: torch.Tensor, neighbours: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+def nearest_bins(ab: torch.Tensor, bins: torch.Tensor, *, neighbours: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``neighbours`` nearest bin centres of every pixel, nearest first.
 
     Args:
@@ -199,14 +199,14 @@ def _soft_encoding_sparse(
     ab: torch.Tensor, bins: torch.Tensor, neighbours: int, sigma: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(indices, weights)`` ``(N, neighbours, H, W)``: the non-zero part of :func:`soft_encode`."""
-    index, squared = nearest_bins(ab, bins, neighbours)
+    index, squared = nearest_bins(ab, bins, neighbours=neighbours)
     return index, _soft_weights(squared, sigma)
 
 
 def soft_encode(
     ab: torch.Tensor,
     bins: torch.Tensor,
-    neighbours: int = SOFT_ENCODING_NEIGHBOURS,
+    *, neighbours: int = SOFT_ENCODING_NEIGHBOURS,
     sigma: float = SOFT_ENCODING_SIGMA,
 ) -> torch.Tensor:
     """Zhang et al.'s soft encoding: each pixel's ab as a distribution over the bins.
@@ -268,7 +268,7 @@ def bin_prior(ab_batches: Iterable[torch.Tensor], bins: torch.Tensor) -> torch.T
     return counts / total
 
 
-def smooth_prior(prior: torch.Tensor, bins: torch.Tensor, sigma: float = SOFT_ENCODING_SIGMA) -> torch.Tensor:
+def smooth_prior(prior: torch.Tensor, bins: torch.Tensor, *, sigma: float = SOFT_ENCODING_SIGMA) -> torch.Tensor:
     """``prior`` blurred by a Gaussian of width ``sigma`` on the ab plane, renormalised to sum 1.
 
     The blur runs over the bins only: bin ``q`` receives ``sum_k p_k exp(-|c_q - c_k|^2
@@ -294,7 +294,7 @@ def smooth_prior(prior: torch.Tensor, bins: torch.Tensor, sigma: float = SOFT_EN
 
 def rebalancing_weights(
     prior: torch.Tensor,
-    lam: float = REBALANCING_LAMBDA,
+    *, lam: float = REBALANCING_LAMBDA,
     sigma: float = SOFT_ENCODING_SIGMA,
     bins: torch.Tensor | None = None,
 ) -> torch.Tensor:
@@ -324,7 +324,7 @@ def rebalancing_weights(
     lam = _positive_number(lam, "rebalancing_weights: lam", allow_zero=True)
     if lam > 1:
         raise ValueError(f"rebalancing_weights: expected lam in 0..1, got {lam!r}")
-    smoothed = smooth_prior(prior, bins, sigma)
+    smoothed = smooth_prior(prior, bins, sigma=sigma)
     mixture = (1.0 - lam) * smoothed + lam / len(smoothed)
     if (mixture <= 0).any():
         raise ValueError("rebalancing_weights: with lam = 0 every bin needs a smoothed probability > 0")
@@ -334,7 +334,7 @@ def rebalancing_weights(
 
 
 def annealed_mean(
-    logits: torch.Tensor, bins: torch.Tensor, temperature: float = ANNEALED_MEAN_TEMPERATURE
+    logits: torch.Tensor, bins: torch.Tensor, *, temperature: float = ANNEALED_MEAN_TEMPERATURE
 ) -> torch.Tensor:
     """The colour of a predicted distribution over bins: the mean of it sharpened by ``temperature``.
 
@@ -386,7 +386,7 @@ def _grid_lookup(bins: torch.Tensor, step: float) -> tuple[torch.Tensor, int]:
 
 
 def nearest_bins_on_grid(
-    ab: torch.Tensor, bins: torch.Tensor, neighbours: int = 1, step: float = AB_BIN_STEP
+    ab: torch.Tensor, bins: torch.Tensor, *, neighbours: int = 1, step: float = AB_BIN_STEP
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`nearest_bins` for bins centred on a grid of ``step``: the same bins, several times faster.
 
@@ -419,7 +419,7 @@ def nearest_bins_on_grid(
     step = _check_step(step)
     table, offset = _grid_lookup(bins, step)
     if neighbours > _WINDOW_NEIGHBOURS:
-        return nearest_bins(ab, bins, neighbours)
+        return nearest_bins(ab, bins, neighbours=neighbours)
     device = ab.device
     table = table.to(device)
     centres = bins.detach().to(device=device, dtype=torch.float32)
@@ -439,7 +439,7 @@ def nearest_bins_on_grid(
         index = candidates.gather(1, order)
         unsure = ~(values[:, -1] <= reach)
         if bool(unsure.any()):
-            exact_index, exact_squared = nearest_bins(chunk[unsure].T.reshape(1, 2, -1, 1), bins, neighbours)
+            exact_index, exact_squared = nearest_bins(chunk[unsure].T.reshape(1, 2, -1, 1), bins, neighbours=neighbours)
             index[unsure] = exact_index[0, :, :, 0].T
             values[unsure] = exact_squared[0, :, :, 0].T
         indices.append(index)

@@ -237,7 +237,7 @@ def _flatten_pixels(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.reshape(math.prod(tensor.shape[:-3]), 3, tensor.shape[-2] * tensor.shape[-1])
 
 
-def rgb_to_lab(rgb: ArrayLike, validate: bool = True) -> ArrayLike:
+def rgb_to_lab(rgb: ArrayLike, *, validate: bool = True) -> ArrayLike:
     """Convert sRGB in [0, 1] to CIELAB (D65, 2-degree observer).
 
     Args:
@@ -405,7 +405,7 @@ def lab_to_rgb(lab: ArrayLike) -> ArrayLike:
     return _back(rgb.view(tensor.shape), was_numpy)
 
 
-def out_of_gamut(lab: ArrayLike, tolerance: float = 1e-4) -> ArrayLike:
+def out_of_gamut(lab: ArrayLike, *, tolerance: float = 1e-4) -> ArrayLike:
     """Which Lab pixels have no exact sRGB colour (and get clipped by :func:`lab_to_rgb`).
 
     Args:

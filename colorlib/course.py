@@ -97,7 +97,7 @@ def strip_widget_state(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode
     return notebook
 
 
-def run_notebook(path: Path, in_place: bool = False, timeout_s: int = 900) -> float:
+def run_notebook(path: Path, *, in_place: bool = False, timeout_s: int = 900) -> float:
     """Execute one notebook top to bottom in its own folder; return the seconds it took.
 
     With ``in_place`` the executed notebook (fresh outputs, no widget state: see

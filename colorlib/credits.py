@@ -169,7 +169,7 @@ def _link(text: str, url: str | None) -> str:
     return f"[{_escape(text)}]({url})" if url else _escape(text)
 
 
-def credits_markdown(records: PhotoLike | Iterable[PhotoLike], title: str = "Photo credits") -> str:
+def credits_markdown(records: PhotoLike | Iterable[PhotoLike], *, title: str = "Photo credits") -> str:
     """A Markdown section: a heading ``## <title>`` and a table photo | title | photographer | licence.
 
     The title links to the photo's page, the photographer to their Flickr page, the licence
@@ -191,7 +191,7 @@ def credits_markdown(records: PhotoLike | Iterable[PhotoLike], title: str = "Pho
     return "\n".join(lines) + "\n"
 
 
-def credit_line(paths: PhotoLike | Iterable[PhotoLike], credits_file: str = CREDITS_FILE) -> str:
+def credit_line(paths: PhotoLike | Iterable[PhotoLike], *, credits_file: str = CREDITS_FILE) -> str:
     """A one-line caption for a figure that shows some of these photos.
 
     >>> credit_line(["city/10044951014_ca0e00a0ba.jpg", "kodim05.png"])

@@ -429,7 +429,7 @@ def dataset_files(
     return sorted(paths)
 
 
-def verify_dataset(name: str, root: str | os.PathLike | None = None) -> list[str]:
+def verify_dataset(name: str, *, root: str | os.PathLike | None = None) -> list[str]:
     """The cache names of the files of ``name`` that are missing or fail their sha256/size (empty: all good).
 
     Hashes every file (landscapes: 34 MB); nothing is downloaded or deleted.

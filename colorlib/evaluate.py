@@ -103,7 +103,7 @@ def constant_ab_colorizer(ab: tuple[float, float]) -> Colorizer:
     return colorize_constant
 
 
-def model_colorizer(model, size: int | None = None, **options) -> Colorizer:
+def model_colorizer(model, *, size: int | None = None, **options) -> Colorizer:
     """A network as a colorizer: :func:`colorlib.colorize` (the whole photo at ``size`` x
     ``size``, default the model's own input size; colours back at the photo's resolution).
 
@@ -128,7 +128,7 @@ def mean_ab(images: Iterable[np.ndarray]) -> tuple[float, float]:
     return float(total[0] / count), float(total[1] / count)
 
 
-def training_mean_ab(profile: Profile | None = None, max_images: int = 2000) -> tuple[float, float]:
+def training_mean_ab(profile: Profile | None = None, *, max_images: int = 2000) -> tuple[float, float]:
     """The mean ab of the profile's training photos (the "mean ab" baseline's colour).
 
     Quick profile: the landscapes' training split. Paper profile: the first ``max_images``
@@ -164,7 +164,7 @@ class PhotoSet:
         return f"{len(self.images)} photos (skipped: {len(self.skipped_gray)} gray, {len(self.unreadable)} unreadable)"
 
 
-def photo_set(paths: Sequence[str | os.PathLike], max_pixels: int | None = DEFAULT_MAX_PIXELS) -> PhotoSet:
+def photo_set(paths: Sequence[str | os.PathLike], *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> PhotoSet:
     """Whole photos from files, through :func:`colorlib.images.load_image`.
 
     Gray and nearly gray photos are skipped and counted, as in training; files that
@@ -203,7 +203,7 @@ def evaluation_images(*, count: int | None = None) -> list[EvaluationImage]:
 # --------------------------------------------------------------------------------------
 
 #: The per-image numbers :func:`image_metrics` returns.
-METRIC_NAMES = ("auc", "psnr", "ssim", "colourfulness", "true_colourfulness", "chroma", "true_chroma")
+METRIC_NAMES = ("auc", "psnr", "ssim", "colorfulness", "true_colorfulness", "chroma", "true_chroma")
 
 
 def image_metrics(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -213,8 +213,8 @@ def image_metrics(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
         predicted, truth: RGB ``(H, W, 3)``, uint8 0..255 (or float in [0, 1]).
 
     Returns:
-        ``auc`` (%, 0..100), ``psnr`` (dB), ``ssim`` (-1..1), ``colourfulness`` and
-        ``true_colourfulness`` (Hasler-Suesstrunk, 0..~150), ``chroma`` and
+        ``auc`` (%, 0..100), ``psnr`` (dB), ``ssim`` (-1..1), ``colorfulness`` and
+        ``true_colorfulness`` (Hasler-Suesstrunk, 0..~150), ``chroma`` and
         ``true_chroma`` (mean C*ab, 0..~130). ab is taken from the RGB images, so what is
         scored is what is shown (after gamut clipping and rounding to 8 bits).
     """
@@ -223,8 +223,8 @@ def image_metrics(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
         "auc": metrics.ab_error_auc(predicted_ab, true_ab),
         "psnr": metrics.psnr(predicted, truth),
         "ssim": metrics.ssim(predicted, truth),
-        "colourfulness": metrics.colourfulness(predicted),
-        "true_colourfulness": metrics.colourfulness(truth),
+        "colorfulness": metrics.colorfulness(predicted),
+        "true_colorfulness": metrics.colorfulness(truth),
         "chroma": metrics.mean_chroma(predicted_ab),
         "true_chroma": metrics.mean_chroma(true_ab),
     }
@@ -277,13 +277,13 @@ def mean_auc(colorizer: Colorizer, images: Sequence[EvaluationImage]) -> float:
 
 
 def summarize(per_image: dict[str, np.ndarray]) -> dict[str, float]:
-    """Means over images, plus ``colourfulness_ratio`` and ``chroma_ratio``.
+    """Means over images, plus ``colorfulness_ratio`` and ``chroma_ratio``.
 
     The ratios are mean predicted over mean true value (1 = as colourful as the photos,
     0 = gray), a ratio of means so that a nearly gray photo cannot blow it up.
     """
     means = {key: float(np.mean(values)) for key, values in per_image.items()}
-    means["colourfulness_ratio"] = means["colourfulness"] / max(means["true_colourfulness"], 1e-12)
+    means["colorfulness_ratio"] = means["colorfulness"] / max(means["true_colorfulness"], 1e-12)
     means["chroma_ratio"] = means["chroma"] / max(means["true_chroma"], 1e-12)
     return means
 
@@ -293,14 +293,14 @@ def _ground_truth_row(summary: dict[str, float]) -> dict[str, float]:
         "auc": 100.0,
         "psnr": math.inf,
         "ssim": 1.0,
-        "colourfulness": summary["true_colourfulness"],
-        "colourfulness_ratio": 1.0,
+        "colorfulness": summary["true_colorfulness"],
+        "colorfulness_ratio": 1.0,
         "chroma": summary["true_chroma"],
         "chroma_ratio": 1.0,
     }
 
 
-def metrics_table(summaries: dict[str, dict[str, float]], ground_truth: bool = True) -> str:
+def metrics_table(summaries: dict[str, dict[str, float]], *, ground_truth: bool = True) -> str:
     """A plain-text table, one row per colorizer (``{name: summarize(...)}``), in order.
 
     Columns: AuC (%), PSNR (dB), SSIM, colourfulness, its ratio to the ground truth's,
@@ -318,7 +318,7 @@ def metrics_table(summaries: dict[str, dict[str, float]], ground_truth: bool = T
     for name, row in rows.items():
         lines.append(
             f"{name:<{width}}  {row['auc']:>6.1f}  {row['psnr']:>7.2f}  {row['ssim']:>5.3f}  "
-            f"{row['colourfulness']:>10.1f}  {row['colourfulness_ratio']:>5.2f}  {row['chroma']:>6.1f}"
+            f"{row['colorfulness']:>10.1f}  {row['colorfulness_ratio']:>5.2f}  {row['chroma']:>6.1f}"
         )
     return "\n".join(lines)
 
@@ -360,7 +360,7 @@ class EvaluationReport:
 
 def evaluate_command(
     model_name: str = "paper",
-    data: str | os.PathLike | None = None,
+    *, data: str | os.PathLike | None = None,
     size: int | None = None,
     json_path: str | os.PathLike | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
@@ -379,9 +379,9 @@ def evaluate_command(
         ValueError: no colour photo to evaluate, or a model that cannot be loaded.
     """
     if data is None or os.fspath(data) == "kodak24":
-        photos, source = photo_set(kodak24_files(), max_pixels), "Kodak24, the test set"
+        photos, source = photo_set(kodak24_files(), max_pixels=max_pixels), "Kodak24, the test set"
     else:
-        photos, source = photo_set(find_images(data), max_pixels), f"photos from {data}"
+        photos, source = photo_set(find_images(data), max_pixels=max_pixels), f"photos from {data}"
     problems = [f"skipped {name}: a gray photo" for name in photos.skipped_gray] + list(photos.unreadable)
     if not photos.images:
         raise ValueError(f"no colour photo to evaluate in {data or 'kodak24'} ({photos.describe()})")
@@ -389,7 +389,7 @@ def evaluate_command(
     label = model_name if model_name.startswith("paper") else Path(model_name).name
     results = [
         evaluate_colorizer("gray (ab = 0)", gray_colorizer, photos.images),
-        evaluate_colorizer(label, model_colorizer(model, size), photos.images),
+        evaluate_colorizer(label, model_colorizer(model, size=size), photos.images),
     ]
     summaries = {result.name: result.summary() for result in results}
     shown = size or model.input_size

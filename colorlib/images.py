@@ -161,7 +161,7 @@ def _read_file(path: Path, max_pixels: int | None) -> np.ndarray:
         raise ImageReadError(f"{name}: cannot decode the image ({type(error).__name__}: {detail})") from error
 
 
-def load_image(source: ImageSource, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def load_image(source: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image into uint8 RGB, the one form the rest of colorlib works on.
 
     Args:
@@ -229,7 +229,7 @@ def image_pixels(path: str | os.PathLike) -> int | None:
         return None
 
 
-def find_images(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
+def find_images(folder: str | os.PathLike, *, recursive: bool = True) -> list[Path]:
     """The image files in ``folder`` (and below it, with ``recursive``), sorted by relative path.
 
     Only the file name ending is looked at (:data:`IMAGE_EXTENSIONS`); whether a file
@@ -246,7 +246,7 @@ def find_images(folder: str | os.PathLike, recursive: bool = True) -> list[Path]
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
-def is_grayscale(image: Image.Image | np.ndarray, tolerance: int = 2) -> bool:
+def is_grayscale(image: Image.Image | np.ndarray, *, tolerance: int = 2) -> bool:
     """Whether a photo has no colour: a gray mode, or R, G and B within ``tolerance`` everywhere.
 
     Args:

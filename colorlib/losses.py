@@ -318,7 +318,7 @@ class ClassificationLoss(ColorLoss):
     def decode(self, output: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
         """The annealed mean (:func:`annealed_mean`) of the logits; ``temperature`` overrides the default."""
         temperature = self.temperature if temperature is None else temperature
-        return annealed_mean(self._check_output(output), self.bins, temperature)
+        return annealed_mean(self._check_output(output), self.bins, temperature=temperature)
 
     def state(self) -> dict:
         """As :meth:`ColorLoss.state`, plus ``neighbours``, ``sigma`` and ``temperature``."""

@@ -13,7 +13,7 @@ metric                    what it measures                            range
 :func:`psnr`              peak signal-to-noise ratio on RGB           dB, ``inf`` when
                                                                       identical
 :func:`ssim`              structural similarity on RGB (scikit-image) -1..1, 1 identical
-:func:`colourfulness`     Hasler and Suesstrunk 2003, on 0..255 RGB   0 for gray, ~82
+:func:`colorfulness`     Hasler and Suesstrunk 2003, on 0..255 RGB   0 for gray, ~82
                                                                       "highly colourful"
 :func:`mean_chroma`       mean C*ab = sqrt(a^2 + b^2)                 0 for gray, ~0..130
 :func:`ab_histograms`     histograms of a and b                       densities
@@ -41,7 +41,7 @@ __all__ = [
     "ab_error_auc",
     "psnr",
     "ssim",
-    "colourfulness",
+    "colorfulness",
     "chroma",
     "mean_chroma",
     "ab_histograms",
@@ -58,7 +58,7 @@ AUC_MAX_THRESHOLD = 150.0
 # --------------------------------------------------------------------------------------
 
 
-def as_rgb255(image: np.ndarray, what: str = "image") -> np.ndarray:
+def as_rgb255(image: np.ndarray, *, what: str = "image") -> np.ndarray:
     """RGB as float64 on the 0..255 scale, from ``uint8`` 0..255 or float in [0, 1].
 
     Args:
@@ -84,7 +84,7 @@ def as_rgb255(image: np.ndarray, what: str = "image") -> np.ndarray:
 
 def ab_of(image: np.ndarray) -> np.ndarray:
     """The a and b channels of an RGB image: ``(..., H, W, 3)`` RGB -> ``(..., H, W, 2)`` ab."""
-    return rgb_to_lab(as_rgb255(image, "ab_of") / 255.0)[..., 1:]
+    return rgb_to_lab(as_rgb255(image, what="ab_of") / 255.0)[..., 1:]
 
 
 def _check_ab(ab: np.ndarray, what: str) -> np.ndarray:
@@ -117,7 +117,7 @@ def ab_error(predicted_ab: np.ndarray, true_ab: np.ndarray) -> np.ndarray:
 
 
 def ab_error_curve(
-    predicted_ab: np.ndarray, true_ab: np.ndarray, thresholds: np.ndarray | None = None
+    predicted_ab: np.ndarray, true_ab: np.ndarray, *, thresholds: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The cumulative curve: for each threshold t, the fraction of pixels with ab error <= t.
 
@@ -135,7 +135,7 @@ def ab_error_curve(
     return thresholds, fractions
 
 
-def ab_error_auc(predicted_ab: np.ndarray, true_ab: np.ndarray, max_threshold: float = AUC_MAX_THRESHOLD):
+def ab_error_auc(predicted_ab: np.ndarray, true_ab: np.ndarray, *, max_threshold: float = AUC_MAX_THRESHOLD):
     """Area under the cumulative ab-error curve over thresholds 0..``max_threshold``, in percent.
 
     The exact integral of the curve of :func:`ab_error_curve` divided by its width: a
@@ -168,7 +168,7 @@ def psnr(predicted: np.ndarray, truth: np.ndarray):
         A float (or ``(N,)`` array) in dB; ``inf`` for identical images. About 20-30 dB
         is typical for colorizations, whose L channel is exact.
     """
-    predicted, truth = as_rgb255(predicted, "psnr"), as_rgb255(truth, "psnr")
+    predicted, truth = as_rgb255(predicted, what="psnr"), as_rgb255(truth, what="psnr")
     _check_pair(predicted, truth, "psnr")
     mse = ((predicted - truth) ** 2).mean(axis=(-3, -2, -1))
     with np.errstate(divide="ignore"):
@@ -187,7 +187,7 @@ def ssim(predicted: np.ndarray, truth: np.ndarray):
     Returns:
         A float (or ``(N,)`` array) in -1..1; 1 for identical images.
     """
-    predicted, truth = as_rgb255(predicted, "ssim"), as_rgb255(truth, "ssim")
+    predicted, truth = as_rgb255(predicted, what="ssim"), as_rgb255(truth, what="ssim")
     _check_pair(predicted, truth, "ssim")
     if min(predicted.shape[-3:-1]) < 7:
         raise ValueError(f"ssim: images need at least 7x7 pixels, got {predicted.shape[-3:-1]}")
@@ -204,7 +204,7 @@ def ssim(predicted: np.ndarray, truth: np.ndarray):
 # --------------------------------------------------------------------------------------
 
 
-def colourfulness(image: np.ndarray, absolute_opponents: bool = False):
+def colorfulness(image: np.ndarray, *, absolute_opponents: bool = False):
     """Colourfulness M of Hasler and Suesstrunk (2003) on 0..255 RGB.
 
     With the opponent channels ``rg = R - G`` and ``yb = (R + G) / 2 - B`` over all pixels::
@@ -226,7 +226,7 @@ def colourfulness(image: np.ndarray, absolute_opponents: bool = False):
     Returns:
         A float (or ``(N,)`` array), 0 for gray, usually 0..150.
     """
-    rgb = as_rgb255(image, "colourfulness")
+    rgb = as_rgb255(image, what="colorfulness")
     red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     rg = red - green
     yb = 0.5 * (red + green) - blue
@@ -255,7 +255,7 @@ def mean_chroma(ab: np.ndarray):
 
 
 def ab_histograms(
-    ab: np.ndarray | list[np.ndarray], bins: np.ndarray | None = None
+    ab: np.ndarray | list[np.ndarray], *, bins: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalised histograms of the a and the b values of all pixels.
 
@@ -279,7 +279,7 @@ def ab_histograms(
 def rebalanced_ab_error_auc(
     predicted_ab: np.ndarray,
     true_ab: np.ndarray,
-    bins: np.ndarray | None = None,
+    *, bins: np.ndarray | None = None,
     max_threshold: float = AUC_MAX_THRESHOLD,
 ) -> float:
     """Zhang et al. 2016's class-rebalanced AuC: :func:`ab_error_auc` with every colour bin counting equally.
@@ -337,7 +337,7 @@ def rebalanced_ab_error_auc(
     order = np.argsort(labels, kind="stable")
     boundaries = np.flatnonzero(np.diff(labels[order])) + 1
     per_bin = [
-        ab_error_auc(predicted_pixels[group][None], true_pixels[group][None], max_threshold)
+        ab_error_auc(predicted_pixels[group][None], true_pixels[group][None], max_threshold=max_threshold)
         for group in np.split(order, boundaries)
     ]
     return float(np.mean(per_bin))

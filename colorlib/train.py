@@ -409,7 +409,7 @@ def _model_and_data(config: TrainConfig, device: torch.device) -> tuple[Coloriza
     place), the loss, and the data sets (photos, or their stored features)."""
     # Data first (the classification loss's prior is measured on it), then the model.
     _seed_everything(config.seed)
-    train_set, val_set = build_datasets(config.data, config.image_size, config.train_images, config.val_images, config.seed)
+    train_set, val_set = build_datasets(config.data, config.image_size, config.train_images, config.val_images, seed=config.seed)
     model = build_colorization_net(config.encoder_weights, freeze_encoder=config.freeze_encoder,
                                    input_size=config.image_size)
     if config.input_normalisation:

@@ -122,12 +122,12 @@ class UnsafeCheckpointError(ValueError):
     """A checkpoint needs something outside the allow-list to load."""
 
 
-def cached_path(remote: RemoteFile, cache: Path | None = None) -> Path:
+def cached_path(remote: RemoteFile, *, cache: Path | None = None) -> Path:
     """Where ``remote`` lives in the cache (whether or not it is there yet)."""
     return (cache if cache is not None else cache_dir()) / remote.filename
 
 
-def download(remote: RemoteFile, cache: Path | None = None, progress: bool = True, timeout_s: float = 30.0) -> Path:
+def download(remote: RemoteFile, *, cache: Path | None = None, progress: bool = True, timeout_s: float = 30.0) -> Path:
     """The verified cached copy of ``remote`` (:func:`colorlib.hub.fetch` into the cache folder).
 
     Raises:
@@ -135,7 +135,7 @@ def download(remote: RemoteFile, cache: Path | None = None, progress: bool = Tru
             to copy the file by hand).
         colorlib.hub.ChecksumError: the file's sha256 or size is wrong (it was discarded).
     """
-    return fetch(remote, cached_path(remote, cache), progress=progress, timeout_s=timeout_s)
+    return fetch(remote, cached_path(remote, cache=cache), progress=progress, timeout_s=timeout_s)
 
 
 def is_cached(name: str) -> bool:
@@ -259,7 +259,7 @@ def _resolve(name_or_path: str | os.PathLike, progress: bool) -> tuple[Path, Wei
     return path, None
 
 
-def load_pretrained(name_or_path: str | os.PathLike = "paper", progress: bool = True) -> ColorizationNet:
+def load_pretrained(name_or_path: str | os.PathLike = "paper", *, progress: bool = True) -> ColorizationNet:
     """A trained :class:`ColorizationNet` in eval mode, on the CPU, that knows its input size.
 
     Args:
@@ -332,7 +332,7 @@ def _imagenet_resnet18(timeout_s: float) -> nn.Module:
 
 def build_colorization_net(
     encoder_weights: Literal["imagenet", "released", "random"] = "imagenet",
-    freeze_encoder: bool = True,
+    *, freeze_encoder: bool = True,
     decoder=None,
     input_size: int | None = None,
     download_timeout_s: float = 20.0,
@@ -416,7 +416,7 @@ MODELZ_WEIGHTS = RemoteFile(
 
 def load_modelz(
     path: str | os.PathLike | None = None,
-    temperature: float | None = None,
+    *, temperature: float | None = None,
     progress: bool = True,
     remote: RemoteFile | None = None,
 ) -> ModelZ:
@@ -451,7 +451,7 @@ def load_modelz(
     return model.eval()
 
 
-def load_modelz_or_none(temperature: float | None = None, progress: bool = False) -> ModelZ | None:
+def load_modelz_or_none(temperature: float | None = None, *, progress: bool = False) -> ModelZ | None:
     """:func:`load_modelz`, or ``None`` when its weights can be neither found nor downloaded.
 
     For notebooks: every ModelZ cell checks for ``None`` and says so

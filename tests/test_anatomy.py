@@ -76,7 +76,7 @@ def test_layer_table_is_measured_not_typed():
 
 def test_layer_table_leaves_no_hooks_and_keeps_the_mode():
     model = resnet18(weights=None).train()
-    encoder_anatomy.layer_table(model, 64)
+    encoder_anatomy.layer_table(model, input_size=64)
     assert model.training
     assert all(not module._forward_hooks for module in model.modules())
 
@@ -124,10 +124,10 @@ def test_upsample_example_blocks():
     assert grid.tolist() == [[3]] and up.tolist() == [[3, 3], [3, 3]]
     _, up = encoder_anatomy.upsample_example(((3, 7), (1, 5)))
     assert up.tolist() == [[3, 3, 7, 7], [3, 3, 7, 7], [1, 1, 5, 5], [1, 1, 5, 5]]
-    assert decoder_anatomy.is_block_constant(up, 2)
+    assert decoder_anatomy.is_block_constant(up, block=2)
     _, smooth = encoder_anatomy.upsample_example(((3, 7), (1, 5)), mode="bilinear")
     assert smooth[0].tolist() == [3, 4, 6, 7]  # align_corners=False: weights 3/4, 1/4
-    assert not decoder_anatomy.is_block_constant(smooth, 2)
+    assert not decoder_anatomy.is_block_constant(smooth, block=2)
     with pytest.raises(ValueError, match="mode"):
         encoder_anatomy.upsample_example(mode="bicubic")
 
@@ -160,7 +160,7 @@ def test_encoder_feature_maps_and_trace(random_net):
     assert maps["conv1"].shape == (64, 32, 32) and maps["layer2"].shape == (128, 8, 8)
     assert float(maps["relu"].min()) >= 0 and float(maps["bn1"].min()) < 0  # in-place ReLU did not clobber bn1
     assert torch.allclose(maps["layer2"], random_net.encoder(x)[0])
-    rows = encoder_anatomy.trace_shapes(random_net.encoder, x, encoder_anatomy.encoder_layer_names())
+    rows = encoder_anatomy.trace_shapes(random_net.encoder, x, names=encoder_anatomy.encoder_layer_names())
     assert [row.name for row in rows] == ["input", *encoder_anatomy.encoder_layer_names()]
     with pytest.raises(ValueError, match=r"\(1, 1, H, W\)"):
         encoder_anatomy.encoder_feature_maps(random_net.encoder, torch.rand(2, 1, 64, 64))
@@ -204,9 +204,9 @@ def test_half_resolution_prediction_is_the_model_before_its_last_upsample(random
     assert half.shape == (2, 2, 32, 32)
     with torch.no_grad():
         full = random_net(x)
-    assert torch.equal(decoder_anatomy.upsample_ab(half, (64, 64), "nearest"), full)
-    assert decoder_anatomy.is_block_constant(full, 2) and not decoder_anatomy.is_block_constant(full, 4)
-    assert not decoder_anatomy.is_block_constant(decoder_anatomy.upsample_ab(half, (64, 64), "bilinear"), 2)
+    assert torch.equal(decoder_anatomy.upsample_ab(half, (64, 64), mode="nearest"), full)
+    assert decoder_anatomy.is_block_constant(full, block=2) and not decoder_anatomy.is_block_constant(full, block=4)
+    assert not decoder_anatomy.is_block_constant(decoder_anatomy.upsample_ab(half, (64, 64), mode="bilinear"), block=2)
     with pytest.raises(ValueError, match="divisible by 8"):
         decoder_anatomy.predict_half_resolution(random_net, torch.rand(1, 1, 60, 64))
 
@@ -222,9 +222,9 @@ def test_upsampling_widget_responds_to_its_controls(random_net):
     zoomed = Image.open(io.BytesIO(comparison.image.value))
     assert comparison.image.value != bilinear and zoomed.size == (128, 128)
     assert comparison.view("bilinear", 4).shape == (16, 16, 3)
-    rgb_nearest, ab_nearest = decoder_anatomy.colorize_from_half_resolution(comparison.photo, comparison.half_target, "nearest")
-    _, ab_bilinear = decoder_anatomy.colorize_from_half_resolution(comparison.photo, comparison.half_target, "bilinear")
-    assert decoder_anatomy.is_block_constant(torch.from_numpy(ab_nearest).permute(2, 0, 1), 2)
+    rgb_nearest, ab_nearest = decoder_anatomy.colorize_from_half_resolution(comparison.photo, comparison.half_target, mode="nearest")
+    _, ab_bilinear = decoder_anatomy.colorize_from_half_resolution(comparison.photo, comparison.half_target, mode="bilinear")
+    assert decoder_anatomy.is_block_constant(torch.from_numpy(ab_nearest).permute(2, 0, 1), block=2)
     assert not np.allclose(ab_nearest, ab_bilinear)
     figure = decoder_anatomy.draw_nearest_vs_bilinear(comparison, zoom=4)
     assert len(figure.axes) == 6

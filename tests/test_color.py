@@ -23,7 +23,7 @@ def _cube_sample(step: int) -> np.ndarray:
     return grid / 255.0
 
 
-def _named_colours() -> np.ndarray:
+def _named_colors() -> np.ndarray:
     primaries = np.array(
         [[0, 0, 0], [1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]],
         dtype=np.float64,
@@ -33,7 +33,7 @@ def _named_colours() -> np.ndarray:
 
 
 def test_matches_skimage_over_a_dense_sample_of_the_8bit_cube():
-    rgb = np.concatenate([_cube_sample(step=3), _named_colours()])  # 86^3 + 264 colours
+    rgb = np.concatenate([_cube_sample(step=3), _named_colors()])  # 86^3 + 264 colours
     ours = color.rgb_to_lab(torch.from_numpy(rgb.T.reshape(1, 3, -1, 1)).float())
     ours = ours.double().numpy().reshape(3, -1).T
     reference = skcolor.rgb2lab(rgb.reshape(-1, 1, 3)).reshape(-1, 3)
@@ -43,7 +43,7 @@ def test_matches_skimage_over_a_dense_sample_of_the_8bit_cube():
 def test_hand_worked_values():
     # White is L=100 with no colour; black is L=0; the grays have a = b = 0. (The sRGB
     # matrix's rows, rounded to 6 digits, leave white at a = -0.0025, b = 0.0047.)
-    lab = color.rgb_to_lab(_named_colours()[None, :, :].astype(np.float64))[0]
+    lab = color.rgb_to_lab(_named_colors()[None, :, :].astype(np.float64))[0]
     white, black, red, green, blue, yellow = lab[1], lab[0], lab[2], lab[3], lab[4], lab[5]
     np.testing.assert_allclose(white, [100.0, 0.0, 0.0], atol=5e-3)
     np.testing.assert_allclose(black, [0.0, 0.0, 0.0], atol=1e-9)
@@ -57,7 +57,7 @@ def test_hand_worked_values():
     assert abs(color.rgb_to_lab(np.full((1, 1, 3), 119 / 255))[0, 0, 0] - 50.0) < 0.3
 
 
-def test_round_trip_for_every_8bit_colour():
+def test_round_trip_for_every_8bit_color():
     levels = torch.arange(256, dtype=torch.float32) / 255
     green, blue = torch.meshgrid(levels, levels, indexing="ij")
     worst = 0.0

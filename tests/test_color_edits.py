@@ -11,7 +11,7 @@ import torch
 from colorlib import color
 from colorlib.color import lab_to_rgb, rgb_to_lab
 from colorlib.lessons.color_space import (
-    lab_false_colour,
+    lab_false_color,
     scale_chroma_rotate_hue,
     srgb_lab_extremes,
     zero_ab_channels,
@@ -54,8 +54,8 @@ def test_rotation_keeps_lightness_scales_chroma_and_turns_hue():
     hue_before = torch.atan2(lab[:, 2], lab[:, 1])
     hue_after = torch.atan2(edited[:, 2], edited[:, 1])
     turn = torch.remainder(torch.rad2deg(hue_after - hue_before), 360.0)
-    coloured = chroma(lab) > 1.0  # the hue of a near-gray is ill-defined
-    torch.testing.assert_close(turn[coloured], torch.full_like(turn[coloured], 40.0))
+    colored = chroma(lab) > 1.0  # the hue of a near-gray is ill-defined
+    torch.testing.assert_close(turn[colored], torch.full_like(turn[colored], 40.0))
 
 
 def test_identity_settings_and_full_turn_give_the_input_back():
@@ -107,7 +107,7 @@ def test_scale_chroma_rotate_hue_rejects_bad_images():
         scale_chroma_rotate_hue(torch.full((3, 2, 2), float("nan")), 1.0, 0.0)
 
 
-# --- zero_ab_channels, lab_false_colour -------------------------------------------
+# --- zero_ab_channels, lab_false_color --------------------------------------------
 
 
 def test_zero_ab_channels_switches_off_exactly_the_asked_channels():
@@ -126,14 +126,14 @@ def test_zero_ab_channels_rejects_non_boolean_switches():
         zero_ab_channels(random_lab(), a="yes")
 
 
-def test_lab_false_colour_uses_the_papers_scalings():
+def test_lab_false_color_uses_the_papers_scalings():
     lab = np.array([[[100.0, 0.0, 0.0], [0.0, 0.0, 0.0], [50.0, -128.0, 127.0]]])
     np.testing.assert_allclose(
-        lab_false_colour(lab)[0],
+        lab_false_color(lab)[0],
         [[1.0, 128 / 255, 128 / 255], [0.0, 128 / 255, 128 / 255], [0.5, 0.0, 1.0]],
         atol=1e-12,
     )
-    shown = lab_false_colour(random_lab())
+    shown = lab_false_color(random_lab())
     assert shown.shape == (2, 3, 6, 7) and float(shown.min()) >= 0 and float(shown.max()) <= 1
 
 

@@ -22,7 +22,7 @@ from colorlib.samples import TRAIN_PHOTOS, VALIDATION_PHOTOS
 from colorlib.batches import make_loader
 
 
-def _colour_image(path, size=(48, 40), seed=0):
+def _color_image(path, size=(48, 40), seed=0):
     rng = np.random.default_rng(seed)
     Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(path)
     return path
@@ -47,18 +47,18 @@ def test_is_grayscale():
     assert is_grayscale(Image.fromarray(np.stack([gray] * 3, axis=-1)))  # gray saved as RGB
     noisy = np.stack([gray, gray + 1, gray + 2], axis=-1)
     assert is_grayscale(Image.fromarray(noisy))  # rounding noise of 2 levels
-    coloured = noisy.copy()
-    coloured[3, 5] = (200, 30, 30)  # one red pixel is colour
-    assert not is_grayscale(Image.fromarray(coloured))
-    assert not is_grayscale(coloured) and is_grayscale(noisy)  # arrays too
+    colored = noisy.copy()
+    colored[3, 5] = (200, 30, 30)  # one red pixel is colour
+    assert not is_grayscale(Image.fromarray(colored))
+    assert not is_grayscale(colored) and is_grayscale(noisy)  # arrays too
 
 
 def test_items_and_skipped_files(tmp_path):
-    good = _colour_image(tmp_path / "good.png")
+    good = _color_image(tmp_path / "good.png")
     gray = tmp_path / "gray.png"
     Image.fromarray(np.full((40, 40), 90, dtype=np.uint8)).save(gray)
     truncated = tmp_path / "truncated.jpg"
-    _colour_image(tmp_path / "full.jpg", size=(64, 64))
+    _color_image(tmp_path / "full.jpg", size=(64, 64))
     data = (tmp_path / "full.jpg").read_bytes()
     truncated.write_bytes(data[: len(data) // 2])
     fake = tmp_path / "fake.png"
@@ -140,7 +140,7 @@ def test_build_datasets_from_samples_and_folders(tmp_path):
     flat = tmp_path / "flat"
     flat.mkdir()
     for index in range(5):
-        _colour_image(flat / f"{index}.png", seed=index)
+        _color_image(flat / f"{index}.png", seed=index)
     train_set, val_set = build_datasets(flat, size=16, train_images=100, val_images=2)
     assert [p.name for p in val_set.files] == ["0.png", "1.png"]  # the paper's rule: first files validate
     assert [p.name for p in train_set.files] == ["2.png", "3.png", "4.png"]
@@ -149,7 +149,7 @@ def test_build_datasets_from_samples_and_folders(tmp_path):
     split = tmp_path / "split"
     for name in ["train/a.png", "train/b.png", "val/c.png"]:
         (split / name).parent.mkdir(parents=True, exist_ok=True)
-        _colour_image(split / name)
+        _color_image(split / name)
     train_set, val_set = build_datasets(split, size=16, train_images=1, val_images=8)
     assert [p.name for p in train_set.files] == ["a.png"] and [p.name for p in val_set.files] == ["c.png"]
 

@@ -23,7 +23,7 @@ from colorlib.weights import CHECKPOINT_FORMAT
 PAPER_AND_GRAY_AUC = (90.2, 88.8)
 
 
-def two_colour_photo(ab_left=(40.0, 20.0), ab_right=(-20.0, -30.0), lightness=60.0, size=(16, 24)) -> np.ndarray:
+def two_color_photo(ab_left=(40.0, 20.0), ab_right=(-20.0, -30.0), lightness=60.0, size=(16, 24)) -> np.ndarray:
     """uint8 RGB: left half one Lab colour, right half another, same lightness."""
     lab = np.empty(size + (3,))
     lab[..., 0] = lightness
@@ -37,18 +37,18 @@ def two_colour_photo(ab_left=(40.0, 20.0), ab_right=(-20.0, -30.0), lightness=60
 # --------------------------------------------------------------------------------------
 
 
-def test_gray_baseline_keeps_lightness_and_removes_colour():
-    photo = two_colour_photo()
+def test_gray_baseline_keeps_lightness_and_removes_color():
+    photo = two_color_photo()
     gray = evaluate.gray_colorizer(photo)
     assert gray.dtype == np.uint8 and gray.shape == photo.shape
     lightness = lambda image: rgb_to_lab(image / 255.0)[..., 0]  # noqa: E731
     np.testing.assert_allclose(lightness(gray), lightness(photo), atol=0.5)
     assert metrics.mean_chroma(metrics.ab_of(gray)) < 0.5
-    assert metrics.colourfulness(gray) < 0.5
+    assert metrics.colorfulness(gray) < 0.5
 
 
 def test_mean_ab_by_hand_and_the_constant_baseline():
-    photo = two_colour_photo()
+    photo = two_color_photo()
     a, b = evaluate.mean_ab([photo])
     # Half the pixels (40, 20), half (-20, -30): the mean is (10, -5), up to 8-bit rounding.
     assert a == pytest.approx(10.0, abs=0.5) and b == pytest.approx(-5.0, abs=0.5)
@@ -73,7 +73,7 @@ def test_the_test_set_is_kodak24_whole():
 
 
 def test_gray_photos_are_skipped_and_unreadable_files_named(tmp_path):
-    Image.fromarray(two_colour_photo()).save(tmp_path / "colour.png")
+    Image.fromarray(two_color_photo()).save(tmp_path / "colour.png")
     Image.fromarray(np.full((16, 16), 90, dtype=np.uint8)).save(tmp_path / "gray.png")
     (tmp_path / "notes.png").write_text("not an image")
     photos = evaluate.photo_set(sorted(tmp_path.iterdir()))
@@ -89,10 +89,10 @@ def test_gray_photos_are_skipped_and_unreadable_files_named(tmp_path):
 
 
 def test_image_metrics_of_the_truth_and_of_gray():
-    photo = two_colour_photo()
+    photo = two_color_photo()
     perfect = evaluate.image_metrics(photo, photo)
     assert perfect["auc"] == 100.0 and perfect["psnr"] == math.inf and perfect["ssim"] == pytest.approx(1.0)
-    assert perfect["colourfulness"] == perfect["true_colourfulness"] > 10
+    assert perfect["colorfulness"] == perfect["true_colorfulness"] > 10
     gray = evaluate.image_metrics(evaluate.gray_colorizer(photo), photo)
     # Gray's ab error is each pixel's chroma: AuC = 100 * mean(1 - chroma / 150).
     true_chroma = metrics.chroma(metrics.ab_of(photo))
@@ -101,13 +101,13 @@ def test_image_metrics_of_the_truth_and_of_gray():
 
 
 def test_evaluate_colorizer_summary_and_table():
-    images = [evaluate.EvaluationImage("one", two_colour_photo()), evaluate.EvaluationImage("two", two_colour_photo((0, 50), (30, 0)))]
+    images = [evaluate.EvaluationImage("one", two_color_photo()), evaluate.EvaluationImage("two", two_color_photo((0, 50), (30, 0)))]
     result = evaluate.evaluate_colorizer("gray", evaluate.gray_colorizer, images)
     assert result.image_names == ["one", "two"] and len(result.predictions) == 2
     assert result.per_image["auc"].shape == (2,)
     summary = result.summary()
     assert summary["auc"] == pytest.approx(result.per_image["auc"].mean())
-    assert summary["colourfulness_ratio"] == pytest.approx(summary["colourfulness"] / summary["true_colourfulness"])
+    assert summary["colorfulness_ratio"] == pytest.approx(summary["colorfulness"] / summary["true_colorfulness"])
     table = evaluate.metrics_table({"gray": summary})
     lines = table.splitlines()
     assert lines[0].split() == ["AuC", "%", "PSNR", "dB", "SSIM", "colourful.", "ratio", "chroma"]
@@ -152,7 +152,7 @@ def test_cli_evaluate_paper_model_on_the_test_set(tmp_path, capsys):
     # The measured numbers (notebook 05): the released model beats gray on AuC but keeps
     # only about half of the photos' colourfulness.
     assert (round(paper["auc"], 1), round(gray["auc"], 1)) == PAPER_AND_GRAY_AUC
-    assert 0.4 < paper["colourfulness_ratio"] < 0.6 and gray["colourfulness_ratio"] < 0.01
+    assert 0.4 < paper["colorfulness_ratio"] < 0.6 and gray["colorfulness_ratio"] < 0.01
     assert rows["paper"][1] == f"{paper['auc']:.1f}"
     assert len(saved["per_image"]["paper"]["auc"]) == 24
 
@@ -160,8 +160,8 @@ def test_cli_evaluate_paper_model_on_the_test_set(tmp_path, capsys):
 def test_cli_evaluate_a_checkpoint_on_a_folder_with_a_gray_photo(tmp_path, capsys):
     folder = tmp_path / "photos"
     folder.mkdir()
-    Image.fromarray(two_colour_photo(size=(40, 60))).save(folder / "a.png")
-    Image.fromarray(two_colour_photo((0, 60), (50, 0), size=(50, 50))).save(folder / "b.jpg")
+    Image.fromarray(two_color_photo(size=(40, 60))).save(folder / "a.png")
+    Image.fromarray(two_color_photo((0, 60), (50, 0), size=(50, 50))).save(folder / "b.jpg")
     Image.fromarray(np.full((40, 40), 120, dtype=np.uint8)).save(folder / "gray.png")
     torch.manual_seed(0)
     checkpoint = tmp_path / "tiny.pth"
@@ -191,20 +191,20 @@ def test_cli_evaluate_reports_bad_input(tmp_path, capsys):
 
 
 def test_closed_form_mean_minimises_the_expected_squared_error():
-    colours = np.array([dullness.TOY_RED_AB, dullness.TOY_BLUE_AB])
+    colors = np.array([dullness.TOY_RED_AB, dullness.TOY_BLUE_AB])
     half = np.array([0.5, 0.5])
-    mean = dullness.mse_optimal_colour(colours, half)
+    mean = dullness.mse_optimal_color(colors, half)
     np.testing.assert_allclose(mean, [45.0, -5.0])
-    distance_squared = ((colours[0] - colours[1]) ** 2).sum()  # 50^2 + 110^2
-    assert dullness.expected_squared_error(mean, colours, half) == pytest.approx(distance_squared / 4)
-    assert dullness.expected_squared_error(colours[0], colours, half) == pytest.approx(distance_squared / 2)
+    distance_squared = ((colors[0] - colors[1]) ** 2).sum()  # 50^2 + 110^2
+    assert dullness.expected_squared_error(mean, colors, half) == pytest.approx(distance_squared / 4)
+    assert dullness.expected_squared_error(colors[0], colors, half) == pytest.approx(distance_squared / 2)
     rng = np.random.default_rng(0)
     for other in rng.normal(20, 40, size=(50, 2)):  # no other colour does better
-        assert dullness.expected_squared_error(other, colours, half) >= dullness.expected_squared_error(mean, colours, half)
+        assert dullness.expected_squared_error(other, colors, half) >= dullness.expected_squared_error(mean, colors, half)
     # The mean is dull: about half the chroma of either colour.
-    assert np.hypot(*mean) < 0.75 * min(np.hypot(*colours[0]), np.hypot(*colours[1]))
+    assert np.hypot(*mean) < 0.75 * min(np.hypot(*colors[0]), np.hypot(*colors[1]))
     with pytest.raises(ValueError, match="sum to 1"):
-        dullness.mse_optimal_colour(colours, np.array([0.5, 0.6]))
+        dullness.mse_optimal_color(colors, np.array([0.5, 0.6]))
 
 
 def test_closed_form_loss_by_hand():
@@ -238,7 +238,7 @@ def test_a_small_mse_network_converges_to_the_dull_mean():
     assert minimum <= result.losses[-1] < 1.15 * minimum
 
 
-def test_a_small_classifier_keeps_both_colours_and_its_mode_is_vivid():
+def test_a_small_classifier_keeps_both_colors_and_its_mode_is_vivid():
     result = dullness.train_toy_classifier(dullness.make_toy_images(), steps=150)
     p_red, p_blue = result.probability_of(dullness.TOY_RED_AB), result.probability_of(dullness.TOY_BLUE_AB)
     assert 0.3 < p_red < 0.7 and 0.3 < p_blue < 0.7
@@ -310,13 +310,13 @@ def test_with_object_lightness_changes_only_the_objects_lightness():
         dullness.with_object_lightness(images, 50, 120)
 
 
-def test_mse_gives_each_object_its_vivid_colour_once_the_input_tells_them_apart():
+def test_mse_gives_each_object_its_vivid_color_once_the_input_tells_them_apart():
     images = dullness.make_toy_images()
     told_apart = dullness.with_object_lightness(images, 50, 35)
-    colours = dullness.predicted_object_colours(dullness.train_toy_regressor(told_apart, steps=200, seed=0), told_apart)
-    np.testing.assert_allclose(colours["red"], dullness.TOY_RED_AB, atol=5.0)
-    np.testing.assert_allclose(colours["blue"], dullness.TOY_BLUE_AB, atol=5.0)
+    colors = dullness.predicted_object_colors(dullness.train_toy_regressor(told_apart, steps=200, seed=0), told_apart)
+    np.testing.assert_allclose(colors["red"], dullness.TOY_RED_AB, atol=5.0)
+    np.testing.assert_allclose(colors["blue"], dullness.TOY_BLUE_AB, atol=5.0)
     # Same lightness: one answer for both, the dull mean.
-    same = dullness.predicted_object_colours(dullness.train_toy_regressor(images, steps=200, seed=0), images)
+    same = dullness.predicted_object_colors(dullness.train_toy_regressor(images, steps=200, seed=0), images)
     np.testing.assert_allclose(same["red"], same["blue"], atol=1e-4)
     np.testing.assert_allclose(same["red"], [45.0, -5.0], atol=4.0)

@@ -211,7 +211,7 @@ def test_colorize_keeps_size_and_lightness_and_matches_scikit_image(model, photo
     assert not np.array_equal(out, photo)
 
 
-def test_gray_input_gets_the_same_colours_as_its_rgb_original(model, photo):
+def test_gray_input_gets_the_same_colors_as_its_rgb_original(model, photo):
     gray = (skimage.color.rgb2gray(photo) * 255).round().astype(np.uint8)
     from_gray = colorize(gray, model, size=SIZE)
     assert from_gray.shape == photo.shape

@@ -49,7 +49,7 @@ def test_ab_bins_count_grid_and_determinism():
     assert len(bins.ab_bins(20.0)) == 77
 
 
-def test_every_srgb_colour_falls_in_a_kept_bin():
+def test_every_srgb_color_falls_in_a_kept_bin():
     # scikit-image's conversion of a 64^3 grid of the RGB cube (corners included).
     levels = np.linspace(0.0, 1.0, 64)
     cube = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(1, -1, 3)
@@ -60,7 +60,7 @@ def test_every_srgb_colour_falls_in_a_kept_bin():
     assert len(cells) >= 250
 
 
-def test_every_kept_bin_holds_a_displayable_colour():
+def test_every_kept_bin_holds_a_displayable_color():
     # In each bin's cell, find a colour strictly inside the gamut (no tolerance) and let
     # scikit-image confirm it: Lab -> RGB -> Lab comes back unchanged, so nothing was clipped.
     offsets = np.linspace(-5.0, 5.0, 11)
@@ -202,25 +202,25 @@ def test_rebalancing_weights_by_hand():
 def test_annealed_mean_by_hand_on_two_bins():
     two_bins = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
     logits = torch.tensor([0.0, math.log(3.0)]).view(1, 2, 1, 1)  # p = (1/4, 3/4)
-    assert bins.annealed_mean(logits, two_bins, 1.0)[0, :, 0, 0].tolist() == pytest.approx([7.5, 0.0])
-    assert bins.annealed_mean(logits, two_bins, 0.5)[0, :, 0, 0].tolist() == pytest.approx([9.0, 0.0])  # p ~ (1, 9)
+    assert bins.annealed_mean(logits, two_bins, temperature=1.0)[0, :, 0, 0].tolist() == pytest.approx([7.5, 0.0])
+    assert bins.annealed_mean(logits, two_bins, temperature=0.5)[0, :, 0, 0].tolist() == pytest.approx([9.0, 0.0])  # p ~ (1, 9)
 
 
 def test_annealed_mean_between_mean_and_mode():
     generator = torch.Generator().manual_seed(2)
     logits = torch.randn(2, 262, 3, 4, generator=generator) * 3
     mean = torch.einsum("nqhw,qc->nchw", torch.softmax(logits, dim=1), BINS)
-    torch.testing.assert_close(bins.annealed_mean(logits, BINS, 1.0), mean)
+    torch.testing.assert_close(bins.annealed_mean(logits, BINS, temperature=1.0), mean)
     mode = BINS[logits.argmax(dim=1)].permute(0, 3, 1, 2)
-    torch.testing.assert_close(bins.annealed_mean(logits, BINS, 1e-4), mode)
+    torch.testing.assert_close(bins.annealed_mean(logits, BINS, temperature=1e-4), mode)
     default = bins.annealed_mean(logits, BINS)
-    torch.testing.assert_close(default, bins.annealed_mean(logits, BINS, 0.38))
+    torch.testing.assert_close(default, bins.annealed_mean(logits, BINS, temperature=0.38))
     assert bins.ANNEALED_MEAN_TEMPERATURE == 0.38
     # Annealing moves the colour away from the dull mean: more chroma on average.
     assert default.norm(dim=1).mean() > mean.norm(dim=1).mean()
     for bad in (0, -1.0, float("nan"), float("inf"), "hot", None):
         with pytest.raises(ValueError, match="temperature"):
-            bins.annealed_mean(logits, BINS, bad)
+            bins.annealed_mean(logits, BINS, temperature=bad)
     with pytest.raises(ValueError, match=r"\(N, 262, H, W\)"):
         bins.annealed_mean(logits[:, :10], BINS)
 
@@ -278,8 +278,8 @@ def test_classification_loss_is_the_soft_cross_entropy():
     torch.testing.assert_close(loss(perfect, ab), entropy)
     assert entropy < value
     # Decoding: the annealed mean, temperature 0.38 unless overridden.
-    torch.testing.assert_close(loss.decode(logits), bins.annealed_mean(logits, BINS, 0.38))
-    torch.testing.assert_close(loss.decode(logits, temperature=1.0), bins.annealed_mean(logits, BINS, 1.0))
+    torch.testing.assert_close(loss.decode(logits), bins.annealed_mean(logits, BINS, temperature=0.38))
+    torch.testing.assert_close(loss.decode(logits, temperature=1.0), bins.annealed_mean(logits, BINS, temperature=1.0))
 
 
 def test_rebalanced_losses_weight_each_pixel_by_its_nearest_bin():
@@ -364,13 +364,13 @@ def test_bins_on_grid_puts_each_value_in_its_cell():
     for q in (0, bin_index(0, 0), bin_index(80, -110), 261):
         a, b = BINS[q].tolist()
         assert image[int(round((110 - b) / 10)), int(round((a + 110) / 10))] == q
-    colours, _ = beyond_mse.bins_on_grid(np.ones((len(BINS), 3)), BINS, fill=0.5)
-    assert colours.shape == (23, 23, 3) and (colours == 0.5).all(axis=-1).sum() == 23 * 23 - 262
+    colors, _ = beyond_mse.bins_on_grid(np.ones((len(BINS), 3)), BINS, fill=0.5)
+    assert colors.shape == (23, 23, 3) and (colors == 0.5).all(axis=-1).sum() == 23 * 23 - 262
     with pytest.raises(ValueError, match=r"\(262,\)"):
         beyond_mse.bins_on_grid(np.zeros(10), BINS)
 
 
-def test_the_bins_figure_counts_and_colours_the_displayable_bins():
+def test_the_bins_figure_counts_and_colors_the_displayable_bins():
     import matplotlib.pyplot as plt
     from skimage.color import lab2rgb
 
@@ -412,7 +412,7 @@ def test_the_rebalancing_figure_shows_the_prior_and_the_weights():
 
 
 def test_distribution_modes_by_hand():
-    from colorlib.lessons.dullness import mse_optimal_colour
+    from colorlib.lessons.dullness import mse_optimal_color
 
     bins = torch.tensor([[60.0, 40.0], [50.0, 40.0], [0.0, 0.0], [20.0, -60.0]])
     probabilities = torch.tensor([0.4, 0.1, 0.1, 0.4], dtype=torch.float64)
@@ -420,7 +420,7 @@ def test_distribution_modes_by_hand():
     # Ties go to the first bin; the neighbour (50, 40) is within 10 of it and adds to its mass.
     assert modes.first == (60.0, 40.0) and modes.first_mass == pytest.approx(0.5)
     assert modes.second == (20.0, -60.0) and modes.second_mass == pytest.approx(0.4)
-    expected_mean = mse_optimal_colour(bins.numpy(), probabilities.numpy())
+    expected_mean = mse_optimal_color(bins.numpy(), probabilities.numpy())
     assert modes.mean == pytest.approx(tuple(expected_mean))
     assert modes.mean == pytest.approx((37.0, -4.0))
     # The mean of two modes on either side of gray is duller than both.
@@ -455,13 +455,13 @@ def test_mode_masses_agree_with_distribution_modes_pixel_by_pixel():
 def test_nearest_bins_on_grid_finds_the_same_bins_faster():
 
     generator = torch.Generator().manual_seed(11)
-    colours = random_ab(5, (4, 32, 32))  # every kind of displayable colour, rim included
+    colors = random_ab(5, (4, 32, 32))  # every kind of displayable colour, rim included
     wild = torch.randn(1, 2, 16, 16, generator=generator) * 90  # far outside the bins too
     exact_on_centres = BINS.T.reshape(1, 2, 1, -1)  # ties: 4 neighbours at exactly 10
-    for ab in (colours, wild, exact_on_centres):
+    for ab in (colors, wild, exact_on_centres):
         for neighbours in (1, 5, 12, 20):
-            index, squared = bins.nearest_bins_on_grid(ab, BINS, neighbours)
-            expected_index, expected_squared = bins.nearest_bins(ab, BINS, neighbours)
+            index, squared = bins.nearest_bins_on_grid(ab, BINS, neighbours=neighbours)
+            expected_index, expected_squared = bins.nearest_bins(ab, BINS, neighbours=neighbours)
             assert index.shape == expected_index.shape and index.dtype == torch.int64
             torch.testing.assert_close(squared, expected_squared)
             # Same bins: the distances of the indices found are the expected distances.
@@ -470,4 +470,4 @@ def test_nearest_bins_on_grid_finds_the_same_bins_faster():
             if ab is not exact_on_centres:  # no equal distances there: the very same indices, in order
                 assert torch.equal(index, expected_index)
     with pytest.raises(ValueError, match="multiples of 10"):
-        bins.nearest_bins_on_grid(colours, BINS + 3.0)
+        bins.nearest_bins_on_grid(colors, BINS + 3.0)

@@ -71,7 +71,7 @@ def test_explicit_bins_assign_each_pixel_to_the_nearest_centre():
         rebalanced_ab_error_auc(prediction, truth, bins=np.array([1.0, 2.0, 3.0]))
 
 
-def test_default_grid_matches_the_losses_bins_on_real_colours():
+def test_default_grid_matches_the_losses_bins_on_real_colors():
     rng = np.random.default_rng(1)
     truth = ab_of(rng.integers(0, 256, (2, 24, 24, 3), dtype=np.uint8))
     prediction = truth * 0.3 + rng.normal(0.0, 5.0, truth.shape)  # dull, like an MSE colorizer

@@ -102,24 +102,24 @@ def test_paper_pdf_downloads_through_hub_and_rejects_a_wrong_file(pdf_path, http
 
 def test_figure_image_sizes_and_errors(pdf_path, tmp_path):
     for number, (_, (width, height)) in paper_figures.EMBEDDED_FIGURES.items():
-        image = paper_figures.figure_image(number, pdf_path)
+        image = paper_figures.figure_image(number, pdf=pdf_path)
         assert image.dtype == np.uint8 and image.shape == (height, width, 3)
-    first, second = paper_figures.figure_image(5, pdf_path), paper_figures.figure_image(5, pdf_path)
+    first, second = paper_figures.figure_image(5, pdf=pdf_path), paper_figures.figure_image(5, pdf=pdf_path)
     first[:] = 0  # a copy: the cached figure is not changed
-    assert second.max() == 255 and paper_figures.figure_image(5, pdf_path).max() == 255
+    assert second.max() == 255 and paper_figures.figure_image(5, pdf=pdf_path).max() == 255
     with pytest.raises(ValueError, match="1, 5, 6"):
-        paper_figures.figure_image(2, pdf_path)
+        paper_figures.figure_image(2, pdf=pdf_path)
     blank = tmp_path / "blank.pdf"
     writer = PdfWriter()
     writer.add_blank_page(width=200, height=200)
     with open(blank, "wb") as handle:
         writer.write(handle)
     with pytest.raises(paper_figures.PaperFigureError, match="Figure 5 as a 1548x1044 bitmap on page 5"):
-        paper_figures.figure_image(5, blank)
+        paper_figures.figure_image(5, pdf=blank)
     not_a_pdf = tmp_path / "not.pdf"
     not_a_pdf.write_bytes(b"hello")
     with pytest.raises(paper_figures.PaperFigureError, match="cannot read"):
-        paper_figures.figure_image(5, not_a_pdf)
+        paper_figures.figure_image(5, pdf=not_a_pdf)
 
 
 # --------------------------------------------------------------------------------------
@@ -236,7 +236,7 @@ def test_figure5_reproduced_within_five_ab_of_the_printed_ours(figure5_rows, mod
     assert all(r < t for r, t in zip(recomputed, truth))
 
 
-def test_figure6_has_six_gray_and_colour_pairs(figure6_pairs):
+def test_figure6_has_six_gray_and_color_pairs(figure6_pairs):
     assert len(figure6_pairs) == 6
     for pair in figure6_pairs:
         for panel in (pair.gray, pair.colorized):

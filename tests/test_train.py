@@ -159,14 +159,14 @@ def test_from_dict_does_not_depend_on_the_environment(monkeypatch):
 
 
 def test_baselines_by_hand(tmp_path):
-    colour = np.array([200, 60, 30], dtype=np.uint8)  # an orange
+    color = np.array([200, 60, 30], dtype=np.uint8)  # an orange
     (tmp_path / "train").mkdir()
     (tmp_path / "val").mkdir()
-    Image.fromarray(np.full((40, 40, 3), colour)).save(tmp_path / "val" / "orange.png")
-    Image.fromarray(np.full((40, 40, 3), colour)).save(tmp_path / "train" / "orange.png")
+    Image.fromarray(np.full((40, 40, 3), color)).save(tmp_path / "val" / "orange.png")
+    Image.fromarray(np.full((40, 40, 3), color)).save(tmp_path / "train" / "orange.png")
     Image.fromarray(np.full((40, 40, 3), (30, 60, 200), dtype=np.uint8)).save(tmp_path / "train" / "blue.png")
     train_set, val_set = build_datasets(tmp_path, size=16, train_images=8, val_images=8)
-    a, b = rgb2lab(colour / 255.0)[1:]
+    a, b = rgb2lab(color / 255.0)[1:]
     gray = constant_prediction_loss(make_loader(val_set, 4), ab_to_target(torch.zeros(2)))
     assert gray == pytest.approx(((a / 255) ** 2 + (b / 255) ** 2) / 2, rel=1e-4)
     blue_ab = rgb2lab(np.array([30, 60, 200]) / 255.0)[1:]

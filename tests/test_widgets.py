@@ -14,11 +14,11 @@ from colorlib.lessons.color_space import (
     DEFAULT_PHOTO_EDITS,
     DEFAULT_SWATCHES,
     PhotoEdit,
-    describe_lab_colour,
-    edit_photo_colours,
+    describe_lab_color,
+    edit_photo_colors,
     lab_swatch_widget,
     photo_as_float,
-    photo_colour_widget,
+    photo_color_widget,
     plot_lab_swatches,
     plot_photo_edits,
 )
@@ -34,72 +34,72 @@ def expected_hex(lightness, a, b) -> str:
 # --- one Lab colour -----------------------------------------------------------------------
 
 
-def test_describe_lab_colour_white_red_and_an_impossible_colour():
-    white = describe_lab_colour(100, 0, 0)
+def test_describe_lab_color_white_red_and_an_impossible_color():
+    white = describe_lab_color(100, 0, 0)
     assert white.rgb8 == (255, 255, 255) and white.hex == "#FFFFFF" and white.in_gamut
     np.testing.assert_allclose(white.rgb, (1, 1, 1), atol=1e-4)
     red_lab = skimage.color.rgb2lab(np.array([[[1.0, 0.0, 0.0]]]))[0, 0]  # about (53.24, 80.09, 67.20)
-    red = describe_lab_colour(*red_lab)
+    red = describe_lab_color(*red_lab)
     assert red.hex == "#FF0000" and red.in_gamut
-    impossible = describe_lab_colour(50, 100, 100)
+    impossible = describe_lab_color(50, 100, 100)
     assert not impossible.in_gamut
     assert impossible.hex == "#FF0000"  # clipped to the nearest corner of the RGB cube
 
 
-def test_describe_lab_colour_agrees_with_scikit_image():
+def test_describe_lab_color_agrees_with_scikit_image():
     for lab in [(60.0, 20.0, -30.0), (35.0, -20.0, 25.0), (80.0, 5.0, 60.0)]:
-        colour = describe_lab_colour(*lab)
+        color = describe_lab_color(*lab)
         reference = skimage.color.lab2rgb(np.array([[lab]]))[0, 0]
-        np.testing.assert_allclose(colour.rgb, reference, atol=1e-6)
-        assert colour.in_gamut and colour.hex == expected_hex(*lab)
+        np.testing.assert_allclose(color.rgb, reference, atol=1e-6)
+        assert color.in_gamut and color.hex == expected_hex(*lab)
 
 
-def test_describe_lab_colour_rejects_non_numbers():
+def test_describe_lab_color_rejects_non_numbers():
     with pytest.raises(ValueError, match="number for a"):
-        describe_lab_colour(50, "red", 0)
+        describe_lab_color(50, "red", 0)
     with pytest.raises(ValueError, match="NaN"):
-        describe_lab_colour(50, float("nan"), 0)
+        describe_lab_color(50, float("nan"), 0)
 
 
 def test_swatch_widget_follows_its_sliders():
     widget = lab_swatch_widget()  # L=50, a=b=0: middle gray
-    assert widget.colour.hex == "#777777" and "#777777" in widget.swatch.value
+    assert widget.color.hex == "#777777" and "#777777" in widget.swatch.value
     assert "(119, 119, 119)" in widget.swatch.value and "inside the sRGB gamut" in widget.swatch.value
 
     before = widget.swatch.value
     widget.a_slider.value = 50.0  # towards red
     assert widget.swatch.value != before
-    assert widget.colour.lab == (50.0, 50.0, 0.0)
-    assert widget.colour.hex == expected_hex(50, 50, 0) == "#C24F79"
+    assert widget.color.lab == (50.0, 50.0, 0.0)
+    assert widget.color.hex == expected_hex(50, 50, 0) == "#C24F79"
     assert "#C24F79" in widget.swatch.value and "(194, 79, 121)" in widget.swatch.value
-    assert widget.colour.rgb[0] > widget.colour.rgb[2] > widget.colour.rgb[1]  # red above blue above green
+    assert widget.color.rgb[0] > widget.color.rgb[2] > widget.color.rgb[1]  # red above blue above green
 
     widget.b_slider.value = -40.0  # towards blue
-    assert widget.colour.rgb[2] > widget.colour.rgb[0]
-    assert widget.colour.hex == expected_hex(50, 50, -40)
+    assert widget.color.rgb[2] > widget.color.rgb[0]
+    assert widget.color.hex == expected_hex(50, 50, -40)
 
 
 def test_swatch_widget_warns_outside_the_gamut_and_stops_warning_inside():
     widget = lab_swatch_widget()
-    colour = widget.set_lab(50, 100, 100)
-    assert not colour.in_gamut
+    color = widget.set_lab(50, 100, 100)
+    assert not color.in_gamut
     assert "outside the sRGB gamut" in widget.swatch.value and "inside" not in widget.swatch.value
     widget.set_lab(50, 10, 10)
-    assert widget.colour.in_gamut and "outside the sRGB gamut" not in widget.swatch.value
+    assert widget.color.in_gamut and "outside the sRGB gamut" not in widget.swatch.value
 
 
-def test_static_swatches_show_the_numbers_and_flag_the_impossible_colour():
+def test_static_swatches_show_the_numbers_and_flag_the_impossible_color():
     figure = plot_lab_swatches()
     shown = [axis for axis in figure.axes if axis.images]
     assert len(shown) == len(DEFAULT_SWATCHES)
     flagged = 0
     for axis, lab in zip(shown, DEFAULT_SWATCHES):
-        colour = describe_lab_colour(*lab)
-        np.testing.assert_allclose(axis.images[0].get_array()[0, 0], colour.rgb)
+        color = describe_lab_color(*lab)
+        np.testing.assert_allclose(axis.images[0].get_array()[0, 0], color.rgb)
         label = axis.texts[0].get_text()
-        assert colour.hex in label
+        assert color.hex in label
         flagged += "OUT OF GAMUT" in label
-        assert ("OUT OF GAMUT" in label) == (not colour.in_gamut)
+        assert ("OUT OF GAMUT" in label) == (not color.in_gamut)
     assert flagged == 1  # only (50, 100, 100)
     with pytest.raises(ValueError, match="at least one"):
         plot_lab_swatches([])
@@ -110,7 +110,7 @@ def test_static_swatches_show_the_numbers_and_flag_the_impossible_colour():
 
 @pytest.fixture(scope="module")
 def photo_widget():
-    return photo_colour_widget(sample_photo("coffee"), max_side=64)
+    return photo_color_widget(sample_photo("coffee"), max_side=64)
 
 
 def decoded(png: bytes) -> np.ndarray:
@@ -125,7 +125,7 @@ def reset(widget):
 
 def test_photo_widget_starts_with_the_photo(photo_widget):
     reset(photo_widget)
-    photo = photo_as_float(sample_photo("coffee"), 64)
+    photo = photo_as_float(sample_photo("coffee"), max_side=64)
     assert photo_widget.rgb.shape == photo.shape == (43, 64, 3)
     assert np.abs(photo_widget.rgb - photo).max() < 1e-4  # Lab round trip
     np.testing.assert_array_equal(decoded(photo_widget.image.value), np.round(photo * 255).astype(np.uint8))
@@ -173,7 +173,7 @@ def test_toggles_switch_the_channels_off(photo_widget):
     assert np.abs(both_off - both_off[..., :1]).max() <= 1  # no a, no b: gray
     photo_widget.a_toggle.value = photo_widget.b_toggle.value = True
     assert photo_widget.b_toggle.description == "b channel on"
-    assert np.abs(photo_widget.rgb - photo_as_float(sample_photo("coffee"), 64)).max() < 1e-4
+    assert np.abs(photo_widget.rgb - photo_as_float(sample_photo("coffee"), max_side=64)).max() < 1e-4
 
 
 def test_static_photo_edits_match_the_widget(photo_widget):
@@ -184,24 +184,24 @@ def test_static_photo_edits_match_the_widget(photo_widget):
     assert titles[1] == "chroma x0" and titles[6].startswith("a off")
     assert "clipped" in titles[3]  # chroma x2
     for axis, edit in zip(shown, DEFAULT_PHOTO_EDITS):
-        _, expected = edit_photo_colours(photo_widget.lab, edit)
+        _, expected = edit_photo_colors(photo_widget.lab, edit)
         np.testing.assert_allclose(axis.images[0].get_array(), expected, atol=1e-6)
     gray = shown[1].images[0].get_array()
     assert np.abs(gray - gray[..., :1]).max() < 1e-3
 
 
-def test_edit_photo_colours_rotates_then_switches_off():
+def test_edit_photo_colors_rotates_then_switches_off():
     lab = np.array([[[50.0, 30.0, 0.0]]])
-    edited, rgb = edit_photo_colours(lab, PhotoEdit(hue_degrees=90.0, b_on=False))
+    edited, rgb = edit_photo_colors(lab, PhotoEdit(hue_degrees=90.0, b_on=False))
     np.testing.assert_allclose(edited, [[[50.0, 0.0, 0.0]]], atol=1e-12)  # (30, 0) -> (0, 30) -> b off
-    edited, _ = edit_photo_colours(lab, PhotoEdit(hue_degrees=90.0, a_on=False))
+    edited, _ = edit_photo_colors(lab, PhotoEdit(hue_degrees=90.0, a_on=False))
     np.testing.assert_allclose(edited, [[[50.0, 0.0, 30.0]]], atol=1e-12)
     assert rgb.shape == (1, 1, 3)
 
 
 def test_photo_as_float_checks_and_shrinks():
     cat = sample_photo("chelsea")  # 300 x 451
-    small = photo_as_float(cat, 100)
+    small = photo_as_float(cat, max_side=100)
     assert small.shape == (67, 100, 3) and small.dtype == np.float32
     assert 0 <= small.min() and small.max() <= 1
     assert abs(small.mean() - cat.mean() / 255) < 0.01
@@ -249,7 +249,7 @@ def test_describe_ab_plane_measures_the_slice():
     assert black.displayable.sum() == 1 and black.max_chroma == 0.0 and black.a_range == (0.0, 0.0)
 
 
-def test_ab_plane_widget_follows_its_slider_and_marks_a_colour():
+def test_ab_plane_widget_follows_its_slider_and_marks_a_color():
     widget = AbPlaneWidget(50.0, mark=(80.0, -80.0))
     assert widget.plane.lightness == 50.0 and "21.4% of the square displayable" in widget.summary.value
     assert widget.mark_displayable is False and "not displayable at this L" in widget.summary.value
@@ -363,7 +363,7 @@ def test_feature_map_browser_on_an_encoder_and_its_static_twin():
             share = browser.describe(layer, channel).active_share
             assert axis.get_title().startswith(f"ch {channel}, ") and f">0 at {100 * share:.0f}%" in axis.get_title()
     with pytest.raises(ValueError, match="unknown layer"):
-        draw_feature_map_browser(browser, ["conv9"])
+        draw_feature_map_browser(browser, layers=["conv9"])
 
 
 # --- notebook 07: colorize your own photos --------------------------------------------------
@@ -518,7 +518,7 @@ def classification_models(colorizer_files):
     return colorlib.load_pretrained(paths["classification"]), colorlib.load_pretrained(paths["mse"]), photo
 
 
-def test_temperature_explorer_recolours_and_measures_what_it_shows(classification_models):
+def test_temperature_explorer_recolors_and_measures_what_it_shows(classification_models):
     import colorlib
     from colorlib import metrics
     from colorlib.lessons.beyond_mse import TemperatureExplorer
@@ -532,10 +532,10 @@ def test_temperature_explorer_recolours_and_measures_what_it_shows(classificatio
     assert view.temperature == 1.0 and np.array_equal(view.rgb, expected)
     assert decoded(explorer.image.value).shape == (24, 32, 3)
     assert view.auc == pytest.approx(metrics.ab_error_auc(metrics.ab_of(expected), metrics.ab_of(explorer.photo)))
-    assert view.colourfulness == pytest.approx(metrics.colourfulness(expected))
-    assert view.colourfulness_ratio == pytest.approx(view.colourfulness / metrics.colourfulness(explorer.photo))
+    assert view.colorfulness == pytest.approx(metrics.colorfulness(expected))
+    assert view.colorfulness_ratio == pytest.approx(view.colorfulness / metrics.colorfulness(explorer.photo))
     assert view.chroma == pytest.approx(metrics.mean_chroma(metrics.ab_of(expected)))
-    assert f"T = 1.00: colourfulness {view.colourfulness:.1f}" in explorer.summary.value
+    assert f"T = 1.00: colourfulness {view.colorfulness:.1f}" in explorer.summary.value
     assert f"AuC {view.auc:.1f} %" in explorer.summary.value
     explorer.slider.value = 0.1
     assert not np.array_equal(explorer.view.rgb, view.rgb)  # a sharper distribution, other colours
@@ -556,10 +556,10 @@ def test_static_temperatures_show_the_widgets_numbers(classification_models):
         titles = [axis.get_title() for axis in figure.axes]
         for temperature in (1.0, 0.1):
             view = explorer.view_at(temperature)
-            assert f"T = {temperature:g}\ncolourfulness x{view.colourfulness_ratio:.2f}, AuC {view.auc:.1f} %" in titles
+            assert f"T = {temperature:g}\ncolourfulness x{view.colorfulness_ratio:.2f}, AuC {view.auc:.1f} %" in titles
         curve = figure.axes[3].get_lines()[0]  # the colourfulness ratio against T
         assert list(curve.get_xdata()) == [0.1, 0.2, 0.5, 1.0]
-        assert curve.get_ydata()[1] == pytest.approx(explorer.view_at(0.2).colourfulness_ratio)
+        assert curve.get_ydata()[1] == pytest.approx(explorer.view_at(0.2).colorfulness_ratio)
     finally:
         plt.close(figure)
     with pytest.raises(ValueError, match="at least one temperature"):
@@ -590,7 +590,7 @@ def test_pixel_explorer_reads_the_distribution_at_the_chosen_pixel(classificatio
     assert prediction.lightness == pytest.approx(float(lightness[0, 0, 5, 20]) * 100, abs=1e-4)
     bins = classifier.output_decoder.bins.double()
     assert prediction.modes.mean == pytest.approx(tuple((probabilities[0, :, 5, 20] @ bins).tolist()), abs=1e-4)
-    annealed = annealed_mean(logits[:, :, 5:6, 20:21], classifier.output_decoder.bins, 0.5)[0, :, 0, 0]
+    annealed = annealed_mean(logits[:, :, 5:6, 20:21], classifier.output_decoder.bins, temperature=0.5)[0, :, 0, 0]
     assert prediction.annealed == pytest.approx(tuple(annealed.tolist()), abs=1e-4)
     assert prediction.mse == pytest.approx(tuple(mse_ab[0, :, 5, 20].tolist()), abs=1e-4)
     assert "pixel (5, 20)" in explorer.summary.value and decoded(explorer.image.value).ndim == 3

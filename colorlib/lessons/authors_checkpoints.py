@@ -82,7 +82,7 @@ def describe_checkpoint(path: str | os.PathLike) -> CheckpointFacts:
     )
 
 
-def module_tree(module: nn.Module, max_depth: int = 2) -> str:
+def module_tree(module: nn.Module, *, max_depth: int = 2) -> str:
     """A compact outline of a module: one line per sub-module down to ``max_depth``,
     with its parameter count (``midlevel_resnet.4  Sequential  147,968``)."""
     lines = []

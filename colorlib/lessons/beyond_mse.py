@@ -44,7 +44,7 @@ from ..images import (
     resize,
 )
 from ..inference import colorize, network_input
-from ..metrics import ab_error_auc, ab_of, colourfulness, mean_chroma
+from ..metrics import ab_error_auc, ab_of, colorfulness, mean_chroma
 from ..model import ColorizationNet
 from .color_space import _figure_png
 from .plot import png_bytes
@@ -67,8 +67,8 @@ __all__ = [
     "bimodality",
     "LOSS_TABLE_COLUMNS",
     "downscaled",
-    "ScoredColours",
-    "score_colours",
+    "ScoredColors",
+    "score_colors",
     "score_colorizer",
     "seed_table",
 ]
@@ -100,15 +100,15 @@ class TemperatureView:
         temperature: ``T`` (1: the mean of the predicted distribution; towards 0: its mode).
         rgb: the colorized photo, uint8 ``(H, W, 3)``, its own lightness kept.
         colourfulness: Hasler and Suesstrunk's colourfulness of ``rgb`` (0 for gray).
-        colourfulness_ratio: ``colourfulness`` over the photo's own.
+        colorfulness_ratio: ``colorfulness`` over the photo's own.
         auc: AuC of ``rgb``'s ab against the photo's, %, 0..100.
         chroma: mean C*ab of ``rgb``.
     """
 
     temperature: float
     rgb: np.ndarray
-    colourfulness: float
-    colourfulness_ratio: float
+    colorfulness: float
+    colorfulness_ratio: float
     auc: float
     chroma: float
 
@@ -141,7 +141,7 @@ class TemperatureExplorer:
         self.model = _classification_model(model, "TemperatureExplorer")
         self.photo = _shrunk(photo, max_side)
         self.true_ab = ab_of(self.photo)
-        self.true_colourfulness = float(colourfulness(self.photo))
+        self.true_colorfulness = float(colorfulness(self.photo))
         self._views: dict[float, TemperatureView] = {}
         self.slider = widgets.FloatSlider(value=temperature, min=0.05, max=1.0, step=0.01, description="T",
                                           readout_format=".2f", continuous_update=False,
@@ -160,8 +160,8 @@ class TemperatureExplorer:
         if key not in self._views:
             rgb = colorize(self.photo, self.model, temperature=key)
             ab = ab_of(rgb)
-            shown = float(colourfulness(rgb))
-            self._views[key] = TemperatureView(key, rgb, shown, shown / max(self.true_colourfulness, 1e-12),
+            shown = float(colorfulness(rgb))
+            self._views[key] = TemperatureView(key, rgb, shown, shown / max(self.true_colorfulness, 1e-12),
                                                float(ab_error_auc(ab, self.true_ab)), float(mean_chroma(ab)))
         return self._views[key]
 
@@ -169,14 +169,14 @@ class TemperatureExplorer:
         """Recolour the photo for the slider's value and rewrite the measures."""
         self.view = view = self.view_at(self.slider.value)
         self.image.value = png_bytes(view.rgb)
-        line = (f"T = {view.temperature:.2f}: colourfulness {view.colourfulness:.1f} ({view.colourfulness_ratio:.2f} "
-                f"of the photo's {self.true_colourfulness:.1f}), AuC {view.auc:.1f} %, mean chroma {view.chroma:.1f}")
+        line = (f"T = {view.temperature:.2f}: colourfulness {view.colorfulness:.1f} ({view.colorfulness_ratio:.2f} "
+                f"of the photo's {self.true_colorfulness:.1f}), AuC {view.auc:.1f} %, mean chroma {view.chroma:.1f}")
         self.summary.value = f'<span style="font-family:monospace">{html.escape(line)}</span>'
 
 
 def draw_temperatures(
     explorer: TemperatureExplorer,
-    temperatures: Sequence[float] = (1.0, ANNEALED_MEAN_TEMPERATURE, 0.1),
+    *, temperatures: Sequence[float] = (1.0, ANNEALED_MEAN_TEMPERATURE, 0.1),
     curve: Sequence[float] = (0.05, 0.1, 0.2, 0.3, 0.38, 0.5, 0.7, 1.0),
     title: str = "",
 ) -> Figure:
@@ -199,10 +199,10 @@ def draw_temperatures(
     grid = figure.add_gridspec(2, columns, height_ratios=(panel * height / width, 2.6))
     pictures = [figure.add_subplot(grid[0, column]) for column in range(columns)]
     pictures[0].imshow(explorer.photo)
-    pictures[0].set_title(f"ground truth\ncolourfulness {explorer.true_colourfulness:.1f}", fontsize=9)
+    pictures[0].set_title(f"ground truth\ncolourfulness {explorer.true_colorfulness:.1f}", fontsize=9)
     for axis, view in zip(pictures[1:], views):
         axis.imshow(view.rgb)
-        axis.set_title(f"T = {view.temperature:g}\ncolourfulness x{view.colourfulness_ratio:.2f}, AuC {view.auc:.1f} %",
+        axis.set_title(f"T = {view.temperature:g}\ncolourfulness x{view.colorfulness_ratio:.2f}, AuC {view.auc:.1f} %",
                        fontsize=9)
     for axis in pictures:
         axis.set_xticks([])
@@ -210,7 +210,7 @@ def draw_temperatures(
     ratio_axis = figure.add_subplot(grid[1, :])
     sweep = sorted(set(round(float(t), 6) for t in (*curve, *temperatures)))
     measured = [explorer.view_at(temperature) for temperature in sweep]
-    ratio_axis.plot(sweep, [view.colourfulness_ratio for view in measured], "o-", color="#1f77b4",
+    ratio_axis.plot(sweep, [view.colorfulness_ratio for view in measured], "o-", color="#1f77b4",
                     label="colourfulness ratio (left)")
     ratio_axis.axhline(1.0, color="#1f77b4", lw=0.6, ls=":")
     ratio_axis.set_xlabel("temperature T (1: the mean of the distribution; towards 0: its mode)", fontsize=9)
@@ -356,7 +356,7 @@ class PixelDistributionExplorer:
         row, column = self._check_pixel((row, column))
         probabilities = self.probabilities[:, row, column]
         logits = self.logits[:, :, row : row + 1, column : column + 1]
-        annealed = annealed_mean(logits, self.bins, self.temperature)[0, :, 0, 0].tolist()
+        annealed = annealed_mean(logits, self.bins, temperature=self.temperature)[0, :, 0, 0].tolist()
         return PixelPrediction(
             row=row,
             column=column,
@@ -399,7 +399,7 @@ def _draw_pixel_prediction(photo_axis, plane_axis, explorer: PixelDistributionEx
                          f"input, L = {prediction.lightness:.0f}", fontsize=9)
     bins = explorer.bins.double().numpy()
     lab = np.concatenate([np.full((len(bins), 1), prediction.lightness), bins], axis=1)
-    background, extent = bins_on_grid(lab_to_rgb(lab[None])[0], explorer.bins, 1.0)
+    background, extent = bins_on_grid(lab_to_rgb(lab[None])[0], explorer.bins, fill=1.0)
     plane_axis.imshow(background, extent=extent, interpolation="nearest", alpha=0.45)
     largest = max(float(prediction.probabilities.max()), 1e-12)
     plane_axis.scatter(bins[:, 0], bins[:, 1], s=260.0 * prediction.probabilities / largest, facecolors="none",
@@ -417,10 +417,10 @@ def _draw_pixel_prediction(photo_axis, plane_axis, explorer: PixelDistributionEx
         plane_axis.plot(*ab, marker=marker, markersize=8, markerfacecolor="white", markeredgecolor="black",
                         alpha=0.9, linestyle="none", label=label)
     plane_axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
-    ab_plane_axes(plane_axis, "predicted distribution (disc area: probability)")
+    ab_plane_axes(plane_axis, title="predicted distribution (disc area: probability)")
 
 
-def draw_pixel_distributions(explorer: PixelDistributionExplorer, pixels: Sequence[tuple[int, int]] | None = None) -> Figure:
+def draw_pixel_distributions(explorer: PixelDistributionExplorer, *, pixels: Sequence[tuple[int, int]] | None = None) -> Figure:
     """Static twin of :class:`PixelDistributionExplorer`: one row per pixel.
 
     Args:
@@ -439,7 +439,7 @@ def draw_pixel_distributions(explorer: PixelDistributionExplorer, pixels: Sequen
     return figure
 
 
-def bins_on_grid(values: np.ndarray, bins: torch.Tensor, fill: float = np.nan,
+def bins_on_grid(values: np.ndarray, bins: torch.Tensor, *, fill: float = np.nan,
                  step: float = AB_BIN_STEP) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """One value per bin painted on the square grid of bin cells, to draw with ``imshow``.
 
@@ -473,7 +473,7 @@ def bins_on_grid(values: np.ndarray, bins: torch.Tensor, fill: float = np.nan,
     return image, (-half, half, -half, half)
 
 
-def ab_plane_axes(axis: "matplotlib.axes.Axes", title: str = "") -> None:
+def ab_plane_axes(axis: "matplotlib.axes.Axes", *, title: str = "") -> None:
     """Label a matplotlib axis as the ab plane (-135..135 both ways, a rightwards, b upwards)."""
     axis.axhline(0.0, color="#888888", lw=0.5)
     axis.axvline(0.0, color="#888888", lw=0.5)
@@ -485,7 +485,7 @@ def ab_plane_axes(axis: "matplotlib.axes.Axes", title: str = "") -> None:
     axis.set_title(title, fontsize=9)
 
 
-def plot_ab_bins(lightnesses: Iterable[float] = (30.0, 50.0, 80.0), step: float = AB_BIN_STEP) -> Figure:
+def plot_ab_bins(lightnesses: Iterable[float] = (30.0, 50.0, 80.0), *, step: float = AB_BIN_STEP) -> Figure:
     """The classification loss's ab bins (:func:`ab_bins`) on the ab plane, at a few lightnesses.
 
     Each bin is a square of side ``step``. Where some colour of the square is displayable
@@ -514,18 +514,18 @@ def plot_ab_bins(lightnesses: Iterable[float] = (30.0, 50.0, 80.0), step: float 
     figure = plt.figure(figsize=(3.4 * len(levels), 3.6), layout="constrained")
     axes = figure.subplots(1, len(levels), squeeze=False)[0]
     for axis, level in zip(axes, levels):
-        shown = displayable_bins_at(level, step).numpy()
+        shown = displayable_bins_at(level, step=step).numpy()
         lab = np.concatenate([np.full((len(bins), 1), level), bins.double().numpy()], axis=1)
-        colours = lab_to_rgb(lab[None])[0]
-        colours[~shown] = 0.85
-        image, extent = bins_on_grid(colours, bins, 1.0, step)
+        colors = lab_to_rgb(lab[None])[0]
+        colors[~shown] = 0.85
+        image, extent = bins_on_grid(colors, bins, fill=1.0, step=step)
         axis.imshow(image, extent=extent, interpolation="nearest")
-        ab_plane_axes(axis, f"L = {level:g}: {int(shown.sum())} of {len(bins)} bins displayable")
+        ab_plane_axes(axis, title=f"L = {level:g}: {int(shown.sum())} of {len(bins)} bins displayable")
     figure.suptitle(f"{len(bins)} ab bins of {step:g} x {step:g} (gray: displayable only at other L)", fontsize=10)
     return figure
 
 
-def plot_rebalancing(prior: torch.Tensor, weights: torch.Tensor | None = None, bins: torch.Tensor | None = None,
+def plot_rebalancing(prior: torch.Tensor, *, weights: torch.Tensor | None = None, bins: torch.Tensor | None = None,
                      lam: float = REBALANCING_LAMBDA) -> Figure:
     """How often each ab bin occurs in training (log scale), and the rebalancing weight it gets.
 
@@ -559,12 +559,12 @@ def plot_rebalancing(prior: torch.Tensor, weights: torch.Tensor | None = None, b
     palette = matplotlib.colormaps["viridis"].with_extremes(bad="white", under="#d9d9d9")
     drawn = left.imshow(image, extent=extent, interpolation="nearest", cmap=palette, vmin=lowest, vmax=0)
     figure.colorbar(drawn, ax=left, shrink=0.8).set_label("log10 share of training pixels", fontsize=8)
-    ab_plane_axes(left, f"prior: {int(seen.sum())} of {len(bins)} bins occur (gray: never)")
+    ab_plane_axes(left, title=f"prior: {int(seen.sum())} of {len(bins)} bins occur (gray: never)")
     image, extent = bins_on_grid(weights, bins)
     drawn = middle.imshow(image, extent=extent, interpolation="nearest",
                           cmap=matplotlib.colormaps["magma"].with_extremes(bad="white"))
     figure.colorbar(drawn, ax=middle, shrink=0.8).set_label("weight w", fontsize=8)
-    ab_plane_axes(middle, f"rebalancing weights: {weights.min():.2f} to {weights.max():.2f}")
+    ab_plane_axes(middle, title=f"rebalancing weights: {weights.min():.2f} to {weights.max():.2f}")
     smoothed = smooth_prior(prior, bins).numpy()
     right.semilogx(np.maximum(smoothed, 1e-9), weights, ".", color="#444444")
     right.axhline(1.0, color="#b00020", lw=0.8, label="w = 1: no rebalancing")
@@ -609,7 +609,7 @@ def _check_mode_options(separation: float, radius: float, what: str) -> tuple[fl
 
 
 def distribution_modes(
-    probabilities: torch.Tensor, bins: torch.Tensor, separation: float = 40.0, radius: float = 10.0
+    probabilities: torch.Tensor, bins: torch.Tensor, *, separation: float = 40.0, radius: float = 10.0
 ) -> DistributionModes:
     """The two main colours of a predicted distribution, and its mean.
 
@@ -659,7 +659,7 @@ def distribution_modes(
 
 
 def mode_masses(
-    probabilities: torch.Tensor, bins: torch.Tensor, separation: float = 40.0, radius: float = 10.0
+    probabilities: torch.Tensor, bins: torch.Tensor, *, separation: float = 40.0, radius: float = 10.0
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per pixel, the masses of the two modes of :func:`distribution_modes`, for a whole map at once.
 
@@ -695,7 +695,7 @@ def mode_masses(
 
 
 def bimodality(
-    probabilities: torch.Tensor, bins: torch.Tensor, separation: float = 40.0, radius: float = 10.0
+    probabilities: torch.Tensor, bins: torch.Tensor, *, separation: float = 40.0, radius: float = 10.0
 ) -> torch.Tensor:
     """Per pixel, the mass of the second mode (:func:`mode_masses`): how strongly the
     prediction hesitates between two colours at least ``separation`` apart.
@@ -703,20 +703,20 @@ def bimodality(
     Returns:
         float64 ``(N, H, W)``, 0..1 (0 where all the mass is near one colour).
     """
-    return mode_masses(probabilities, bins, separation, radius)[1]
+    return mode_masses(probabilities, bins, separation=separation, radius=radius)[1]
 
 
-#: The columns of :func:`seed_table`: key of :func:`score_colours` -> (heading, decimals).
+#: The columns of :func:`seed_table`: key of :func:`score_colors` -> (heading, decimals).
 LOSS_TABLE_COLUMNS: dict[str, tuple[str, int]] = {
     "auc": ("AuC %", 1),
     "rebalanced_auc": ("rebal. AuC %", 1),
     "psnr": ("PSNR dB", 2),
-    "colourfulness_ratio": ("colourful. ratio", 2),
+    "colorfulness_ratio": ("colourful. ratio", 2),
     "chroma": ("chroma", 1),
 }
 
 
-def downscaled(images: Sequence[EvaluationImage], factor: int = 2) -> list[EvaluationImage]:
+def downscaled(images: Sequence[EvaluationImage], *, factor: int = 2) -> list[EvaluationImage]:
     """The same whole photos, ``factor`` times smaller on each side (bicubic, :func:`colorlib.images.resize`).
 
     Kodak24 at half size (384 x 512) makes every metric four times cheaper; a network
@@ -738,18 +738,18 @@ def downscaled(images: Sequence[EvaluationImage], factor: int = 2) -> list[Evalu
 
 
 @dataclass
-class ScoredColours:
-    """One colorizer's outputs on a list of photos and its :func:`score_colours`."""
+class ScoredColors:
+    """One colorizer's outputs on a list of photos and its :func:`score_colors`."""
 
     name: str
     predictions: list[np.ndarray] = field(repr=False)
     scores: dict[str, float]
 
 
-def score_colours(
+def score_colors(
     predictions: Sequence[np.ndarray],
     images: Sequence[EvaluationImage],
-    true_ab: Sequence[np.ndarray] | None = None,
+    *, true_ab: Sequence[np.ndarray] | None = None,
 ) -> dict[str, float]:
     """The numbers of notebook 06's table for one set of colorized photos.
 
@@ -761,36 +761,36 @@ def score_colours(
     Returns:
         ``auc`` (%, mean over photos), ``rebalanced_auc`` (%, Zhang et al.'s class-rebalanced
         AuC over all the photos' pixels pooled: every occupied 10 x 10 ab bin of the truth
-        counts the same), ``psnr`` (dB, mean), ``colourfulness`` and ``true_colourfulness``
-        (means), ``colourfulness_ratio`` (their ratio), ``chroma`` and ``true_chroma``
+        counts the same), ``psnr`` (dB, mean), ``colorfulness`` and ``true_colorfulness``
+        (means), ``colorfulness_ratio`` (their ratio), ``chroma`` and ``true_chroma``
         (mean C*ab, means over photos).
 
     Raises:
         ValueError: no photos, or lists or shapes that do not match.
     """
     if not images or len(predictions) != len(images):
-        raise ValueError(f"score_colours: expected one prediction per photo (at least one), got {len(predictions)} for {len(images)}")
+        raise ValueError(f"score_colors: expected one prediction per photo (at least one), got {len(predictions)} for {len(images)}")
     true_ab = [metrics.ab_of(image.rgb) for image in images] if true_ab is None else list(true_ab)
     if len(true_ab) != len(images):
-        raise ValueError(f"score_colours: expected one true ab per photo, got {len(true_ab)} for {len(images)}")
+        raise ValueError(f"score_colors: expected one true ab per photo, got {len(true_ab)} for {len(images)}")
     for predicted, image in zip(predictions, images):
         if not isinstance(predicted, np.ndarray) or predicted.shape != image.rgb.shape:
             raise ValueError(
-                f"score_colours: the prediction for {image.name} is {getattr(predicted, 'shape', type(predicted).__name__)}, "
+                f"score_colors: the prediction for {image.name} is {getattr(predicted, 'shape', type(predicted).__name__)}, "
                 f"expected an RGB array shaped like the photo {image.rgb.shape}"
             )
     predicted_ab = [metrics.ab_of(predicted) for predicted in predictions]
-    colourfulness = float(np.mean([metrics.colourfulness(predicted) for predicted in predictions]))
-    true_colourfulness = float(np.mean([metrics.colourfulness(image.rgb) for image in images]))
+    colorfulness = float(np.mean([metrics.colorfulness(predicted) for predicted in predictions]))
+    true_colorfulness = float(np.mean([metrics.colorfulness(image.rgb) for image in images]))
     pooled_prediction = np.concatenate([ab.reshape(-1, 2) for ab in predicted_ab])[None]
     pooled_truth = np.concatenate([ab.reshape(-1, 2) for ab in true_ab])[None]
     return {
         "auc": float(np.mean([metrics.ab_error_auc(p, t) for p, t in zip(predicted_ab, true_ab)])),
         "rebalanced_auc": metrics.rebalanced_ab_error_auc(pooled_prediction, pooled_truth),
         "psnr": float(np.mean([metrics.psnr(p, image.rgb) for p, image in zip(predictions, images)])),
-        "colourfulness": colourfulness,
-        "true_colourfulness": true_colourfulness,
-        "colourfulness_ratio": colourfulness / max(true_colourfulness, 1e-12),
+        "colorfulness": colorfulness,
+        "true_colorfulness": true_colorfulness,
+        "colorfulness_ratio": colorfulness / max(true_colorfulness, 1e-12),
         "chroma": float(np.mean([metrics.mean_chroma(ab) for ab in predicted_ab])),
         "true_chroma": float(np.mean([metrics.mean_chroma(ab) for ab in true_ab])),
     }
@@ -800,23 +800,23 @@ def score_colorizer(
     name: str,
     colorizer: Colorizer,
     images: Sequence[EvaluationImage],
-    true_ab: Sequence[np.ndarray] | None = None,
-) -> ScoredColours:
-    """Run ``colorizer`` on every photo and :func:`score_colours` the outputs."""
+    *, true_ab: Sequence[np.ndarray] | None = None,
+) -> ScoredColors:
+    """Run ``colorizer`` on every photo and :func:`score_colors` the outputs."""
     predictions = [colorizer(image.rgb) for image in images]
-    return ScoredColours(name, predictions, score_colours(predictions, images, true_ab))
+    return ScoredColors(name, predictions, score_colors(predictions, images, true_ab=true_ab))
 
 
 def seed_table(
     rows: dict[str, Sequence[dict[str, float]]],
-    columns: dict[str, tuple[str, int]] | None = None,
+    *, columns: dict[str, tuple[str, int]] | None = None,
     ground_truth: bool = True,
 ) -> str:
     """A plain-text table with one row per colorizer, each the mean over its seeds ± their spread.
 
     Args:
         rows: ``{row name: [scores of seed 0, scores of seed 1, ...]}`` (dicts of
-            :func:`score_colours`); a baseline without seeds has a list of one.
+            :func:`score_colors`); a baseline without seeds has a list of one.
         columns: ``{key: (heading, decimals)}`` (default :data:`LOSS_TABLE_COLUMNS`).
         ground_truth: a first row with the photos' own colourfulness ratio (1) and chroma.
 
@@ -837,8 +837,8 @@ def seed_table(
     cells: dict[str, list[str]] = {}
     if ground_truth:
         first = next(iter(rows.values()))[0]
-        truth = {"auc": 100.0, "rebalanced_auc": 100.0, "psnr": math.inf, "ssim": 1.0, "colourfulness_ratio": 1.0,
-                 "chroma": first.get("true_chroma", math.nan), "colourfulness": first.get("true_colourfulness", math.nan)}
+        truth = {"auc": 100.0, "rebalanced_auc": 100.0, "psnr": math.inf, "ssim": 1.0, "colorfulness_ratio": 1.0,
+                 "chroma": first.get("true_chroma", math.nan), "colorfulness": first.get("true_colorfulness", math.nan)}
         cells["ground truth"] = [f"{truth.get(key, math.nan):.{decimals}f}" for key, (_, decimals) in columns.items()]
     for name, runs in rows.items():
         row = []

@@ -5,7 +5,7 @@ The widgets, built with ipywidgets:
 - :func:`lab_swatch_widget`: ``L``, ``a`` and ``b`` sliders driving a colour swatch
   that shows its sRGB value (0..1, 0..255 and hex) and warns when the Lab colour is
   outside the sRGB gamut. Static twin: :func:`plot_lab_swatches`.
-- :func:`photo_colour_widget`: on a photo, a chroma slider (0 to 2), a hue-rotation
+- :func:`photo_color_widget`: on a photo, a chroma slider (0 to 2), a hue-rotation
   slider (degrees) and toggles that switch the ``a`` and ``b`` channels off. Static
   twin: :func:`plot_photo_edits`.
 - :class:`AbPlaneWidget` (notebook 01): an ``L`` slider and the ab plane at that
@@ -60,17 +60,17 @@ from ..metrics import mean_chroma
 from .plot import png_bytes, show_images
 
 __all__ = [
-    "SwatchColour",
-    "describe_lab_colour",
+    "SwatchColor",
+    "describe_lab_color",
     "LabSwatchWidget",
     "lab_swatch_widget",
     "DEFAULT_SWATCHES",
     "plot_lab_swatches",
     "PhotoEdit",
     "photo_as_float",
-    "edit_photo_colours",
-    "PhotoColourWidget",
-    "photo_colour_widget",
+    "edit_photo_colors",
+    "PhotoColorWidget",
+    "photo_color_widget",
     "DEFAULT_PHOTO_EDITS",
     "plot_photo_edits",
     "AbPlane",
@@ -80,7 +80,7 @@ __all__ = [
     "plot_ab_planes",
     "scale_chroma_rotate_hue",
     "zero_ab_channels",
-    "lab_false_colour",
+    "lab_false_color",
     "srgb_lab_extremes",
     "ab_grid",
     "displayable_ab_plane",
@@ -94,7 +94,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class SwatchColour:
+class SwatchColor:
     """One Lab colour and what a screen shows for it.
 
     Attributes:
@@ -115,7 +115,7 @@ class SwatchColour:
     in_gamut: bool
 
 
-def describe_lab_colour(lightness: float, a: float, b: float) -> SwatchColour:
+def describe_lab_color(lightness: float, a: float, b: float) -> SwatchColor:
     """What a screen shows for the Lab colour ``(lightness, a, b)``.
 
     Args:
@@ -129,12 +129,12 @@ def describe_lab_colour(lightness: float, a: float, b: float) -> SwatchColour:
     values = []
     for name, value in (("lightness", lightness), ("a", a), ("b", b)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise ValueError(f"describe_lab_colour: expected a number for {name}, got {value!r}")
+            raise ValueError(f"describe_lab_color: expected a number for {name}, got {value!r}")
         values.append(float(value))
     lab = np.array(values, dtype=np.float64).reshape(1, 1, 3)
     rgb = lab_to_rgb(lab).reshape(3)  # raises ValueError for NaN / infinity
     rgb8 = tuple(int(v) for v in np.round(rgb * 255))
-    return SwatchColour(
+    return SwatchColor(
         lab=tuple(values),
         rgb=tuple(float(v) for v in rgb),
         rgb8=rgb8,
@@ -143,16 +143,16 @@ def describe_lab_colour(lightness: float, a: float, b: float) -> SwatchColour:
     )
 
 
-def _swatch_html(colour: SwatchColour) -> str:
+def _swatch_html(color: SwatchColor) -> str:
     """The swatch: a coloured box and its numbers, as HTML for an ``ipywidgets.HTML``."""
-    lightness, a, b = colour.lab
+    lightness, a, b = color.lab
     lines = [
         f"Lab: L={lightness:.1f}, a={a:.1f}, b={b:.1f}",
-        "sRGB 0..1: ({:.3f}, {:.3f}, {:.3f})".format(*colour.rgb),
-        "sRGB 0..255: ({}, {}, {})".format(*colour.rgb8),
-        f"hex: {colour.hex}",
+        "sRGB 0..1: ({:.3f}, {:.3f}, {:.3f})".format(*color.rgb),
+        "sRGB 0..255: ({}, {}, {})".format(*color.rgb8),
+        f"hex: {color.hex}",
     ]
-    if colour.in_gamut:
+    if color.in_gamut:
         lines.append('<span style="color:#1a7f37">inside the sRGB gamut</span>')
     else:
         lines.append(
@@ -162,7 +162,7 @@ def _swatch_html(colour: SwatchColour) -> str:
     text = "<br>".join(line if line.startswith("<") else html.escape(line) for line in lines)
     return (
         '<div style="display:flex;align-items:center;gap:14px">'
-        f'<div style="width:130px;height:90px;background:{colour.hex};'
+        f'<div style="width:130px;height:90px;background:{color.hex};'
         'border:1px solid #777;border-radius:4px"></div>'
         f'<div style="font-family:monospace;line-height:1.5">{text}</div></div>'
     )
@@ -175,7 +175,7 @@ class LabSwatchWidget(widgets.VBox):
         lightness_slider, a_slider, b_slider: the ``FloatSlider`` widgets; setting
             their ``value`` updates the swatch at once.
         swatch: the ``HTML`` widget showing the colour and its numbers.
-        colour: the :class:`SwatchColour` on display.
+        colour: the :class:`SwatchColor` on display.
     """
 
     def __init__(self, lightness: float = 50.0, a: float = 0.0, b: float = 0.0) -> None:
@@ -194,24 +194,24 @@ class LabSwatchWidget(widgets.VBox):
         super().__init__(children=[lightness_slider, a_slider, b_slider, swatch])
         self.lightness_slider, self.a_slider, self.b_slider = lightness_slider, a_slider, b_slider
         self.swatch = swatch
-        self.colour = describe_lab_colour(lightness_slider.value, a_slider.value, b_slider.value)
+        self.color = describe_lab_color(lightness_slider.value, a_slider.value, b_slider.value)
         for slider in (lightness_slider, a_slider, b_slider):
             slider.observe(self._update, names="value")
         self._update()
 
-    def set_lab(self, lightness: float, a: float, b: float) -> SwatchColour:
+    def set_lab(self, lightness: float, a: float, b: float) -> SwatchColor:
         """Move the three sliders (values beyond a slider's range are clipped to it)."""
         self.lightness_slider.value, self.a_slider.value, self.b_slider.value = lightness, a, b
-        return self.colour
+        return self.color
 
     def _update(self, change: dict | None = None) -> None:
-        self.colour = describe_lab_colour(
+        self.color = describe_lab_color(
             self.lightness_slider.value, self.a_slider.value, self.b_slider.value
         )
-        self.swatch.value = _swatch_html(self.colour)
+        self.swatch.value = _swatch_html(self.color)
 
 
-def lab_swatch_widget(lightness: float = 50.0, a: float = 0.0, b: float = 0.0) -> LabSwatchWidget:
+def lab_swatch_widget(lightness: float = 50.0, *, a: float = 0.0, b: float = 0.0) -> LabSwatchWidget:
     """Build the Lab swatch widget: three sliders (``L`` 0..100, ``a`` and ``b`` -128..127)
     and a box in the resulting colour with its sRGB value, warning when out of gamut.
 
@@ -236,7 +236,7 @@ DEFAULT_SWATCHES: tuple[tuple[float, float, float], ...] = (
 
 
 def plot_lab_swatches(
-    colours: Sequence[tuple[float, float, float]] = DEFAULT_SWATCHES, columns: int = 4
+    colors: Sequence[tuple[float, float, float]] = DEFAULT_SWATCHES, *, columns: int = 4
 ) -> Figure:
     """The static twin of :func:`lab_swatch_widget`: a grid of swatches.
 
@@ -247,25 +247,25 @@ def plot_lab_swatches(
         colours: ``(L, a, b)`` triples.
         columns: swatches per row.
     """
-    if len(colours) == 0:
+    if len(colors) == 0:
         raise ValueError("plot_lab_swatches: expected at least one (L, a, b) colour")
-    described = [describe_lab_colour(*colour) for colour in colours]
+    described = [describe_lab_color(*color) for color in colors]
     rows = -(-len(described) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(2.5 * columns, 2.6 * rows), squeeze=False)
     for axis in axes.flat[len(described):]:
         axis.axis("off")
-    for axis, colour in zip(axes.flat, described):
-        axis.imshow(np.broadcast_to(np.array(colour.rgb), (10, 14, 3)))
+    for axis, color in zip(axes.flat, described):
+        axis.imshow(np.broadcast_to(np.array(color.rgb), (10, 14, 3)))
         axis.set_xticks([])
         axis.set_yticks([])  # a thin frame keeps white visible on the white page
-        lightness, a, b = colour.lab
+        lightness, a, b = color.lab
         axis.set_title(f"L={lightness:g}  a={a:g}  b={b:g}", fontsize=9)
-        label = "rgb {} {} {}  {}".format(*colour.rgb8, colour.hex)
-        if not colour.in_gamut:
+        label = "rgb {} {} {}  {}".format(*color.rgb8, color.hex)
+        if not color.in_gamut:
             label += "\nOUT OF GAMUT (clipped)"
         axis.text(
             0.5, -0.04, label, transform=axis.transAxes, ha="center", va="top", fontsize=8.5,
-            color="black" if colour.in_gamut else "#b00020", family="monospace",
+            color="black" if color.in_gamut else "#b00020", family="monospace",
         )
     figure.suptitle("Lab colours and the sRGB colour a screen shows for them", fontsize=11)
     figure.tight_layout()
@@ -296,7 +296,7 @@ class PhotoEdit:
     title: str = ""
 
 
-def photo_as_float(photo: np.ndarray, max_side: int | None = None) -> np.ndarray:
+def photo_as_float(photo: np.ndarray, *, max_side: int | None = None) -> np.ndarray:
     """A photo as float32 sRGB ``(H, W, 3)`` in [0, 1], optionally shrunk.
 
     Args:
@@ -327,7 +327,7 @@ def photo_as_float(photo: np.ndarray, max_side: int | None = None) -> np.ndarray
     return array
 
 
-def edit_photo_colours(lab: np.ndarray, edit: PhotoEdit) -> tuple[np.ndarray, np.ndarray]:
+def edit_photo_colors(lab: np.ndarray, edit: PhotoEdit) -> tuple[np.ndarray, np.ndarray]:
     """Apply one :class:`PhotoEdit` to a Lab photo.
 
     The chroma is scaled and the hue rotated first
@@ -347,8 +347,8 @@ def edit_photo_colours(lab: np.ndarray, edit: PhotoEdit) -> tuple[np.ndarray, np
     return edited, lab_to_rgb(edited)
 
 
-class PhotoColourWidget(widgets.VBox):
-    """Chroma and hue sliders and ``a`` / ``b`` toggles on a photo (see :func:`photo_colour_widget`).
+class PhotoColorWidget(widgets.VBox):
+    """Chroma and hue sliders and ``a`` / ``b`` toggles on a photo (see :func:`photo_color_widget`).
 
     Attributes:
         chroma_slider: ``FloatSlider`` 0..2, the factor on the chroma.
@@ -362,7 +362,7 @@ class PhotoColourWidget(widgets.VBox):
     """
 
     def __init__(self, photo: np.ndarray, max_side: int | None = 256) -> None:
-        rgb = photo_as_float(photo, max_side)
+        rgb = photo_as_float(photo, max_side=max_side)
         slider_style = {"description_width": "110px"}
         chroma_slider = widgets.FloatSlider(
             value=1.0, min=0.0, max=2.0, step=0.05, description="chroma x", style=slider_style,
@@ -403,7 +403,7 @@ class PhotoColourWidget(widgets.VBox):
         for toggle, name in ((self.a_toggle, "a"), (self.b_toggle, "b")):
             toggle.description = f"{name} channel {'on' if toggle.value else 'off'}"
             toggle.icon = "check" if toggle.value else "times"
-        self.edited_lab, self.rgb = edit_photo_colours(self.lab, self.edit)
+        self.edited_lab, self.rgb = edit_photo_colors(self.lab, self.edit)
         edited_chroma = float(mean_chroma(self.edited_lab[..., 1:]))
         clipped = float(out_of_gamut(self.edited_lab).mean())
         self.image.value = png_bytes(self.rgb)
@@ -414,7 +414,7 @@ class PhotoColourWidget(widgets.VBox):
         )
 
 
-def photo_colour_widget(photo: np.ndarray, max_side: int | None = 256) -> PhotoColourWidget:
+def photo_color_widget(photo: np.ndarray, *, max_side: int | None = 256) -> PhotoColorWidget:
     """Build the photo widget: chroma (0 to 2) and hue-rotation sliders and toggles that
     switch the ``a`` and ``b`` channels off, showing the edited photo.
 
@@ -423,7 +423,7 @@ def photo_colour_widget(photo: np.ndarray, max_side: int | None = 256) -> PhotoC
         max_side: shrink larger photos to this longer side first (keeps it responsive);
             None keeps the size.
     """
-    return PhotoColourWidget(photo, max_side)
+    return PhotoColorWidget(photo, max_side)
 
 
 #: The settings of :func:`plot_photo_edits`.
@@ -441,11 +441,11 @@ DEFAULT_PHOTO_EDITS: tuple[PhotoEdit, ...] = (
 
 def plot_photo_edits(
     photo: np.ndarray,
-    edits: Sequence[PhotoEdit] = DEFAULT_PHOTO_EDITS,
+    *, edits: Sequence[PhotoEdit] = DEFAULT_PHOTO_EDITS,
     columns: int = 4,
     max_side: int | None = 256,
 ) -> Figure:
-    """The static twin of :func:`photo_colour_widget`: the photo under several settings.
+    """The static twin of :func:`photo_color_widget`: the photo under several settings.
 
     Each panel's title gives the setting and, when some pixels leave the sRGB gamut
     and get clipped, their share.
@@ -458,14 +458,14 @@ def plot_photo_edits(
     """
     if len(edits) == 0:
         raise ValueError("plot_photo_edits: expected at least one PhotoEdit")
-    lab = rgb_to_lab(photo_as_float(photo, max_side))
+    lab = rgb_to_lab(photo_as_float(photo, max_side=max_side))
     images, titles = [], []
     for edit in edits:
-        edited, rgb = edit_photo_colours(lab, edit)
+        edited, rgb = edit_photo_colors(lab, edit)
         clipped = float(out_of_gamut(edited).mean())
         images.append(rgb)
         titles.append(edit.title + (f"\n{100 * clipped:.0f}% clipped" if clipped >= 0.005 else ""))
-    return show_images(images, titles, columns=columns, size=2.8)
+    return show_images(images, titles=titles, columns=columns, size=2.8)
 
 
 # --------------------------------------------------------------------------------------
@@ -499,7 +499,7 @@ class AbPlane:
     max_chroma: float
 
 
-def describe_ab_plane(lightness: float, step: float = 1.0, limit: float = 128.0) -> AbPlane:
+def describe_ab_plane(lightness: float, *, step: float = 1.0, limit: float = 128.0) -> AbPlane:
     """The ab plane at ``lightness`` (:func:`colorlib.lessons.color_space.displayable_ab_plane`) and its measures.
 
     Args:
@@ -513,8 +513,8 @@ def describe_ab_plane(lightness: float, step: float = 1.0, limit: float = 128.0)
     >>> plane.displayable_share > 0, plane.max_chroma   # at L = 0 only black: (a, b) = (0, 0)
     (True, 0.0)
     """
-    rgb, displayable = displayable_ab_plane(lightness, step, limit)
-    values = ab_grid(step, limit)
+    rgb, displayable = displayable_ab_plane(lightness, step=step, limit=limit)
+    values = ab_grid(step, limit=limit)
     a, b = np.meshgrid(values, values[::-1])
     shown_a, shown_b = a[displayable], b[displayable]  # never empty: gray (0, 0) always exists
     return AbPlane(
@@ -587,7 +587,7 @@ class AbPlaneWidget(widgets.VBox):
             mark = (float(mark[0]), float(mark[1]))
         self.mark = mark
         self.step = step
-        self.plane = describe_ab_plane(lightness, step)  # checks lightness and step first
+        self.plane = describe_ab_plane(lightness, step=step)  # checks lightness and step first
         self.lightness_slider = widgets.FloatSlider(
             value=lightness, min=0.0, max=100.0, step=0.5, description="L",
             style={"description_width": "24px"}, layout=widgets.Layout(width="420px"),
@@ -605,7 +605,7 @@ class AbPlaneWidget(widgets.VBox):
         return self.plane
 
     def _update(self, change: dict | None = None) -> None:
-        self.plane = describe_ab_plane(self.lightness_slider.value, self.step)
+        self.plane = describe_ab_plane(self.lightness_slider.value, step=self.step)
         figure = Figure(figsize=(4.2, 4.2))
         _draw_ab_plane(figure.add_subplot(), self.plane, self.mark)
         figure.tight_layout()
@@ -630,7 +630,7 @@ DEFAULT_AB_PLANE_LIGHTNESSES: tuple[float, ...] = (10.0, 30.0, 50.0, 70.0, 90.0,
 
 def plot_ab_planes(
     lightnesses: Sequence[float] = DEFAULT_AB_PLANE_LIGHTNESSES,
-    columns: int = 3,
+    *, columns: int = 3,
     mark: tuple[float, float] | None = None,
     step: float = 1.0,
 ) -> Figure:
@@ -647,7 +647,7 @@ def plot_ab_planes(
     """
     if len(lightnesses) == 0:
         raise ValueError("plot_ab_planes: expected at least one lightness (L in 0..100)")
-    planes = [describe_ab_plane(lightness, step) for lightness in lightnesses]
+    planes = [describe_ab_plane(lightness, step=step) for lightness in lightnesses]
     rows = -(-len(planes) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(3.3 * columns, 3.4 * rows), squeeze=False)
     for axis in axes.flat[len(planes):]:
@@ -726,7 +726,7 @@ def scale_chroma_rotate_hue(lab: ArrayLike, chroma_scale: float, hue_degrees: fl
     return _back(edited, was_numpy)
 
 
-def zero_ab_channels(lab: ArrayLike, a: bool = True, b: bool = True) -> ArrayLike:
+def zero_ab_channels(lab: ArrayLike, *, a: bool = True, b: bool = True) -> ArrayLike:
     """Switch the ``a`` and/or ``b`` channel off (set it to 0), keeping ``L``.
 
     With both off every pixel becomes the gray of its own lightness; with ``a`` off
@@ -751,7 +751,7 @@ def zero_ab_channels(lab: ArrayLike, a: bool = True, b: bool = True) -> ArrayLik
     return _back(tensor * keep, was_numpy)
 
 
-def lab_false_colour(lab: ArrayLike) -> ArrayLike:
+def lab_false_color(lab: ArrayLike) -> ArrayLike:
     """The paper's "CIELAB" panel: a Lab image shown as if its channels were R, G and B.
 
     Each channel is brought to about 0..1 with the paper's scalings, the network input
@@ -768,7 +768,7 @@ def lab_false_colour(lab: ArrayLike) -> ArrayLike:
         Same kind, shape and dtype; values in [0, 1] for Lab values in the usual ranges
         (``L`` 0..100, ``a``, ``b`` -128..127).
     """
-    tensor, was_numpy = _as_channel_first_tensor(lab, "lab_false_colour", "Lab values")
+    tensor, was_numpy = _as_channel_first_tensor(lab, "lab_false_color", "Lab values")
     lightness, ab = tensor.split([1, 2], dim=-3)
     shown = torch.cat((lab_to_network_input(lightness), ab_to_target(ab)), dim=-3)
     return _back(shown, was_numpy)
@@ -809,7 +809,7 @@ def srgb_lab_extremes(steps: int = 52) -> dict[str, dict[str, object]]:
     return extremes
 
 
-def ab_grid(step: float = 1.0, limit: float = 128.0) -> np.ndarray:
+def ab_grid(step: float = 1.0, *, limit: float = 128.0) -> np.ndarray:
     """The a (and b) values of an ab-plane grid: ``-limit, -limit + step, ..., +limit``.
 
     Args:
@@ -837,7 +837,7 @@ def ab_grid(step: float = 1.0, limit: float = 128.0) -> np.ndarray:
 
 
 def displayable_ab_plane(
-    lightness: float, step: float = 1.0, limit: float = 128.0, blank: float = 1.0
+    lightness: float, *, step: float = 1.0, limit: float = 128.0, blank: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """The slice of the sRGB gamut at one lightness: every (a, b) a screen can show at ``L``.
 
@@ -871,7 +871,7 @@ def displayable_ab_plane(
     blank = _finite_number(blank, "displayable_ab_plane: blank", minimum=0.0)
     if blank > 1.0:
         raise ValueError(f"displayable_ab_plane: expected blank in 0..1, got {blank:g}")
-    values = ab_grid(step, limit)
+    values = ab_grid(step, limit=limit)
     a, b = np.meshgrid(values, values[::-1])
     lab = np.stack((np.full_like(a, lightness), a, b), axis=-1)
     displayable = ~out_of_gamut(lab)
@@ -880,7 +880,7 @@ def displayable_ab_plane(
     return rgb, displayable
 
 
-def displayable_lightness(a: float, b: float, step: float = 0.5) -> np.ndarray:
+def displayable_lightness(a: float, b: float, *, step: float = 0.5) -> np.ndarray:
     """The lightnesses at which the colour ``(a, b)`` exists on an sRGB screen.
 
     Args:

@@ -134,7 +134,7 @@ def predict_half_resolution(model: ColorizationNet, network_input: torch.Tensor)
         return model.decoder[:-1](model.encoder(network_input))
 
 
-def upsample_ab(ab: torch.Tensor, size: tuple[int, int], mode: str = "nearest") -> torch.Tensor:
+def upsample_ab(ab: torch.Tensor, size: tuple[int, int], *, mode: str = "nearest") -> torch.Tensor:
     """Up-sample a low-resolution ab prediction ``(N, 2, h, w)`` to ``size`` = (H, W).
 
     ``"nearest"`` copies each value into a block (what the paper's last ``nn.Upsample``
@@ -149,7 +149,7 @@ def upsample_ab(ab: torch.Tensor, size: tuple[int, int], mode: str = "nearest") 
     return F.interpolate(ab, size=tuple(size), mode="bilinear", align_corners=False)
 
 
-def is_block_constant(image: torch.Tensor, block: int = 2) -> bool:
+def is_block_constant(image: torch.Tensor, *, block: int = 2) -> bool:
     """Whether ``image`` (..., H, W) is made of ``block`` x ``block`` tiles of one value each."""
     height, width = image.shape[-2:]
     if height % block or width % block:
@@ -158,7 +158,7 @@ def is_block_constant(image: torch.Tensor, block: int = 2) -> bool:
     return bool(torch.equal(image, corners.repeat_interleave(block, dim=-2).repeat_interleave(block, dim=-1)))
 
 
-def colorize_from_half_resolution(photo: np.ndarray, half_target: torch.Tensor, mode: str = "nearest") -> tuple[np.ndarray, np.ndarray]:
+def colorize_from_half_resolution(photo: np.ndarray, half_target: torch.Tensor, *, mode: str = "nearest") -> tuple[np.ndarray, np.ndarray]:
     """Give ``photo`` the colours of a half-resolution prediction, up-sampled by ``mode``.
 
     Args:
@@ -169,7 +169,7 @@ def colorize_from_half_resolution(photo: np.ndarray, half_target: torch.Tensor, 
     Returns:
         ``(rgb uint8 (H, W, 3), ab float32 (H, W, 2) in ab units)``.
     """
-    ab = target_to_ab(upsample_ab(half_target, photo.shape[:2], mode))[0].permute(1, 2, 0).numpy()
+    ab = target_to_ab(upsample_ab(half_target, photo.shape[:2], mode=mode))[0].permute(1, 2, 0).numpy()
     return replace_ab(photo, ab), ab
 
 
@@ -254,7 +254,7 @@ def draw_pipeline(
     lab: np.ndarray,
     predicted_lab: np.ndarray,
     predicted_rgb: np.ndarray,
-    ab_limit: float = 40.0,
+    *, ab_limit: float = 40.0,
     title: str | None = None,
 ) -> Figure:
     """The paper's Figure 1 with real data: RGB -> Lab -> L -> network -> predicted a, b -> RGB.
@@ -356,7 +356,7 @@ def _boundary_classes(count: int, periods: tuple[int, ...]) -> np.ndarray:
     return classes
 
 
-def boundary_jumps(ab: np.ndarray, periods: Sequence[int] = MOSAIC_PERIODS) -> dict[int, float]:
+def boundary_jumps(ab: np.ndarray, *, periods: Sequence[int] = MOSAIC_PERIODS) -> dict[int, float]:
     """How much the colour jumps between neighbouring pixels, sorted by where the boundary lies.
 
     The definition, so that the numbers can be reproduced:
@@ -449,7 +449,7 @@ class MosaicJumps:
         return "\n".join(lines)
 
 
-def mosaic_jumps(model: ColorizationNet, photos: Sequence[np.ndarray], periods: Sequence[int] = MOSAIC_PERIODS) -> MosaicJumps:
+def mosaic_jumps(model: ColorizationNet, photos: Sequence[np.ndarray], *, periods: Sequence[int] = MOSAIC_PERIODS) -> MosaicJumps:
     """Measure where the colours of ``model`` jump, on several photos (see :func:`boundary_jumps`).
 
     For each photo: its true a and b (:func:`colorlib.color.rgb_to_lab`); the model's own
@@ -469,10 +469,10 @@ def mosaic_jumps(model: ColorizationNet, photos: Sequence[np.ndarray], periods: 
     for photo in photos:
         side = check_square_photo(photo, "mosaic_jumps")
         half_target = predict_half_resolution(model, network_input([photo], size=side))
-        measured = {"true": boundary_jumps(rgb_to_lab(photo.astype(np.float32) / 255.0)[..., 1:], periods)}
+        measured = {"true": boundary_jumps(rgb_to_lab(photo.astype(np.float32) / 255.0)[..., 1:], periods=periods)}
         for mode in ("nearest", "bilinear"):
-            ab = target_to_ab(upsample_ab(half_target, (side, side), mode))[0].permute(1, 2, 0).numpy()
-            measured[mode] = boundary_jumps(ab, periods)
+            ab = target_to_ab(upsample_ab(half_target, (side, side), mode=mode))[0].permute(1, 2, 0).numpy()
+            measured[mode] = boundary_jumps(ab, periods=periods)
         for key, values in measured.items():
             sums[key] = values if sums[key] is None else {p: sums[key][p] + v for p, v in values.items()}
     count = len(photos)
@@ -480,18 +480,18 @@ def mosaic_jumps(model: ColorizationNet, photos: Sequence[np.ndarray], periods: 
     return MosaicJumps(count, means["true"], means["nearest"], means["bilinear"])
 
 
-def draw_mosaic_jumps(jumps: MosaicJumps, title: str | None = None) -> Figure:
+def draw_mosaic_jumps(jumps: MosaicJumps, *, title: str | None = None) -> Figure:
     """Bars of :class:`MosaicJumps`: for each version of the colours, the mean jump per boundary class."""
     rows = jumps.rows()
     periods = list(jumps.true)
     labels = ["off every grid\n(odd positions)" if p == 1 else f"on the {p}-px grid" for p in periods]
     figure, axis = plt.subplots(figsize=(8.6, 4.2))
     width = 0.8 / len(rows)
-    colours = ("#9e9e9e", "#c0392b", "#2e86c1")
-    for index, ((label, row), colour) in enumerate(zip(rows.items(), colours)):
+    colors = ("#9e9e9e", "#c0392b", "#2e86c1")
+    for index, ((label, row), color) in enumerate(zip(rows.items(), colors)):
         positions = np.arange(len(periods)) + (index - (len(rows) - 1) / 2) * width
         values = [row[p] for p in periods]
-        bars = axis.bar(positions, values, width=width * 0.95, color=colour, label=label)
+        bars = axis.bar(positions, values, width=width * 0.95, color=color, label=label)
         axis.bar_label(bars, labels=[f"{v:.2f}" for v in values], fontsize=8, padding=2)
     axis.set_xticks(np.arange(len(periods)), labels)
     axis.set_ylabel("mean |delta ab| between neighbours\n(ab units)")
@@ -503,7 +503,7 @@ def draw_mosaic_jumps(jumps: MosaicJumps, title: str | None = None) -> Figure:
     return figure
 
 
-def flat_input_response(model: ColorizationNet, size: int = 224, lightness: float = 50.0) -> np.ndarray:
+def flat_input_response(model: ColorizationNet, *, size: int = 224, lightness: float = 50.0) -> np.ndarray:
     """What ``model`` paints on a picture of one flat lightness, where only zero padding marks the edges.
 
     Args:
@@ -552,7 +552,7 @@ class BorderFrame:
         return "\n".join(lines)
 
 
-def border_frame(ab: np.ndarray, border: int = 8) -> BorderFrame:
+def border_frame(ab: np.ndarray, *, border: int = 8) -> BorderFrame:
     """Mean a and b of the four edge strips of ``ab`` and of what lies inside them.
 
     ``top`` is the first ``border`` rows (all columns), ``bottom`` the last ``border``
@@ -588,7 +588,7 @@ def border_frame(ab: np.ndarray, border: int = 8) -> BorderFrame:
     )
 
 
-def draw_border_frame(ab: np.ndarray, lightness: float, ab_limit: float = 40.0, title: str | None = None) -> Figure:
+def draw_border_frame(ab: np.ndarray, lightness: float, *, ab_limit: float = 40.0, title: str | None = None) -> Figure:
     """The a and b a model paints on a flat picture, and b down the middle column.
 
     Args:
@@ -621,7 +621,7 @@ def draw_border_frame(ab: np.ndarray, lightness: float, ab_limit: float = 40.0, 
     return figure
 
 
-def checkerboard_example(side: int = 4, kernel_size: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def checkerboard_example(side: int = 4, *, kernel_size: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Double a flat grid of ones two ways, every weight equal: the checkerboard of ``nn.ConvTranspose2d``.
 
     1. ``nn.ConvTranspose2d(1, 1, kernel_size, stride=2)`` (a "deconvolution") with every
@@ -667,16 +667,16 @@ def checkerboard_example(side: int = 4, kernel_size: int = 3) -> tuple[np.ndarra
     return grid[0, 0].numpy(), transposed.numpy(), upsampled.numpy()
 
 
-def draw_checkerboard(grid: np.ndarray, transposed: np.ndarray, upsampled: np.ndarray, kernel_size: int = 3) -> Figure:
+def draw_checkerboard(grid: np.ndarray, transposed: np.ndarray, upsampled: np.ndarray, *, kernel_size: int = 3) -> Figure:
     """Draw :func:`checkerboard_example`: the input and both doublings, each value printed in its cell.
 
     The cells are shaded by value on one scale (white 0, dark 2), so the transposed
     convolution's checkerboard shows at a glance.
     """
-    colour_map = plt.get_cmap("Blues")
+    color_map = plt.get_cmap("Blues")
 
-    def colours(values: np.ndarray) -> list[list[tuple]]:
-        return [[colour_map(min(float(v), 2.0) / 2.0 * 0.8) for v in row] for row in values]
+    def colors(values: np.ndarray) -> list[list[tuple]]:
+        return [[color_map(min(float(v), 2.0) / 2.0 * 0.8) for v in row] for row in values]
 
     panels = (
         (grid, "input: ones"),
@@ -690,7 +690,7 @@ def draw_checkerboard(grid: np.ndarray, transposed: np.ndarray, upsampled: np.nd
     left = 0.0
     for values, label in panels:
         top = (height - values.shape[0]) / 2
-        _draw_grid(axis, torch.from_numpy(np.round(values, 2)), left, top, colours(values), cell=1.0)
+        _draw_grid(axis, torch.from_numpy(np.round(values, 2)), left, top, colors(values), cell=1.0)
         axis.text(left + values.shape[1] / 2, -0.4, label, ha="center", va="bottom", fontsize=12)
         left += values.shape[1] + gap
     for text in axis.texts:
@@ -746,17 +746,17 @@ class UpsamplingComparison:
     def colorized(self, mode: str) -> tuple[np.ndarray, np.ndarray]:
         """The whole photo for ``mode``: ``(rgb uint8 (S, S, 3), ab float32 (S, S, 2))``, computed once."""
         if mode not in self._colorized:
-            self._colorized[mode] = colorize_from_half_resolution(self.photo, self.half_target, mode)
+            self._colorized[mode] = colorize_from_half_resolution(self.photo, self.half_target, mode=mode)
         return self._colorized[mode]
 
     def update(self, change=None) -> None:
         """Redraw ``self.image`` for the toggle's and slider's current values."""
         picture = self.view(self.mode.value, self.zoom.value)
         scale = max(1, self.display_size // picture.shape[0])
-        self.image.value = png_bytes(picture, scale)
+        self.image.value = png_bytes(picture, scale=scale)
 
 
-def draw_nearest_vs_bilinear(comparison: UpsamplingComparison, zoom: int = 8) -> Figure:
+def draw_nearest_vs_bilinear(comparison: UpsamplingComparison, *, zoom: int = 8) -> Figure:
     """Static twin of :class:`UpsamplingComparison`: whole image and a zoomed centre, both modes.
 
     The third column shows the predicted ``a`` channel of the zoomed region, where the

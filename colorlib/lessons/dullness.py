@@ -54,7 +54,7 @@ __all__ = [
     "TOY_BLUE_AB",
     "ToyImages",
     "make_toy_images",
-    "mse_optimal_colour",
+    "mse_optimal_color",
     "expected_squared_error",
     "ab_bin_grid",
     "make_toy_network",
@@ -68,7 +68,7 @@ __all__ = [
     "plot_toy_experiment",
     "score_constant_answer",
     "with_object_lightness",
-    "predicted_object_colours",
+    "predicted_object_colors",
     "plot_dullness_on_photos",
 ]
 
@@ -105,7 +105,7 @@ class ToyImages:
 
 def make_toy_images(
     count: int = 32,
-    size: int = 16,
+    *, size: int = 16,
     seed: int = 0,
     red_ab: tuple[float, float] = TOY_RED_AB,
     blue_ab: tuple[float, float] = TOY_BLUE_AB,
@@ -125,16 +125,16 @@ def make_toy_images(
     for index in range(half):
         side = int(torch.randint(size // 4, size // 2 + 1, (1,), generator=generator))
         top, left = (int(v) for v in torch.randint(0, size - side + 1, (2,), generator=generator))
-        for image, colour in ((index, red_ab), (index + half, blue_ab)):
+        for image, color in ((index, red_ab), (index + half, blue_ab)):
             place = (image, slice(None), slice(top, top + side), slice(left, left + side))
             mask[place] = True
             lightness[place] = TOY_OBJECT_LIGHTNESS / 100.0
-            ab[image, 0, top : top + side, left : left + side] = colour[0]
-            ab[image, 1, top : top + side, left : left + side] = colour[1]
+            ab[image, 0, top : top + side, left : left + side] = color[0]
+            ab[image, 1, top : top + side, left : left + side] = color[1]
     return ToyImages(lightness, ab, mask, is_red)
 
 
-def mse_optimal_colour(colours: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+def mse_optimal_color(colors: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
     """The prediction with the least expected squared error: the mean ``sum_k p_k y_k``.
 
     Args:
@@ -144,30 +144,30 @@ def mse_optimal_colour(colours: np.ndarray, probabilities: np.ndarray) -> np.nda
     Returns:
         ``(2,)`` ab.
     """
-    colours, probabilities = _check_distribution(colours, probabilities)
-    return probabilities @ colours
+    colors, probabilities = _check_distribution(colors, probabilities)
+    return probabilities @ colors
 
 
-def expected_squared_error(prediction: np.ndarray, colours: np.ndarray, probabilities: np.ndarray) -> float:
+def expected_squared_error(prediction: np.ndarray, colors: np.ndarray, probabilities: np.ndarray) -> float:
     """``sum_k p_k |prediction - y_k|^2`` in squared ab units (per pixel, summed over a and b)."""
-    colours, probabilities = _check_distribution(colours, probabilities)
+    colors, probabilities = _check_distribution(colors, probabilities)
     prediction = np.asarray(prediction, dtype=np.float64).reshape(2)
-    return float(probabilities @ ((colours - prediction) ** 2).sum(axis=1))
+    return float(probabilities @ ((colors - prediction) ** 2).sum(axis=1))
 
 
-def _check_distribution(colours, probabilities) -> tuple[np.ndarray, np.ndarray]:
-    colours = np.asarray(colours, dtype=np.float64)
+def _check_distribution(colors, probabilities) -> tuple[np.ndarray, np.ndarray]:
+    colors = np.asarray(colors, dtype=np.float64)
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    if colours.ndim != 2 or colours.shape[1] != 2 or probabilities.shape != (len(colours),):
+    if colors.ndim != 2 or colors.shape[1] != 2 or probabilities.shape != (len(colors),):
         raise ValueError(
-            f"expected colours (K, 2) and probabilities (K,), got {colours.shape} and {probabilities.shape}"
+            f"expected colours (K, 2) and probabilities (K,), got {colors.shape} and {probabilities.shape}"
         )
     if (probabilities < 0).any() or not np.isclose(probabilities.sum(), 1.0):
         raise ValueError(f"probabilities must be non-negative and sum to 1, got {probabilities}")
-    return colours, probabilities
+    return colors, probabilities
 
 
-def ab_bin_grid(step: float = 10.0, limit: float = 110.0) -> torch.Tensor:
+def ab_bin_grid(step: float = 10.0, *, limit: float = 110.0) -> torch.Tensor:
     """Bin centres on a square grid of ``step`` over [-limit, limit]^2: ``(K, 2)`` ab.
 
     529 bins for the defaults. (ModelZ keeps the 313 of its 10 x 10 bins that hold
@@ -177,7 +177,7 @@ def ab_bin_grid(step: float = 10.0, limit: float = 110.0) -> torch.Tensor:
     return torch.stack([a.flatten(), b.flatten()], dim=1)
 
 
-def make_toy_network(out_channels: int = 2, width: int = 16) -> nn.Sequential:
+def make_toy_network(out_channels: int = 2, *, width: int = 16) -> nn.Sequential:
     """A small fully convolutional network, ``(N, 1, H, W) -> (N, out_channels, H, W)``."""
     return nn.Sequential(
         nn.Conv2d(1, width, 3, padding=1),
@@ -244,7 +244,7 @@ def closed_form_loss(images: ToyImages) -> float:
 
 
 def train_toy_regressor(
-    images: ToyImages | None = None, steps: int = 200, learning_rate: float = 0.01, seed: int = 0
+    images: ToyImages | None = None, *, steps: int = 200, learning_rate: float = 0.01, seed: int = 0
 ) -> ToyRegressionResult:
     """Train :func:`make_toy_network` with MSE on ab (full batch, Adam); a few seconds on a CPU."""
     images = images if images is not None else make_toy_images()
@@ -294,7 +294,7 @@ class ToyClassificationResult:
 
 def train_toy_classifier(
     images: ToyImages | None = None,
-    steps: int = 200,
+    *, steps: int = 200,
     learning_rate: float = 0.01,
     bins: torch.Tensor | None = None,
     seed: int = 0,
@@ -306,7 +306,7 @@ def train_toy_classifier(
     rebalancing); a few seconds on a CPU.
     """
     images = images if images is not None else make_toy_images()
-    bins = bins if bins is not None else ab_bin_grid(10.0, 80.0)
+    bins = bins if bins is not None else ab_bin_grid(10.0, limit=80.0)
     torch.manual_seed(seed)
     model = make_toy_network(len(bins))
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
@@ -329,7 +329,7 @@ def train_toy_classifier(
 
 
 def summarise_distribution(
-    probabilities: np.ndarray, bins: torch.Tensor | np.ndarray, temperature: float | None = None
+    probabilities: np.ndarray, bins: torch.Tensor | np.ndarray, *, temperature: float | None = None
 ) -> np.ndarray:
     """One ab from a distribution over bins: the mean (``temperature=None`` or 1), the
     annealed mean (``0 < T < 1``: ``p^(1/T)`` renormalised first, as in Zhang et al.), or the
@@ -346,7 +346,7 @@ def summarise_distribution(
     return (probabilities / probabilities.sum()) @ bins
 
 
-def ab_swatch(ab, lightness: float = TOY_OBJECT_LIGHTNESS, size: int = 8) -> np.ndarray:
+def ab_swatch(ab, *, lightness: float = TOY_OBJECT_LIGHTNESS, size: int = 8) -> np.ndarray:
     """A ``size`` x ``size`` patch of one Lab colour as float RGB (size, size, 3), for plots."""
     lab = np.empty((size, size, 3))
     lab[..., 0], lab[..., 1], lab[..., 2] = lightness, float(ab[0]), float(ab[1])
@@ -354,7 +354,7 @@ def ab_swatch(ab, lightness: float = TOY_OBJECT_LIGHTNESS, size: int = 8) -> np.
 
 
 def plot_toy_experiment(
-    images: ToyImages, regression: ToyRegressionResult, classification: ToyClassificationResult | None = None
+    images: ToyImages, regression: ToyRegressionResult, *, classification: ToyClassificationResult | None = None
 ) -> Figure:
     """The figure of the toy experiment: inputs, targets, predictions, and the ab plane."""
     red_index = int(torch.nonzero(images.is_red)[0])
@@ -362,7 +362,7 @@ def plot_toy_experiment(
     truth = images.rgb()
     predicted_ab = regression.predict_ab(images)
     predicted_rgb = lab_to_rgb(torch.cat([images.lightness * 100.0, predicted_ab], dim=1)).permute(0, 2, 3, 1).numpy()
-    mean = mse_optimal_colour(np.array([TOY_RED_AB, TOY_BLUE_AB]), np.array([0.5, 0.5]))
+    mean = mse_optimal_color(np.array([TOY_RED_AB, TOY_BLUE_AB]), np.array([0.5, 0.5]))
     learned = regression.object_ab[-1]
 
     panels = [
@@ -403,7 +403,7 @@ def plot_toy_experiment(
     bars = figure.add_subplot(grid[1, half:])
     names = ["red", "blue", "mean\n(closed form)", "MSE\nnetwork"]
     values = [np.hypot(*TOY_RED_AB), np.hypot(*TOY_BLUE_AB), np.hypot(*mean), float(chroma(learned[None, None])[0, 0])]
-    colours = [ab_swatch(c)[0, 0] for c in (TOY_RED_AB, TOY_BLUE_AB, mean, learned)]
+    colors = [ab_swatch(c)[0, 0] for c in (TOY_RED_AB, TOY_BLUE_AB, mean, learned)]
     if classification is not None:
         summaries = {
             "classifier\nmean": None,
@@ -411,11 +411,11 @@ def plot_toy_experiment(
             "classifier\nmode": 0.0,
         }
         for name, temperature in summaries.items():
-            ab = summarise_distribution(classification.object_probabilities, classification.bins, temperature)
+            ab = summarise_distribution(classification.object_probabilities, classification.bins, temperature=temperature)
             names.append(name)
             values.append(float(np.hypot(*ab)))
-            colours.append(ab_swatch(ab)[0, 0])
-    bars.bar(names, values, color=colours, edgecolor="k")
+            colors.append(ab_swatch(ab)[0, 0])
+    bars.bar(names, values, color=colors, edgecolor="k")
     bars.set_ylabel("chroma C*ab")
     bars.set_title("how colourful is the object?", fontsize=9)
     bars.tick_params(axis="x", labelsize=8)
@@ -482,7 +482,7 @@ def with_object_lightness(images: ToyImages, red_lightness: float, blue_lightnes
     return ToyImages(lightness, images.ab.clone(), images.object_mask.clone(), images.is_red.clone())
 
 
-def predicted_object_colours(result: ToyRegressionResult, images: ToyImages) -> dict[str, np.ndarray]:
+def predicted_object_colors(result: ToyRegressionResult, images: ToyImages) -> dict[str, np.ndarray]:
     """The trained network's mean predicted ab on the red objects and on the blue ones.
 
     Returns:
@@ -502,7 +502,7 @@ def plot_dullness_on_photos(images: Sequence[EvaluationImage], results: Sequence
 
     figure, axes = plt.subplots(1, 4, figsize=(17, 4.2))
     markers = "osD^v<>"
-    for axis, key, label in ((axes[0], "colourfulness", "colourfulness"), (axes[1], "chroma", "mean chroma C*ab")):
+    for axis, key, label in ((axes[0], "colorfulness", "colorfulness"), (axes[1], "chroma", "mean chroma C*ab")):
         top = 0.0
         for marker, result in zip(markers, results):
             truth, predicted = result.per_image[f"true_{key}"], result.per_image[key]

@@ -110,7 +110,7 @@ def _describe_module(module: nn.Module, input_shape: tuple[int, ...]) -> str:
     return type(module).__name__
 
 
-def layer_table(model: nn.Module | None = None, input_size: int = 224) -> list[LayerRow]:
+def layer_table(model: nn.Module | None = None, *, input_size: int = 224) -> list[LayerRow]:
     """The paper's Figure 2, computed by running ``model`` with forward hooks.
 
     Args:
@@ -187,7 +187,7 @@ def format_layer_table(rows: Sequence[LayerRow]) -> str:
     return "\n".join(lines)
 
 
-def draw_layer_table(rows: Sequence[LayerRow], title: str | None = None) -> Figure:
+def draw_layer_table(rows: Sequence[LayerRow], *, title: str | None = None) -> Figure:
     """Draw the measured Figure 2; the rows the paper keeps are shaded and the cut is marked."""
     columns = (("Layer name", 0.0, 1.6), ("Output size", 1.6, 1.7), ("Operations", 3.3, 3.1), ("torchvision", 6.4, 1.8))
     width = sum(column[2] for column in columns)
@@ -204,10 +204,10 @@ def draw_layer_table(rows: Sequence[LayerRow], title: str | None = None) -> Figu
     top = header
     kept_bottom = None
     for row, height in zip(rows, heights):
-        colour = "#cde8c8" if row.kept else ("#eef3fb" if row.name == "input" else "white")
+        color = "#cde8c8" if row.kept else ("#eef3fb" if row.name == "input" else "white")
         cells = (row.name, row.output_size, "\n".join(row.operations) or "-", "\n".join(row.modules) or "-")
         for (_, left, span), text in zip(columns, cells):
-            axis.add_patch(Rectangle((left, top), span, height, facecolor=colour, edgecolor="black", lw=0.6))
+            axis.add_patch(Rectangle((left, top), span, height, facecolor=color, edgecolor="black", lw=0.6))
             axis.text(left + span / 2, top + height / 2, text, ha="center", va="center", fontsize=10,
                       family="monospace" if left > 0 else None, linespacing=1.5)
         if row.kept:
@@ -232,7 +232,7 @@ def draw_layer_table(rows: Sequence[LayerRow], title: str | None = None) -> Figu
 MAX_POOL_EXAMPLE = ((3, 1, 0, 2), (4, 8, 5, 1), (2, 0, 7, 6), (1, 9, 3, 4))
 
 
-_WINDOW_COLOURS = ("#f6c8c8", "#c8daf6", "#cdeccd", "#f8e3b8", "#e2cdf2", "#c9eef0", "#f3d1e6", "#dfe6c3", "#d7d7d7")
+_WINDOW_COLORS = ("#f6c8c8", "#c8daf6", "#cdeccd", "#f8e3b8", "#e2cdf2", "#c9eef0", "#f3d1e6", "#dfe6c3", "#d7d7d7")
 
 
 def _as_grid(values, what: str) -> torch.Tensor:
@@ -259,7 +259,7 @@ def max_pool_example(values=MAX_POOL_EXAMPLE) -> tuple[torch.Tensor, torch.Tenso
     return grid, pooled[0, 0], winners[0, 0]
 
 
-def upsample_example(values=((3,),), scale_factor: int = 2, mode: str = "nearest") -> tuple[torch.Tensor, torch.Tensor]:
+def upsample_example(values=((3,),), *, scale_factor: int = 2, mode: str = "nearest") -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``nn.Upsample(scale_factor=..., mode=...)`` on a small grid.
 
     Args:
@@ -279,12 +279,12 @@ def upsample_example(values=((3,),), scale_factor: int = 2, mode: str = "nearest
     return grid, upsample(grid[None, None])[0, 0]
 
 
-def _draw_grid(axis, grid: torch.Tensor, left: float, top: float, colours, bold=None, cell: float = 1.0) -> None:
+def _draw_grid(axis, grid: torch.Tensor, left: float, top: float, colors, bold=None, cell: float = 1.0) -> None:
     rows, columns = grid.shape
     for r in range(rows):
         for c in range(columns):
             strong = bold is not None and bool(bold[r][c])
-            axis.add_patch(Rectangle((left + c * cell, top + r * cell), cell, cell, facecolor=colours[r][c],
+            axis.add_patch(Rectangle((left + c * cell, top + r * cell), cell, cell, facecolor=colors[r][c],
                                      edgecolor="black", lw=2.4 if strong else 0.8))
             value = float(grid[r, c])
             text = f"{value:g}" if value == round(value) else f"{value:.2f}"
@@ -304,16 +304,16 @@ def draw_max_pool(grid: torch.Tensor, pooled: torch.Tensor, winners: torch.Tenso
         grid, pooled, winners: as returned by :func:`max_pool_example`.
     """
     rows, columns = grid.shape
-    window_colour = [[_WINDOW_COLOURS[((r // 2) * (columns // 2) + c // 2) % len(_WINDOW_COLOURS)]
+    window_color = [[_WINDOW_COLORS[((r // 2) * (columns // 2) + c // 2) % len(_WINDOW_COLORS)]
                       for c in range(columns)] for r in range(rows)]
     winner_set = {int(i) for i in winners.flatten()}
     bold = [[r * columns + c in winner_set for c in range(columns)] for r in range(rows)]
-    pooled_colour = [[window_colour[2 * r][2 * c] for c in range(columns // 2)] for r in range(rows // 2)]
+    pooled_color = [[window_color[2 * r][2 * c] for c in range(columns // 2)] for r in range(rows // 2)]
     gap = 2.5
     figure, axis = plt.subplots(figsize=(0.9 * (columns + gap + columns / 2) + 0.4, 0.9 * rows + 0.9))
-    _draw_grid(axis, grid, 0, 0, window_colour, bold)
+    _draw_grid(axis, grid, 0, 0, window_color, bold)
     offset = (rows - rows / 2) / 2
-    _draw_grid(axis, pooled, columns + gap, offset, pooled_colour, [[True] * (columns // 2)] * (rows // 2))
+    _draw_grid(axis, pooled, columns + gap, offset, pooled_color, [[True] * (columns // 2)] * (rows // 2))
     _arrow(axis, (columns + 0.3, rows / 2), (columns + gap - 0.3, rows / 2), "2x2 max pool,\nstride 2")
     axis.text(columns / 2, rows + 0.45, f"{rows}x{columns} input", ha="center", va="top", fontsize=11)
     axis.text(columns + gap + columns / 4, offset + rows / 2 + 0.45, f"{rows // 2}x{columns // 2} output",
@@ -326,7 +326,7 @@ def draw_max_pool(grid: torch.Tensor, pooled: torch.Tensor, winners: torch.Tenso
     return figure
 
 
-def draw_upsample(examples: Sequence[tuple[torch.Tensor, torch.Tensor]], label: str = "nn.Upsample(scale_factor=2)") -> Figure:
+def draw_upsample(examples: Sequence[tuple[torch.Tensor, torch.Tensor]], *, label: str = "nn.Upsample(scale_factor=2)") -> Figure:
     """Draw up-sampling examples side by side: each input value and its block share a colour.
 
     Args:
@@ -343,15 +343,15 @@ def draw_upsample(examples: Sequence[tuple[torch.Tensor, torch.Tensor]], label: 
     for grid, upsampled in examples:
         rows, columns = grid.shape
         scale = upsampled.shape[0] // rows
-        colours = [[_WINDOW_COLOURS[(r * columns + c) % len(_WINDOW_COLOURS)] for c in range(columns)] for r in range(rows)]
-        big_colours = [[colours[r // scale][c // scale] for c in range(upsampled.shape[1])] for r in range(upsampled.shape[0])]
+        colors = [[_WINDOW_COLORS[(r * columns + c) % len(_WINDOW_COLORS)] for c in range(columns)] for r in range(rows)]
+        big_colors = [[colors[r // scale][c // scale] for c in range(upsampled.shape[1])] for r in range(upsampled.shape[0])]
         top = (height - rows) / 2
-        _draw_grid(axis, grid, left, top, colours)
+        _draw_grid(axis, grid, left, top, colors)
         axis.text(left + columns / 2, top + rows + 0.4, f"{rows}x{columns}", ha="center", va="top", fontsize=11)
         right = left + columns + gap
         _arrow(axis, (left + columns + 0.25, height / 2), (right - 0.25, height / 2), label.replace("(", "(\n", 1) if len(label) > 20 else label)
         top_big = (height - upsampled.shape[0]) / 2
-        _draw_grid(axis, upsampled, right, top_big, big_colours)
+        _draw_grid(axis, upsampled, right, top_big, big_colors)
         axis.text(right + upsampled.shape[1] / 2, top_big + upsampled.shape[0] + 0.4,
                   f"{upsampled.shape[0]}x{upsampled.shape[1]}", ha="center", va="top", fontsize=11)
         left = right + upsampled.shape[1] + spacing
@@ -372,7 +372,7 @@ class ShapeRow:
     output_shape: tuple[int, ...]
 
 
-def trace_shapes(sequential: nn.Sequential, inputs: torch.Tensor, names: Sequence[str] | None = None) -> list[ShapeRow]:
+def trace_shapes(sequential: nn.Sequential, inputs: torch.Tensor, *, names: Sequence[str] | None = None) -> list[ShapeRow]:
     """Run ``sequential`` on ``inputs`` with a forward hook on each child; one row per child.
 
     Args:
@@ -442,7 +442,7 @@ def encoder_feature_maps(encoder: nn.Sequential, lightness: torch.Tensor) -> dic
     return maps
 
 
-def draw_feature_maps(image: np.ndarray, maps: dict[str, torch.Tensor], channels: int = 4, title: str | None = None) -> Figure:
+def draw_feature_maps(image: np.ndarray, maps: dict[str, torch.Tensor], *, channels: int = 4, title: str | None = None) -> Figure:
     """The input beside a few channels of each chosen feature map.
 
     For each map the ``channels`` channels with the largest spatial standard deviation
@@ -583,7 +583,7 @@ class FeatureMapBrowser(widgets.VBox):
         )
         gray = np.round(np.clip(lightness, 0.0, 100.0) * 2.55).astype(np.uint8)
         self.input_image = widgets.Image(
-            value=png_bytes(np.repeat(gray[..., None], 3, axis=-1), max(1, round(self.display_size / gray.shape[1]))),
+            value=png_bytes(np.repeat(gray[..., None], 3, axis=-1), scale=max(1, round(self.display_size / gray.shape[1]))),
             format="png",
         )
         self.image = widgets.Image(format="png")
@@ -649,7 +649,7 @@ class FeatureMapBrowser(widgets.VBox):
     def _update(self, change: dict | None = None) -> None:
         layer, channel = self.layer_menu.value, self.channel_slider.value
         self.channel = facts = self.describe(layer, channel)
-        self.image.value = png_bytes(self.view(layer, channel), max(1, round(self.display_size / facts.width)))
+        self.image.value = png_bytes(self.view(layer, channel), scale=max(1, round(self.display_size / facts.width)))
         text = (
             f"{layer}: {facts.channels} channels of {facts.height} x {facts.width}; channel {channel}: "
             f"values {facts.minimum:.2f} .. {facts.maximum:.2f}, above 0 at {100 * facts.active_share:.0f}% "
@@ -658,7 +658,7 @@ class FeatureMapBrowser(widgets.VBox):
         self.summary.value = f'<span style="font-family:monospace">{html.escape(text)}</span>'
 
 
-def draw_feature_map_browser(browser: FeatureMapBrowser, layers: Sequence[str] | None = None) -> Figure:
+def draw_feature_map_browser(browser: FeatureMapBrowser, *, layers: Sequence[str] | None = None) -> Figure:
     """The static twin of :class:`FeatureMapBrowser`: three settings of the slider per layer.
 
     For each layer, the pictures the browser shows for its most active channel, a

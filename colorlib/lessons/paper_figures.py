@@ -148,7 +148,7 @@ def _embedded_images(path: str, modified_ns: int) -> dict[tuple[int, tuple[int, 
     return found
 
 
-def figure_image(number: int, pdf: str | os.PathLike | None = None) -> np.ndarray:
+def figure_image(number: int, *, pdf: str | os.PathLike | None = None) -> np.ndarray:
     """The embedded bitmap of Figure ``number`` (1, 5 or 6): uint8 RGB (H, W, 3), a copy.
 
     Args:
@@ -250,7 +250,7 @@ def _trim_slivers(mask: np.ndarray, box: PanelBox, max_trim: int) -> PanelBox:
 
 def cut_panels(
     image: np.ndarray,
-    white_level: int = 240,
+    *, white_level: int = 240,
     min_gutter: int = 8,
     min_side: int = 64,
     min_fill: float = 0.6,
@@ -388,7 +388,7 @@ def figure5(pdf: str | os.PathLike | None = None) -> list[Figure5Row]:
     Args:
         pdf: the paper's PDF (default: the cached download, :func:`paper_pdf`).
     """
-    figure = figure_image(5, pdf)
+    figure = figure_image(5, pdf=pdf)
     grid = _grid(5, figure, rows=5, columns=6)
     rows = []
     for block in range(2):
@@ -401,7 +401,7 @@ def figure5(pdf: str | os.PathLike | None = None) -> list[Figure5Row]:
 
 def figure6(pdf: str | os.PathLike | None = None) -> list[Figure6Pair]:
     """The six examples of Figure 6 in reading order: two rows of three (gray, colorized) pairs."""
-    figure = figure_image(6, pdf)
+    figure = figure_image(6, pdf=pdf)
     grid = _grid(6, figure, rows=2, columns=6)
     return [
         Figure6Pair(row[k].crop(figure), row[k + 1].crop(figure), (row[k], row[k + 1]))
@@ -412,7 +412,7 @@ def figure6(pdf: str | os.PathLike | None = None) -> list[Figure6Pair]:
 
 def figure1_photo(pdf: str | os.PathLike | None = None) -> np.ndarray:
     """The teddy bear of Figure 1: the RGB photo at the top left, uint8 (H, W, 3)."""
-    figure = figure_image(1, pdf)
+    figure = figure_image(1, pdf=pdf)
     panels = cut_panels(figure)
     if not panels:
         raise PaperFigureError("Figure 1: found no picture panel")
@@ -449,7 +449,7 @@ def model_view(ground_truth: np.ndarray, height: int | None = None, width: int |
     return resize(crop, height or crop_height, width or crop_width)
 
 
-def print_like_figure5(photo: np.ndarray, colorizer: Colorizer, panel_size: int = 165) -> tuple[np.ndarray, np.ndarray]:
+def print_like_figure5(photo: np.ndarray, colorizer: Colorizer, *, panel_size: int = 165) -> tuple[np.ndarray, np.ndarray]:
     """What Figure 5 would print for ``photo``, made the way the paper made it.
 
     The photo is resized to 256 x 256 (the authors' Places205 size); its central 224 x 224
@@ -495,7 +495,7 @@ def mean_ab_distance(first: np.ndarray, second: np.ndarray) -> float:
     return float(ab_error(ab_of(first), ab_of(second)).mean())
 
 
-def luma_colorizer(model: nn.Module, size: int = 224) -> Colorizer:
+def luma_colorizer(model: nn.Module, *, size: int = 224) -> Colorizer:
     """Colorize the way the authors' code did: luma in, ``L = 100 * luma`` out.
 
     The image is resized to ``size`` x ``size`` (bicubic), its luma
@@ -526,8 +526,8 @@ def luma_colorizer(model: nn.Module, size: int = 224) -> Colorizer:
         finally:
             model.train(was_training)
         lightness = torch.from_numpy(100.0 * rgb2gray(rgb).astype(np.float32))[None]
-        colour = lab_to_rgb(torch.cat((lightness, ab), dim=0))
-        return np.ascontiguousarray((colour.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy())
+        color = lab_to_rgb(torch.cat((lightness, ab), dim=0))
+        return np.ascontiguousarray((color.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy())
 
     return colorize_from_luma
 
@@ -581,7 +581,7 @@ def plot_figure5(
     rows: Sequence[Figure5Row],
     recomputed: Sequence[np.ndarray],
     distances: Sequence[float],
-    zhang: Sequence[np.ndarray] | None = None,
+    *, zhang: Sequence[np.ndarray] | None = None,
     zhang_label: str = "Zhang et al.\nas printed\nin the paper",
     recomputed_label: str = "Ours\nrecomputed\n(released weights)",
     size: float = 1.6,
@@ -651,7 +651,7 @@ def plot_figure6(
     pairs: Sequence[Figure6Pair],
     recomputed: Sequence[np.ndarray],
     distances: Sequence[float],
-    per_row: int = 3,
+    *, per_row: int = 3,
     size: float = 1.5,
 ):
     """The paper's Figure 6 and its reproduction: for each example the printed gray input,

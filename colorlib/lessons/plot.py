@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 
-def save_figure(figure: Figure, filename: str, dpi: int = 110) -> Path:
+def save_figure(figure: Figure, filename: str, *, dpi: int = 110) -> Path:
     """Save ``figure`` as ``figures/<filename>`` (PNG, tight bounding box) and return the path.
 
     Names follow the course's rule: ``figN_<what>.png`` for a reproduction of the
@@ -38,7 +38,7 @@ def save_figure(figure: Figure, filename: str, dpi: int = 110) -> Path:
     )
 
 
-def png_bytes(rgb: np.ndarray, scale: int = 1) -> bytes:
+def png_bytes(rgb: np.ndarray, *, scale: int = 1) -> bytes:
     """An RGB picture as PNG bytes (for ``ipywidgets.Image``), enlarged ``scale`` times by pixel repetition.
 
     Args:
@@ -58,7 +58,7 @@ def png_bytes(rgb: np.ndarray, scale: int = 1) -> bytes:
 
 def show_images(
     images: Sequence[np.ndarray],
-    titles: Sequence[str] | None = None,
+    *, titles: Sequence[str] | None = None,
     columns: int | None = None,
     cmap: str | None = None,
     size: float = 2.6,

@@ -62,7 +62,7 @@ def constant_prediction_loss(loader: DataLoader, target: torch.Tensor | Sequence
     return total / count
 
 
-def time_training_parts(model: ColorizationNet, dataset: Dataset, batch_size: int = 32, batches: int = 3) -> dict[str, float]:
+def time_training_parts(model: ColorizationNet, dataset: Dataset, *, batch_size: int = 32, batches: int = 3) -> dict[str, float]:
     """Where a training step's time goes, in seconds per batch (median of ``batches``).
 
     Parts: ``"read and crop"`` (the data loader: decode, random crop, flip),

@@ -66,7 +66,7 @@ def available_models(candidates: Sequence[ModelCandidate]) -> tuple[list[ModelCa
 
 def _display_lab(rgb: np.ndarray, max_side: int) -> np.ndarray:
     """uint8 RGB (H, W, 3) -> its Lab, float32 (h, w, 3), shrunk to ``max_side`` for display."""
-    return rgb_to_lab(photo_as_float(rgb, max_side))
+    return rgb_to_lab(photo_as_float(rgb, max_side=max_side))
 
 
 def _ab_as_gray(values: np.ndarray, ab_limit: float) -> np.ndarray:
@@ -233,7 +233,7 @@ class PhotoColorizer:
         lightness_only = self.shown_lab.copy()
         lightness_only[..., 1:] = 0.0
         self.panels["input"].value = png_bytes(lab_to_rgb(lightness_only))
-        self.panels["result"].value = png_bytes(photo_as_float(self.result, self.display_side))
+        self.panels["result"].value = png_bytes(photo_as_float(self.result, max_side=self.display_side))
         for key, channel in (("a", 1), ("b", 2)):
             self.panels[key].value = png_bytes(_ab_as_gray(self.shown_lab[..., channel], self.ab_limit))
         height, width = self.result.shape[:2]
@@ -271,7 +271,7 @@ class PhotoColorizer:
 def draw_colorized_by_models(
     photo: np.ndarray,
     models: dict[str, nn.Module],
-    max_side: int = 256,
+    *, max_side: int = 256,
     ab_limit: float = 40.0,
     credit: str = "",
 ) -> Figure:
@@ -296,7 +296,7 @@ def draw_colorized_by_models(
     for row, (label, rgb) in enumerate(rows.items()):
         lab = _display_lab(rgb, max_side)
         chroma = float(mean_chroma(lab[..., 1:]))
-        axes[row, 0].imshow(photo_as_float(rgb, max_side))
+        axes[row, 0].imshow(photo_as_float(rgb, max_side=max_side))
         axes[row, 0].set_title(f"{label}\nmean chroma {chroma:.1f}", fontsize=9)
         for column, (channel, name) in enumerate(((1, "a"), (2, "b")), start=1):
             shown = axes[row, column].imshow(lab[..., channel], cmap="gray", vmin=-ab_limit, vmax=ab_limit)
