@@ -52,7 +52,7 @@ def best_seconds(work: Callable[[], object], repeats: int) -> tuple[float, float
 
 def colorize_with_skimage(rgb: np.ndarray, model: torch.nn.Module, size: int) -> np.ndarray:
     """The baseline: colorlib's pipeline with scikit-image's full-resolution conversions."""
-    ab = predict_ab(rgb, model, size=size)  # the same network input and bilinear enlargement
+    ab = predict_ab(rgb, model, input_size=size)  # the same network input and bilinear enlargement
     lab = skimage.color.rgb2lab(rgb)
     lab[..., 1:] = ab
     return (skimage.color.lab2rgb(lab) * 255).round().astype(np.uint8)
@@ -71,9 +71,9 @@ def main() -> int:
         Image.fromarray(sample_photo("coffee")).resize((args.width, args.height), Image.Resampling.BICUBIC)
     )
     model = load_pretrained("paper", progress=False)
-    colorize(photo[:64, :64], model, size=args.size)  # warm-up: first-call set-up in torch
+    colorize(photo[:64, :64], model, input_size=args.size)  # warm-up: first-call set-up in torch
 
-    ours, ours_cpu, ours_result = best_seconds(lambda: colorize(photo, model, size=args.size), args.repeats)
+    ours, ours_cpu, ours_result = best_seconds(lambda: colorize(photo, model, input_size=args.size), args.repeats)
     baseline, baseline_cpu, baseline_result = best_seconds(
         lambda: colorize_with_skimage(photo, model, args.size), args.baseline_repeats
     )

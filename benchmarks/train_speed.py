@@ -140,7 +140,7 @@ def main() -> None:
 
     device = choose_device(args.device)
     on_gpu = device.type == "cuda"
-    size, batch = (224, 64) if args.paper else (get_profile("quick").image_size, 32)
+    size, batch = (224, 64) if args.paper else (get_profile("quick").input_size, 32)
     amp = channels_last = on_gpu
     steps = args.steps or (50 if on_gpu else (3 if args.paper else 6))
     workers = args.workers if args.workers is not None else (8 if on_gpu else 0)

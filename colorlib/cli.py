@@ -165,7 +165,7 @@ def _add_credits(subparsers) -> None:
 
 
 #: Older spellings of ``colorlib train``'s options, still accepted.
-_TRAIN_ALIASES = {"learning_rate": ("--lr",), "image_size": ("--size",), "num_workers": ("--workers",)}
+_TRAIN_ALIASES = {"learning_rate": ("--lr",), "input_size": ("--size", "--image-size"), "num_workers": ("--workers",)}
 _TYPES: dict[str, Callable[[str], object]] = {"int": int, "float": float, "str": str}
 
 
@@ -207,8 +207,8 @@ def _add_train(subparsers) -> None:
         description=(
             "Train the colorization network with the paper's recipe (MSE on the scaled ab, Adam, "
             "frozen ResNet part). Defaults come from the profile (COLORLIB_PROFILE or --profile); "
-            "every setting can be overridden with --setting-name (--lr, --size and --workers are "
-            "--learning-rate, --image-size and --num-workers). Bad values exit with status 2. "
+            "every setting can be overridden with --setting-name (--lr, --size or --image-size, and --workers are "
+            "--learning-rate, --input-size and --num-workers). Bad values exit with status 2. "
             "Runs under torchrun for several GPUs or processes."
         ),
     )
@@ -260,7 +260,7 @@ def _colorize(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot load the model {args.model}: {error}") from error
     try:  # bad arguments are found here, before any photo is read
         outcomes = colorize_paths(
-            args.inputs, args.output, model, size=args.size, recursive=args.recursive,
+            args.inputs, args.output, model, input_size=args.input_size, recursive=args.recursive,
             output_format=args.format, max_pixels=args.max_pixels, temperature=args.temperature, read=read,
         )
     except (ValueError, OSError) as error:
@@ -292,7 +292,8 @@ def _add_colorize(subparsers) -> None:
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
     parser.add_argument("--model", default="paper", metavar="NAME|PATH",
                         help="'paper' (default), 'paper-epoch40', 'paper-epoch90', or a training checkpoint file")
-    parser.add_argument("--size", type=_image_side, help="network input side (default: the model's own)")
+    parser.add_argument("--input-size", "--size", dest="input_size", type=_image_side,
+                        help="network input side (default: the model's own)")
     parser.add_argument("--recursive", action="store_true", help="descend into the folders' subfolders")
     parser.add_argument("--format", choices=["keep", "png", "jpg"], default="keep",
                         help="output format: keep the input's (default), png or jpg")
@@ -313,7 +314,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_command
 
     try:
-        report = evaluate_command(args.model, data=args.data, size=args.size, json_path=args.json,
+        report = evaluate_command(args.model, data=args.data, input_size=args.input_size, json_path=args.json,
                                   max_pixels=args.max_pixels)
     except (FileNotFoundError, ValueError) as error:
         raise UsageError(error) from error
@@ -336,7 +337,8 @@ def _add_evaluate(subparsers) -> None:
     parser.add_argument("--model", default="paper", help="paper, paper-epoch40, paper-epoch90 or a checkpoint path (default: paper)")
     parser.add_argument("--data", help="a folder of colour photos, or kodak24 (default: kodak24, the test set)")
     parser.add_argument("--json", help="also write the numbers (summary and per image) to this JSON file")
-    parser.add_argument("--size", type=_image_side, help="network input side (default: the model's own)")
+    parser.add_argument("--input-size", "--size", dest="input_size", type=_image_side,
+                        help="network input side (default: the model's own)")
     parser.add_argument("--max-pixels", type=_positive_int, default=MAX_PIXELS_DEFAULT,
                         help=f"refuse images above this many pixels (default {MAX_PIXELS_DEFAULT:,})")
     parser.set_defaults(handler=_evaluate)

@@ -229,7 +229,7 @@ def colorize_paths(
     out_dir: str | os.PathLike,
     model: nn.Module,
     *,
-    size: int | None = None,
+    input_size: int | None = None,
     recursive: bool = False,
     output_format: OutputFormat = "keep",
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
@@ -255,7 +255,7 @@ def colorize_paths(
         inputs: image files and folders (see :func:`plan_outputs`).
         out_dir: output folder, created if needed.
         model: as for :func:`colorlib.inference.colorize`.
-        size: network input side; default the model's ``input_size``.
+        input_size: network input side; default the model's ``input_size``.
         recursive: descend into the subfolders of folder inputs.
         output_format: ``"keep"`` (default), ``"png"`` or ``"jpg"``.
         max_pixels: refuse larger images, before decoding them (``None``: no limit);
@@ -274,12 +274,12 @@ def colorize_paths(
         An iterator of :class:`ColorizeOutcome`; the work happens as it is consumed.
 
     Raises:
-        ValueError: at the call, not later: bad ``size``/``output_format``/``workers``/
+        ValueError: at the call, not later: bad ``input_size``/``output_format``/``workers``/
             ``max_pixels``/``temperature`` (or a temperature for a model without an
-            annealed mean), a model without ``input_size`` and no ``size``, or an
+            annealed mean), a model without ``input_size`` and no ``input_size``, or an
             ``out_dir`` that is a file.
     """
-    size, upsample, temperature, max_pixels = _check_options(model, size, upsample, temperature, max_pixels)
+    input_size, upsample, temperature, max_pixels = _check_options(model, input_size, upsample, temperature, max_pixels)
     workers = _check_positive(workers, "workers")
     if read is None:
         read = functools.partial(load_image, max_pixels=max_pixels)
@@ -290,7 +290,7 @@ def colorize_paths(
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"out_dir: expected a folder for the results, {out_dir} is a file")
     out_dir.mkdir(parents=True, exist_ok=True)
-    return _colorize_jobs(jobs, model, (size, upsample, temperature), read, workers)
+    return _colorize_jobs(jobs, model, (input_size, upsample, temperature), read, workers)
 
 
 def _colorize_jobs(
@@ -355,7 +355,7 @@ def colorize_upload(
     name: str,
     model: nn.Module,
     *,
-    size: int | None = None,
+    input_size: int | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     upsample: Upsampling = "bilinear",
     temperature: float | None = None,
@@ -369,7 +369,7 @@ def colorize_upload(
     Args:
         data: the file's content.
         name: the file's name as the user knows it; error messages use it.
-        model, size, upsample, temperature: as for :func:`colorlib.inference.colorize`.
+        model, input_size, upsample, temperature: as for :func:`colorlib.inference.colorize`.
         max_pixels: refuse larger images (``None``: no limit).
 
     Returns:
@@ -377,13 +377,13 @@ def colorize_upload(
         no image colorlib can read (truncated, too large, not an image, ...).
 
     Raises:
-        ValueError: ``data`` is not bytes, or a bad ``size``/``upsample``/
+        ValueError: ``data`` is not bytes, or a bad ``input_size``/``upsample``/
             ``temperature``/``max_pixels`` (mistakes in the calling code, not in the file).
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ValueError(f"colorize_upload: expected the file's content as bytes, got {type(data).__name__}")
     name = str(name) or "upload"
-    size, upsample, temperature, max_pixels = _check_options(model, size, upsample, temperature, max_pixels)
+    input_size, upsample, temperature, max_pixels = _check_options(model, input_size, upsample, temperature, max_pixels)
     with tempfile.TemporaryDirectory(prefix="colorlib-upload-") as folder:
         path = Path(folder) / "upload"
         path.write_bytes(data)
@@ -392,6 +392,6 @@ def colorize_upload(
         except (ValueError, OSError) as error:
             return None, _naming(Path(name), _one_line(error).replace(str(path), name))
     try:
-        return colorize_many([rgb], model, size=size, upsample=upsample, temperature=temperature)[0], None
+        return colorize_many([rgb], model, input_size=input_size, upsample=upsample, temperature=temperature)[0], None
     except Exception as error:  # noqa: BLE001 - the widget shows one line, never a traceback
         return None, _naming(Path(name), f"cannot colorize it ({type(error).__name__}: {_one_line(error)})")

@@ -37,7 +37,7 @@ class Profile:
 
     Attributes:
         name: ``"quick"`` or ``"paper"``.
-        image_size: side of the square network input in pixels (divisible by 8).
+        input_size: side of the square network input in pixels (divisible by 8).
         epochs: training epochs.
         batch_size: training batch size.
         learning_rate: Adam's learning rate (the paper: 0.01).
@@ -69,7 +69,7 @@ class Profile:
     """
 
     name: str
-    image_size: int
+    input_size: int
     epochs: int
     batch_size: int
     learning_rate: float
@@ -99,7 +99,7 @@ PROFILES: dict[str, Profile] = {
     # the frozen encoder's features computed once, the decoder trained on them.
     "quick": Profile(
         name="quick",
-        image_size=64,
+        input_size=64,
         epochs=8,
         batch_size=32,
         learning_rate=0.003,
@@ -115,7 +115,7 @@ PROFILES: dict[str, Profile] = {
     # The paper: Places205 subset (40,000 train / 1,000 validation), 224x224, 100 epochs.
     "paper": Profile(
         name="paper",
-        image_size=224,
+        input_size=224,
         epochs=100,
         batch_size=64,
         learning_rate=0.01,
@@ -143,7 +143,7 @@ PROFILES: dict[str, Profile] = {
 EXPERIMENTS: dict[str, dict[str, dict[str, int]]] = {
     "quick": {
         "ablation": {"epochs": 3, "views_per_photo": 1},
-        "loss_experiment": {"image_size": 32, "views_per_photo": 1, "epochs": 2},
+        "loss_experiment": {"input_size": 32, "views_per_photo": 1, "epochs": 2},
     },
     "paper": {
         "ablation": {"epochs": 3, "views_per_photo": 1},

@@ -239,7 +239,7 @@ def _subfolder(folder: Path, names: Sequence[str]) -> Path | None:
 
 def build_datasets(
     data: str | os.PathLike,
-    size: int,
+    input_size: int,
     train_images: int,
     val_images: int,
     *, seed: int = 0,
@@ -259,7 +259,7 @@ def build_datasets(
               and ``val/`` (or ``validation/``) subfolders; else all its images in
               sorted order, the first ``val_images`` for validation and the rest for
               training (the paper's rule).
-        size: crop side in pixels.
+        input_size: crop side in pixels.
         train_images: at most this many training images (the first ones in list order).
         val_images: at most this many validation images.
         seed: seed of the fixed validation crops of ``"samples"``.
@@ -271,13 +271,13 @@ def build_datasets(
     if os.fspath(data) == "landscapes":
         train_files, val_files = landscapes_split()
         return (
-            ImageFolderDataset(train_files[:train_images], size, train=True),
-            ImageFolderDataset(val_files[:val_images], size, train=False),
+            ImageFolderDataset(train_files[:train_images], input_size, train=True),
+            ImageFolderDataset(val_files[:val_images], input_size, train=False),
         )
     if os.fspath(data) == "samples":
         return (
-            SampleCropsDataset(TRAIN_PHOTOS, train_images, size, train=True),
-            SampleCropsDataset(VALIDATION_PHOTOS, val_images, size, train=False, seed=seed),
+            SampleCropsDataset(TRAIN_PHOTOS, train_images, input_size, train=True),
+            SampleCropsDataset(VALIDATION_PHOTOS, val_images, input_size, train=False, seed=seed),
         )
     folder = data_dir() if os.fspath(data) == "places205" else Path(data)
     if not folder.is_dir():
@@ -302,4 +302,4 @@ def build_datasets(
             f"{folder}: expected training and validation images, found {len(train_files)} "
             f"training and {len(val_files)} validation images"
         )
-    return ImageFolderDataset(train_files, size, train=True), ImageFolderDataset(val_files, size, train=False)
+    return ImageFolderDataset(train_files, input_size, train=True), ImageFolderDataset(val_files, input_size, train=False)

@@ -103,15 +103,15 @@ def constant_ab_colorizer(ab: tuple[float, float]) -> Colorizer:
     return colorize_constant
 
 
-def model_colorizer(model, *, size: int | None = None, **options) -> Colorizer:
-    """A network as a colorizer: :func:`colorlib.colorize` (the whole photo at ``size`` x
-    ``size``, default the model's own input size; colours back at the photo's resolution).
+def model_colorizer(model, *, input_size: int | None = None, **options) -> Colorizer:
+    """A network as a colorizer: :func:`colorlib.colorize` (the whole photo at ``input_size`` x
+    ``input_size``, default the model's own input size; colours back at the photo's resolution).
 
     ``options`` go to :func:`colorlib.colorize` (``temperature=`` for a classification model).
     """
 
     def colorize_with_model(image: np.ndarray) -> np.ndarray:
-        return colorize(image, model, size=size, **options)
+        return colorize(image, model, input_size=input_size, **options)
 
     return colorize_with_model
 
@@ -361,7 +361,7 @@ class EvaluationReport:
 def evaluate_command(
     model_name: str = "paper",
     *, data: str | os.PathLike | None = None,
-    size: int | None = None,
+    input_size: int | None = None,
     json_path: str | os.PathLike | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> EvaluationReport:
@@ -370,7 +370,7 @@ def evaluate_command(
     Args:
         model_name: a registry name (``"paper"``) or a checkpoint path.
         data: a folder of colour photos; ``None`` or ``"kodak24"``: the test set.
-        size: the network's input side (default: the model's own).
+        input_size: the network's input side (default: the model's own).
         json_path: also write the numbers (summary and per photo) there.
         max_pixels: larger files are refused (named in ``problems``).
 
@@ -389,10 +389,10 @@ def evaluate_command(
     label = model_name if model_name.startswith("paper") else Path(model_name).name
     results = [
         evaluate_colorizer("gray (ab = 0)", gray_colorizer, photos.images),
-        evaluate_colorizer(label, model_colorizer(model, size=size), photos.images),
+        evaluate_colorizer(label, model_colorizer(model, input_size=input_size), photos.images),
     ]
     summaries = {result.name: result.summary() for result in results}
-    shown = size or model.input_size
+    shown = input_size or model.input_size
     text = f"{photos.describe()}, {source}; whole photos, network input {shown}x{shown}\n{metrics_table(summaries)}"
     if json_path is not None:
         _write_json(

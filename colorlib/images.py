@@ -43,7 +43,6 @@ __all__ = [
     "is_grayscale",
     "resize",
     "square_crop",
-    "centre_crop",
 ]
 
 #: What :func:`load_image` accepts.
@@ -305,20 +304,3 @@ def square_crop(image: np.ndarray, size: int) -> np.ndarray:
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
     return resize(np.ascontiguousarray(rgb[top : top + side, left : left + side]), size, size)
-
-
-def centre_crop(image: np.ndarray, size: int) -> np.ndarray:
-    """The authors' validation crop: short side resized to ``size * 256/224``, central ``size`` square.
-
-    Returns:
-        uint8 RGB ``(size, size, 3)``.
-    """
-    rgb = load_image(image, max_pixels=None)
-    size = _check_side(size, "centre_crop")
-    height, width = rgb.shape[:2]
-    short = round(size * RESIZE_RATIO)
-    scale = short / min(height, width)
-    new_height, new_width = max(size, round(height * scale)), max(size, round(width * scale))
-    resized = resize(rgb, new_height, new_width)
-    top, left = (new_height - size) // 2, (new_width - size) // 2
-    return np.ascontiguousarray(resized[top : top + size, left : left + size])

@@ -76,25 +76,25 @@ _BAND_PIXELS = 1 << 16
 # --------------------------------------------------------------------------------------
 
 
-def _check_size(size: int) -> int:
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0 or size % DOWNSAMPLING_FACTOR:
+def _check_size(input_size: int) -> int:
+    if isinstance(input_size, bool) or not isinstance(input_size, (int, np.integer)) or input_size <= 0 or input_size % DOWNSAMPLING_FACTOR:
         raise ValueError(
-            f"size: expected a positive integer divisible by {DOWNSAMPLING_FACTOR} (the side the model "
-            f"was trained at), got {size!r}"
+            f"input_size: expected a positive integer divisible by {DOWNSAMPLING_FACTOR} (the side the model "
+            f"was trained at), got {input_size!r}"
         )
-    return int(size)
+    return int(input_size)
 
 
-def _resolve_size(model: nn.Module, size: int | None) -> int:
-    """``size``, or the model's own ``input_size`` when ``size`` is ``None``."""
-    if size is None:
-        size = getattr(model, "input_size", None)
-        if size is None:
+def _resolve_size(model: nn.Module, input_size: int | None) -> int:
+    """``input_size``, or the model's own ``input_size`` when ``input_size`` is ``None``."""
+    if input_size is None:
+        input_size = getattr(model, "input_size", None)
+        if input_size is None:
             raise ValueError(
                 "size: the model does not record the side it was trained at (model.input_size is None); "
                 f"pass size=, a positive integer divisible by {DOWNSAMPLING_FACTOR}"
             )
-    return _check_size(size)
+    return _check_size(input_size)
 
 
 def _check_upsampling(upsample: str) -> str:
@@ -135,14 +135,14 @@ def _check_temperature(model: nn.Module, temperature: float | None) -> float | N
 
 
 def _check_options(
-    model: nn.Module, size: int | None, upsample: str, temperature: float | None, max_pixels: int | None
+    model: nn.Module, input_size: int | None, upsample: str, temperature: float | None, max_pixels: int | None
 ) -> tuple[int, str, float | None, int | None]:
     """The checked ``(size, upsample, temperature, max_pixels)`` of any function colorizing with ``model``."""
     if not isinstance(model, nn.Module):
         raise ValueError(
             f"model: expected a torch.nn.Module (arguments go (image, model, ...)), got {type(model).__name__}"
         )
-    return _resolve_size(model, size), _check_upsampling(upsample), _check_temperature(model, temperature), (
+    return _resolve_size(model, input_size), _check_upsampling(upsample), _check_temperature(model, temperature), (
         _check_max_pixels(max_pixels)
     )
 
@@ -153,9 +153,9 @@ def _check_options(
 
 
 def network_input(
-    images: Sequence[ImageSource], size: int, *, max_pixels: int | None = DEFAULT_MAX_PIXELS
+    images: Sequence[ImageSource], input_size: int, *, max_pixels: int | None = DEFAULT_MAX_PIXELS
 ) -> torch.Tensor:
-    """What the network sees: each image resized to ``size`` x ``size``, as ``L / 100``.
+    """What the network sees: each image resized to ``input_size`` x ``input_size``, as ``L / 100``.
 
     The RGB image is resized with :func:`colorlib.images.resize` (aspect ratio not
     kept, as in the authors' code) and its lightness computed with
@@ -163,22 +163,22 @@ def network_input(
 
     Args:
         images: images in any form :func:`colorlib.images.load_image` accepts.
-        size: side of the square, divisible by 8.
+        input_size: side of the square, divisible by 8.
         max_pixels: image files above this many pixels are refused (``None``: no limit).
 
     Returns:
         float32 tensor ``(N, 1, size, size)`` on the CPU, values in 0..1.
     """
-    size = _check_size(size)
+    input_size = _check_size(input_size)
     max_pixels = _check_max_pixels(max_pixels)
-    return _network_input([load_image(image, max_pixels=max_pixels) for image in images], size)
+    return _network_input([load_image(image, max_pixels=max_pixels) for image in images], input_size)
 
 
-def _network_input(rgb_images: Sequence[np.ndarray], size: int) -> torch.Tensor:
+def _network_input(rgb_images: Sequence[np.ndarray], input_size: int) -> torch.Tensor:
     """uint8 RGB photos (H_i, W_i, 3), already read -> L/100 ``(N, 1, size, size)`` float32."""
     if not rgb_images:
         raise ValueError("network_input: expected at least one image, got none")
-    small = np.stack([resize(rgb, size, size) for rgb in rgb_images])
+    small = np.stack([resize(rgb, input_size, input_size) for rgb in rgb_images])
     return lab_to_network_input(torch.from_numpy(lightness(small)))[:, None].contiguous()
 
 
@@ -358,7 +358,7 @@ def predict_ab(
     image: ImageSource,
     model: nn.Module,
     *,
-    size: int | None = None,
+    input_size: int | None = None,
     upsample: Upsampling = "bilinear",
     temperature: float | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
@@ -370,7 +370,7 @@ def predict_ab(
         model: a :class:`~colorlib.model.ColorizationNet` (regression or
             classification), a :class:`~colorlib.modelz.ModelZ`, or any module mapping
             ``(N, 1, s, s)`` L/100 to ``(N, 2, s, s)`` ab targets; on any device.
-        size: the network runs at ``size`` x ``size`` (divisible by 8); default the
+        input_size: the network runs at ``input_size`` x ``input_size`` (divisible by 8); default the
             model's ``input_size``.
         upsample: ``"bilinear"`` (smooth) or ``"nearest"`` (each predicted value becomes
             a block of pixels: the "mosaic" look).
@@ -382,9 +382,9 @@ def predict_ab(
     Returns:
         float32 ``(H, W, 2)``: a and b in ab units (about -128..127).
     """
-    size, upsample, temperature, max_pixels = _check_options(model, size, upsample, temperature, max_pixels)
+    input_size, upsample, temperature, max_pixels = _check_options(model, input_size, upsample, temperature, max_pixels)
     rgb = load_image(image, max_pixels=max_pixels)
-    ab_small = _run_network(model, _network_input([rgb], size), temperature)[0]
+    ab_small = _run_network(model, _network_input([rgb], input_size), temperature)[0]
     height, width = rgb.shape[:2]
     ab = _EnlargedAb(ab_small, height, width, upsample).rows(0, height)
     return ab.permute(1, 2, 0).contiguous().numpy()
@@ -428,14 +428,14 @@ def colorize(
     image: ImageSource,
     model: nn.Module,
     *,
-    size: int | None = None,
+    input_size: int | None = None,
     upsample: Upsampling = "bilinear",
     temperature: float | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> np.ndarray:
     """Colorize one image, at its own resolution and with its own lightness.
 
-    The network runs on the image resized to ``size`` x ``size`` (input ``L / 100``;
+    The network runs on the image resized to ``input_size`` x ``input_size`` (input ``L / 100``;
     the authors' code fed luma instead, see the module docstring); its a and b are
     enlarged to the image's size and merged with the image's full-resolution L.
     Color in the input is ignored: only its lightness is used.
@@ -445,7 +445,7 @@ def colorize(
             (see :func:`colorlib.images.load_image`).
         model: e.g. ``colorlib.load_pretrained("paper")``; it runs in eval mode, under
             ``torch.inference_mode``, on its own device (its mode is restored after).
-        size: the network's input side, divisible by 8; default the model's
+        input_size: the network's input side, divisible by 8; default the model's
             ``input_size`` (224 for the paper's checkpoints).
         upsample: how the predicted ab are enlarged, ``"bilinear"`` or ``"nearest"``.
         temperature: the annealed-mean temperature of a classification model or a
@@ -458,19 +458,19 @@ def colorize(
         uint8 ``(H, W, 3)`` RGB, 0..255.
 
     Raises:
-        ValueError: a bad ``size``, ``upsample``, ``temperature`` or ``max_pixels``, a
-            model without ``input_size`` and no ``size``; :class:`colorlib.images.ImageReadError`
+        ValueError: a bad ``input_size``, ``upsample``, ``temperature`` or ``max_pixels``, a
+            model without ``input_size`` and none given; :class:`colorlib.images.ImageReadError`
             (a ValueError) for an unreadable image.
     """
     return colorize_many(
-        [image], model, size=size, upsample=upsample, temperature=temperature, max_pixels=max_pixels
+        [image], model, input_size=input_size, upsample=upsample, temperature=temperature, max_pixels=max_pixels
     )[0]
 
 
 def _colorize_loaded(
     rgb_images: Sequence[np.ndarray],
     model: nn.Module,
-    size: int,
+    input_size: int,
     upsample: str,
     temperature: float | None,
     make_sink: Callable[[np.ndarray], tuple[object, Callable[[int, np.ndarray], None]]],
@@ -482,7 +482,7 @@ def _colorize_loaded(
     each photo's result and the function that stores its bands (:func:`_array_sink`,
     :func:`_image_sink`). :mod:`colorlib.colorize_files` calls this too.
     """
-    ab_small = _run_network(model, _network_input(rgb_images, size), temperature)
+    ab_small = _run_network(model, _network_input(rgb_images, input_size), temperature)
     results = []
     for rgb, ab in zip(rgb_images, ab_small):
         height, width = rgb.shape[:2]
@@ -506,7 +506,7 @@ def colorize_many(
     images: Iterable[ImageSource],
     model: nn.Module,
     *,
-    size: int | None = None,
+    input_size: int | None = None,
     batch_size: int = 16,
     upsample: Upsampling = "bilinear",
     temperature: float | None = None,
@@ -519,13 +519,13 @@ def colorize_many(
 
     Args:
         images: paths, PIL images or uint8 arrays, as for :func:`colorize`.
-        model, size, upsample, temperature, max_pixels: as for :func:`colorize`.
+        model, input_size, upsample, temperature, max_pixels: as for :func:`colorize`.
         batch_size: images per run of the network.
 
     Returns:
         One uint8 ``(H_i, W_i, 3)`` array per image, in order; each has its image's size.
     """
-    size, upsample, temperature, max_pixels = _check_options(model, size, upsample, temperature, max_pixels)
+    input_size, upsample, temperature, max_pixels = _check_options(model, input_size, upsample, temperature, max_pixels)
     batch_size = _check_positive(batch_size, "batch_size")
     results: list[np.ndarray] = []
     batch: list[np.ndarray] = []
@@ -533,8 +533,8 @@ def colorize_many(
     for image in images:
         batch.append(load_image(image, max_pixels=max_pixels))
         if len(batch) == batch_size:
-            results += _colorize_loaded(batch, model, size, upsample, temperature, _array_sink, threads)
+            results += _colorize_loaded(batch, model, input_size, upsample, temperature, _array_sink, threads)
             batch.clear()
     if batch:
-        results += _colorize_loaded(batch, model, size, upsample, temperature, _array_sink, threads)
+        results += _colorize_loaded(batch, model, input_size, upsample, temperature, _array_sink, threads)
     return results

@@ -92,7 +92,7 @@ class TrainConfig(TrainSettings):
     fields (:class:`~colorlib.config.TrainSettings`: ``out``, ``seed``, ``max_steps``,
     ``compile``, ``amp``, ``channels_last``), checked. Plain types: saved in checkpoints.
 
-    Every field of the profile (``image_size``, ``epochs``, ``batch_size``,
+    Every field of the profile (``input_size``, ``epochs``, ``batch_size``,
     ``learning_rate``, ``data``, ``loss``, ``cache_features``, ...) keeps its meaning; the
     profile's ``name`` is the profile the defaults came from. :meth:`recipe` leaves out
     the machine settings (:data:`colorlib.config.MACHINE_FIELDS`).
@@ -135,6 +135,8 @@ class TrainConfig(TrainSettings):
         renamed = dict(values)
         if "profile" in renamed and "name" not in renamed:  # checkpoints of colorlib 0.1
             renamed["name"] = renamed.pop("profile")
+        if "image_size" in renamed and "input_size" not in renamed:  # the network's input side, before its one name
+            renamed["input_size"] = renamed.pop("image_size")
         name = renamed.get("name")
         base = {**PROFILES[name].to_dict(), "out": str(run_dir(name))} if name in PROFILES else {}
         settings = {**base, **{k: v for k, v in renamed.items() if k in {f.name for f in fields(cls)}}}
@@ -156,8 +158,8 @@ class TrainConfig(TrainSettings):
         return cls.from_profile(profile, **overrides)
 
     def __post_init__(self) -> None:
-        if self.image_size < DOWNSAMPLING_FACTOR or self.image_size % DOWNSAMPLING_FACTOR:
-            raise ValueError(f"image_size: expected a multiple of {DOWNSAMPLING_FACTOR} (224, 128, ...), got {self.image_size}")
+        if self.input_size < DOWNSAMPLING_FACTOR or self.input_size % DOWNSAMPLING_FACTOR:
+            raise ValueError(f"input_size: expected a multiple of {DOWNSAMPLING_FACTOR} (224, 128, ...), got {self.input_size}")
         for name in ("epochs", "batch_size", "train_images", "val_images", "views_per_photo"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name}: expected a positive number, got {getattr(self, name)}")
@@ -409,9 +411,9 @@ def _model_and_data(config: TrainConfig, device: torch.device) -> tuple[Coloriza
     place), the loss, and the data sets (photos, or their stored features)."""
     # Data first (the classification loss's prior is measured on it), then the model.
     _seed_everything(config.seed)
-    train_set, val_set = build_datasets(config.data, config.image_size, config.train_images, config.val_images, seed=config.seed)
+    train_set, val_set = build_datasets(config.data, config.input_size, config.train_images, config.val_images, seed=config.seed)
     model = build_colorization_net(config.encoder_weights, freeze_encoder=config.freeze_encoder,
-                                   input_size=config.image_size)
+                                   input_size=config.input_size)
     if config.input_normalisation:
         model.input_normalisation = IMAGENET_GRAY
     if config.cache_features:
@@ -540,7 +542,7 @@ def _checkpoint(run: _Training) -> dict:
         "skipped": run.skips.entries(),
         "rng": rng_states(),
         "config": config.to_dict(),
-        "meta": {"input_size": config.image_size, "input_convention": "L/100", "loss": config.loss,
+        "meta": {"input_size": config.input_size, "input_convention": "L/100", "loss": config.loss,
                  "profile": config.name, "input_normalisation": model.input_normalisation},
         "loss_state": {k: (v.detach().cpu() if isinstance(v, torch.Tensor) else v) for k, v in run.loss_fn.state().items()},
     }
@@ -637,7 +639,7 @@ class _DecoderOnly(nn.Module):
 def _with_loss(model: ColorizationNet, loss_fn: ColorLoss, config: TrainConfig) -> ColorizationNet:
     """``model`` with the output head and decoder of ``loss_fn`` (a fresh last layer for Q logits)."""
     if loss_fn.output_channels != 2:
-        fresh = ColorizationNet(decoder=loss_fn, input_size=config.image_size)
+        fresh = ColorizationNet(decoder=loss_fn, input_size=config.input_size)
         fresh.input_normalisation = model.input_normalisation
         fresh.encoder.load_state_dict(model.encoder.state_dict())
         fresh.decoder[:-2].load_state_dict(model.decoder[:-2].state_dict())

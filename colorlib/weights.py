@@ -233,11 +233,12 @@ def checkpoint_metadata(checkpoint: dict) -> dict:
 
     Returns:
         ``{"input_size", "input_convention", "loss", "profile"}``. Checkpoints written
-        before this record existed give their config's ``image_size`` and ``"mse"``.
+        before this record existed give their config's ``input_size`` (``image_size`` in
+        colorlib 0.1) and ``"mse"``.
     """
     meta = dict(checkpoint.get("meta") or {})
     config = checkpoint.get("config") or {}
-    meta.setdefault("input_size", config.get("image_size"))
+    meta.setdefault("input_size", config.get("input_size", config.get("image_size")))
     meta.setdefault("input_convention", "L/100")
     meta.setdefault("loss", config.get("loss", "mse"))
     meta.setdefault("profile", config.get("profile"))

@@ -323,7 +323,7 @@ def test_mosaic_jumps_of_a_random_network(random_net):
     for period in (1, 2, 4, 8):
         assert jumps.true[period] == pytest.approx((single[0].true[period] + single[1].true[period]) / 2)
     # the model's row is its real output, measured directly
-    direct = decoder_anatomy.boundary_jumps(predict_ab(photos[0], random_net, size=64, upsample="nearest"))
+    direct = decoder_anatomy.boundary_jumps(predict_ab(photos[0], random_net, input_size=64, upsample="nearest"))
     assert direct == pytest.approx(single[0].nearest, abs=1e-6)
     assert "true colours" in jumps.table() and f"{jumps.nearest[8]:.2f}" in jumps.table()
     with pytest.raises(ValueError, match="at least one photo"):
@@ -342,13 +342,13 @@ def test_the_released_model_paints_on_the_8_pixel_grid():
 
 
 def test_flat_input_response_is_the_model_on_a_flat_picture(random_net):
-    ab = decoder_anatomy.flat_input_response(random_net, size=32, lightness=40)
+    ab = decoder_anatomy.flat_input_response(random_net, input_size=32, lightness=40)
     assert ab.shape == (32, 32, 2) and ab.dtype == np.float32
     with torch.no_grad():
         expected = random_net.predict_ab(torch.full((1, 1, 32, 32), 0.4))[0].permute(1, 2, 0).numpy()
     np.testing.assert_array_equal(ab, expected)
     with pytest.raises(ValueError, match="divisible by 8"):
-        decoder_anatomy.flat_input_response(random_net, size=30)
+        decoder_anatomy.flat_input_response(random_net, input_size=30)
     with pytest.raises(ValueError, match="0..100"):
         decoder_anatomy.flat_input_response(random_net, lightness=120)
 
@@ -367,7 +367,7 @@ def test_border_frame_hand_worked():
 
 
 def test_the_released_model_paints_a_flat_gray_blue_with_a_bluer_top_edge():
-    ab = decoder_anatomy.flat_input_response(load_pretrained("paper", progress=False), size=224, lightness=50)
+    ab = decoder_anatomy.flat_input_response(load_pretrained("paper", progress=False), input_size=224, lightness=50)
     frame = decoder_anatomy.border_frame(ab, border=8)
     assert -30 < frame.inside[1] < -15  # a flat mid gray comes out blue (b < 0)
     assert frame.top[1] < frame.inside[1] - 5 and frame.bottom[1] > frame.inside[1] + 2

@@ -127,21 +127,21 @@ def test_sample_crops_keep_validation_photos_apart():
 
 
 def test_landscapes_split_by_photographer_is_the_quick_profiles_data():
-    train_set, val_set = build_datasets("landscapes", size=32, train_images=10_000, val_images=10_000)
+    train_set, val_set = build_datasets("landscapes", input_size=32, train_images=10_000, val_images=10_000)
     assert (len(train_set), len(val_set)) == (1258, 222)
     assert train_set.train and not val_set.train
     assert not {p.name for p in train_set.files} & {p.name for p in val_set.files}
 
 
 def test_build_datasets_from_samples_and_folders(tmp_path):
-    train_set, val_set = build_datasets("samples", size=32, train_images=12, val_images=4)
+    train_set, val_set = build_datasets("samples", input_size=32, train_images=12, val_images=4)
     assert (len(train_set), len(val_set)) == (12, 4)
 
     flat = tmp_path / "flat"
     flat.mkdir()
     for index in range(5):
         _color_image(flat / f"{index}.png", seed=index)
-    train_set, val_set = build_datasets(flat, size=16, train_images=100, val_images=2)
+    train_set, val_set = build_datasets(flat, input_size=16, train_images=100, val_images=2)
     assert [p.name for p in val_set.files] == ["0.png", "1.png"]  # the paper's rule: first files validate
     assert [p.name for p in train_set.files] == ["2.png", "3.png", "4.png"]
     assert val_set.train is False and train_set.train is True
@@ -150,22 +150,22 @@ def test_build_datasets_from_samples_and_folders(tmp_path):
     for name in ["train/a.png", "train/b.png", "val/c.png"]:
         (split / name).parent.mkdir(parents=True, exist_ok=True)
         _color_image(split / name)
-    train_set, val_set = build_datasets(split, size=16, train_images=1, val_images=8)
+    train_set, val_set = build_datasets(split, input_size=16, train_images=1, val_images=8)
     assert [p.name for p in train_set.files] == ["a.png"] and [p.name for p in val_set.files] == ["c.png"]
 
     (split / "train.txt").write_text("val/c.png\n")
     (split / "val.txt").write_text("train/a.png\ntrain/b.png\n")
-    train_set, val_set = build_datasets(split, size=16, train_images=8, val_images=8)
+    train_set, val_set = build_datasets(split, input_size=16, train_images=8, val_images=8)
     assert [p.name for p in train_set.files] == ["c.png"] and [p.name for p in val_set.files] == ["a.png", "b.png"]
 
     with pytest.raises(FileNotFoundError, match="no data folder"):
-        build_datasets(tmp_path / "missing", size=16, train_images=1, val_images=1)
+        build_datasets(tmp_path / "missing", input_size=16, train_images=1, val_images=1)
     with pytest.raises(ValueError, match="expected training and validation images"):
-        build_datasets(flat, size=16, train_images=10, val_images=5)
+        build_datasets(flat, input_size=16, train_images=10, val_images=5)
 
 
 def test_worker_processes_give_the_same_validation_batches():
-    _, val_set = build_datasets("samples", size=32, train_images=4, val_images=6)
+    _, val_set = build_datasets("samples", input_size=32, train_images=4, val_images=6)
     single = [batch.rgb for batch in make_loader(val_set, batch_size=4)]
     workers = [batch.rgb for batch in make_loader(val_set, batch_size=4, num_workers=2)]
     assert [b.shape[0] for b in single] == [4, 2]

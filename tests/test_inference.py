@@ -164,11 +164,11 @@ def test_load_image_files_that_are_not_images(tmp_path):
 
 def test_network_input_is_lightness_over_100(photo):
     square = np.ascontiguousarray(photo[:96, :96])  # already the network's size: no resizing
-    x = network_input([square, square[::-1]], size=96)
+    x = network_input([square, square[::-1]], input_size=96)
     assert x.shape == (2, 1, 96, 96) and x.dtype == torch.float32
     np.testing.assert_allclose(x[0, 0].numpy(), _lightness(square) / 100, atol=2e-5)
     np.testing.assert_allclose(x[1, 0].numpy(), _lightness(square[::-1]) / 100, atol=2e-5)
-    resized = network_input([photo], size=64)
+    resized = network_input([photo], input_size=64)
     assert resized.shape == (1, 1, 64, 64)
     assert abs(float(resized.mean()) - _lightness(photo).mean() / 100) < 0.01
 
@@ -177,14 +177,14 @@ def test_predict_ab_is_the_network_output_enlarged(model, photo):
     square = np.ascontiguousarray(photo[:96, :96])
     with torch.inference_mode():
         expected = target_to_ab(model(network_input([square], 96)))[0].permute(1, 2, 0).numpy()
-    ab = predict_ab(square, model, size=96)
+    ab = predict_ab(square, model, input_size=96)
     assert ab.shape == (96, 96, 2) and ab.dtype == np.float32
     np.testing.assert_allclose(ab, expected, atol=1e-4)  # same size: nothing to upsample
     # twice the size: nearest gives 2x2 blocks of the network's values, bilinear blends them
     double = np.asarray(Image.fromarray(square).resize((192, 192), Image.Resampling.NEAREST))
-    small = predict_ab(double, model, size=96, upsample="nearest")
+    small = predict_ab(double, model, input_size=96, upsample="nearest")
     assert np.array_equal(small[::2, ::2], small[1::2, 1::2])
-    smooth = predict_ab(double, model, size=96)
+    smooth = predict_ab(double, model, input_size=96)
     torch.testing.assert_close(
         torch.from_numpy(smooth).permute(2, 0, 1)[None],
         F.interpolate(torch.from_numpy(small[::2, ::2]).permute(2, 0, 1)[None], scale_factor=2, mode="bilinear"),
@@ -213,20 +213,20 @@ def test_colorize_keeps_size_and_lightness_and_matches_scikit_image(model, photo
 
 def test_gray_input_gets_the_same_colors_as_its_rgb_original(model, photo):
     gray = (skimage.color.rgb2gray(photo) * 255).round().astype(np.uint8)
-    from_gray = colorize(gray, model, size=SIZE)
+    from_gray = colorize(gray, model, input_size=SIZE)
     assert from_gray.shape == photo.shape
     difference = np.abs(_lightness(from_gray) - _lightness(np.stack([gray] * 3, axis=-1)))
     assert np.percentile(difference, 99) < 0.8
     # only lightness is used: colouring the photo or its own gray L gives close results
     gray_of_l = Image.fromarray(photo).convert("L")
-    assert np.abs(colorize(gray_of_l, model, size=SIZE).astype(int) - from_gray).mean() < 3
+    assert np.abs(colorize(gray_of_l, model, input_size=SIZE).astype(int) - from_gray).mean() < 3
 
 
 def test_bands_give_exactly_the_one_piece_result(model, photo, monkeypatch):
-    whole = colorize(photo, model, size=SIZE)
+    whole = colorize(photo, model, input_size=SIZE)
     threads = torch.get_num_threads()
     monkeypatch.setattr(colorize_module, "_BAND_PIXELS", photo.shape[1] * 7)  # 22 bands, the last one short
-    banded = colorize(photo, model, size=SIZE)
+    banded = colorize(photo, model, input_size=SIZE)
     assert np.array_equal(banded, whole)
     assert torch.get_num_threads() == threads  # restored after the banded work
 
@@ -250,7 +250,7 @@ def test_every_input_kind_gives_its_own_size(model, photo, tmp_path):
         "16-bit file": (tmp_path / "deep.png", (height, width)),
         "EXIF-rotated JPEG": (tmp_path / "rotated.jpg", (width, height)),
     }
-    results = colorize_many([source for source, _ in inputs.values()], model, size=SIZE, batch_size=4)
+    results = colorize_many([source for source, _ in inputs.values()], model, input_size=SIZE, batch_size=4)
     for (kind, (source, shape)), out in zip(inputs.items(), results):
         assert out.shape == shape + (3,) and out.dtype == np.uint8, kind
         expected_l = _lightness(load_image(source))
@@ -261,9 +261,9 @@ def test_every_input_kind_gives_its_own_size(model, photo, tmp_path):
 
 def test_batched_equals_one_at_a_time(model, photo):
     images = [photo, photo[:64, :100].copy(), photo[..., 2].copy(), photo[::-1, ::-1].copy(), photo[:40]]
-    one_by_one = [colorize(image, model, size=SIZE) for image in images]
+    one_by_one = [colorize(image, model, input_size=SIZE) for image in images]
     for batch_size in (2, 16):
-        batched = colorize_many(iter(images), model, size=SIZE, batch_size=batch_size)
+        batched = colorize_many(iter(images), model, input_size=SIZE, batch_size=batch_size)
         assert len(batched) == len(images)
         for single, together in zip(one_by_one, batched):
             assert single.shape == together.shape
@@ -272,16 +272,16 @@ def test_batched_equals_one_at_a_time(model, photo):
 
 def test_colorize_runs_in_eval_mode_and_restores_the_model_mode(photo):
     model = load_pretrained("paper")
-    in_eval = colorize(photo, model, size=SIZE)
+    in_eval = colorize(photo, model, input_size=SIZE)
     model.train()
-    assert np.array_equal(colorize(photo, model, size=SIZE), in_eval)  # BN used its running statistics
+    assert np.array_equal(colorize(photo, model, input_size=SIZE), in_eval)  # BN used its running statistics
     assert model.training and model.decoder.training
 
 
 def test_bad_arguments_are_value_errors(model, photo):
     for size in (0, 100, -8, 22.0, "224"):
         with pytest.raises(ValueError, match="divisible by 8"):
-            colorize(photo, model, size=size)
+            colorize(photo, model, input_size=size)
     with pytest.raises(ValueError, match="'bilinear' or 'nearest'"):
         colorize(photo, model, upsample="bicubic")
     with pytest.raises(ValueError, match="batch_size"):
@@ -318,13 +318,13 @@ def test_ab_enlarged_band_by_band_equals_interpolate_on_the_whole(mode, height, 
 
 def test_size_defaults_to_the_model_input_size(model, photo):
     assert model.input_size == 224  # recorded by load_pretrained for the authors' checkpoints
-    assert np.array_equal(colorize(photo, model), colorize(photo, model, size=224))
+    assert np.array_equal(colorize(photo, model), colorize(photo, model, input_size=224))
     untrained = ColorizationNet()  # input_size None: the size must be given
     with pytest.raises(ValueError, match="input_size"):
         colorize(photo, untrained)
     with pytest.raises(ValueError, match="input_size"):
         colorize_paths([], "unused", untrained)
-    assert colorize(photo[:16, :16], untrained, size=16).shape == (16, 16, 3)
+    assert colorize(photo[:16, :16], untrained, input_size=16).shape == (16, 16, 3)
 
 
 class _HalfDecoder:
@@ -363,11 +363,11 @@ def test_every_kind_of_model_answers_in_ab_units(photo):
         def forward(self, x):
             return self.target.view(1, 2, 1, 1).expand(x.shape[0], 2, *x.shape[-2:])
 
-    ab = predict_ab(square, Constant(), size=32)
+    ab = predict_ab(square, Constant(), input_size=32)
     np.testing.assert_allclose(ab[..., 0], 0.75 * 255 - 128, atol=1e-4)  # 63.25
     np.testing.assert_allclose(ab[..., 1], 0.25 * 255 - 128, atol=1e-4)  # -64.25
     with pytest.raises(ValueError, match="temperature"):
-        predict_ab(square, Constant(), size=32, temperature=0.5)
+        predict_ab(square, Constant(), input_size=32, temperature=0.5)
 
     # ModelZ takes L in 0..100 in its predict_ab
     class TinyZ(ModelZ):
@@ -381,7 +381,7 @@ def test_every_kind_of_model_answers_in_ab_units(photo):
             return torch.zeros(lightness.shape[0], 2, *lightness.shape[-2:])
 
     tiny_z = TinyZ()
-    assert np.abs(predict_ab(square, tiny_z, size=32, temperature=0.38)).max() == 0
+    assert np.abs(predict_ab(square, tiny_z, input_size=32, temperature=0.38)).max() == 0
     assert tiny_z.seen[0][0] == pytest.approx(float(lightness.max()) * 100, rel=1e-6) and tiny_z.seen[0][1] == 0.38
 
 
@@ -425,20 +425,20 @@ def test_a_limit_above_the_default_holds_end_to_end(model, photo, tmp_path, monk
     reads = []
     read_file = images._read_file
     monkeypatch.setattr(images, "_read_file", lambda path, limit: reads.append(path.name) or read_file(path, limit))
-    expected = colorize(photo, model, size=SIZE)
+    expected = colorize(photo, model, input_size=SIZE)
     assert reads == []
-    assert np.array_equal(colorize(tmp_path / "cat.png", model, size=SIZE, max_pixels=pixels), expected)
+    assert np.array_equal(colorize(tmp_path / "cat.png", model, input_size=SIZE, max_pixels=pixels), expected)
     assert reads == ["cat.png"]  # read once
-    assert predict_ab(tmp_path / "cat.png", model, size=SIZE, max_pixels=pixels).shape == photo.shape[:2] + (2,)
+    assert predict_ab(tmp_path / "cat.png", model, input_size=SIZE, max_pixels=pixels).shape == photo.shape[:2] + (2,)
     with pytest.raises(images.ImageTooLargeError, match="33,900 pixels"):
-        colorize(tmp_path / "cat.png", model, size=SIZE, max_pixels=pixels - 1)
+        colorize(tmp_path / "cat.png", model, input_size=SIZE, max_pixels=pixels - 1)
     # the files door, the upload door and the command
     reads.clear()
-    outcomes = list(colorize_paths([tmp_path / "cat.png"], tmp_path / "out", model, size=SIZE, max_pixels=pixels))
+    outcomes = list(colorize_paths([tmp_path / "cat.png"], tmp_path / "out", model, input_size=SIZE, max_pixels=pixels))
     assert outcomes[0].ok, outcomes[0].error
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "cat.png")), expected)
     assert reads == ["cat.png"]
-    result, error = colorize_upload((tmp_path / "cat.png").read_bytes(), "cat.png", model, size=SIZE, max_pixels=pixels)
+    result, error = colorize_upload((tmp_path / "cat.png").read_bytes(), "cat.png", model, input_size=SIZE, max_pixels=pixels)
     assert error is None and np.array_equal(result, expected)
     reads.clear()
     assert cli.main(["colorize", str(tmp_path / "cat.png"), "-o", str(tmp_path / "cli"), "--size", str(SIZE),
@@ -529,17 +529,17 @@ def test_colorize_paths_writes_jpeg_for_jpeg_png_for_png_upright_with_normal_mod
     Image.fromarray(photo).save(folder / "cat.png")
     Image.fromarray(photo).save(folder / "cat.tif")
     out = tmp_path / "out"
-    outcomes = list(colorize_paths([folder], out, model, size=SIZE))
+    outcomes = list(colorize_paths([folder], out, model, input_size=SIZE))
     assert [o.target.relative_to(out).as_posix() for o in outcomes] == ["in/cat.png", "in/cat-2.png", "in/rotated.jpg"]
     assert all(isinstance(o, ColorizeOutcome) and o.ok for o in outcomes)
-    expected = colorize(photo, model, size=SIZE)
+    expected = colorize(photo, model, input_size=SIZE)
     assert np.array_equal(np.asarray(Image.open(out / "in" / "cat.png")), expected)  # PNG: exact
     assert np.array_equal(np.asarray(Image.open(out / "in" / "cat-2.png")), expected)  # TIFF in: PNG out
     with Image.open(out / "in" / "rotated.jpg") as written:
         assert written.format == "JPEG" and written.size == (photo.shape[0], photo.shape[1])  # upright
         assert written.getexif().get(0x0112) in (None, 1)  # no orientation left to apply twice
         upright = np.asarray(written).astype(int)
-    reference = colorize(folder / "rotated.jpg", model, size=SIZE).astype(int)
+    reference = colorize(folder / "rotated.jpg", model, input_size=SIZE).astype(int)
     assert np.abs(upright - reference).mean() < 1.5  # JPEG at quality 95
     for outcome in outcomes:
         assert stat.S_IMODE(outcome.target.stat().st_mode) == new_file_mode()  # not the temporary file's 0600
@@ -553,7 +553,7 @@ def test_colorize_paths_checks_arguments_at_the_call(model, tmp_path):
     with pytest.raises(ValueError, match="workers"):
         colorize_paths([], tmp_path / "out", model, workers=0)
     with pytest.raises(ValueError, match="divisible by 8"):
-        colorize_paths([], tmp_path / "out", model, size=100)
+        colorize_paths([], tmp_path / "out", model, input_size=100)
     with pytest.raises(ValueError, match="max_pixels"):
         colorize_paths([], tmp_path / "out", model, max_pixels=0)
 
@@ -562,7 +562,7 @@ def test_colorize_paths_stopped_early_leaves_no_threads_or_temporaries(model, ph
     names = [f"p{i}.png" for i in range(4)]
     for name in names:
         Image.fromarray(photo[:64, :64]).save(tmp_path / name)
-    outcomes = colorize_paths([tmp_path / name for name in names], tmp_path / "out", model, size=SIZE)
+    outcomes = colorize_paths([tmp_path / name for name in names], tmp_path / "out", model, input_size=SIZE)
     first = next(outcomes)
     outcomes.close()
     assert first.ok and first.target.name == "p0.png"
@@ -590,7 +590,7 @@ def test_command_skips_a_bad_file_and_fails_at_the_end(model, photo, tmp_path, c
     assert "Traceback" not in captured.err
     assert sorted(p.name for p in out_dir.iterdir()) == ["cat.jpg", "cat.png", "small.png"]
     written = np.asarray(Image.open(out_dir / "cat.png"))
-    assert np.array_equal(written, colorize(photo, model, size=SIZE))
+    assert np.array_equal(written, colorize(photo, model, input_size=SIZE))
     assert Image.open(out_dir / "cat.jpg").format == "JPEG"
     assert np.asarray(Image.open(out_dir / "small.png")).shape == (64, 64, 3)
     assert captured.out.splitlines() == [

@@ -315,13 +315,13 @@ class ConstantTarget(nn.Module):
 def test_luma_colorizer_rebuilds_with_l_equal_100_luma():
     rng = np.random.default_rng(3)
     photo = rng.integers(40, 220, (20, 28, 3), dtype=np.uint8)
-    result = paper_figures.luma_colorizer(ConstantTarget(), size=16)(photo)
+    result = paper_figures.luma_colorizer(ConstantTarget(), input_size=16)(photo)
     lab = np.stack([100 * rgb2gray(photo), np.full(photo.shape[:2], 20.0), np.full(photo.shape[:2], -10.0)], axis=-1)
     expected = np.round(np.clip(lab2rgb(lab), 0, 1) * 255)
     assert result.shape == photo.shape and result.dtype == np.uint8
     assert np.abs(result.astype(int) - expected).max() <= 1
     with pytest.raises(ValueError, match="divisible by 8"):
-        paper_figures.luma_colorizer(ConstantTarget(), size=100)
+        paper_figures.luma_colorizer(ConstantTarget(), input_size=100)
 
 
 def test_distance_table():

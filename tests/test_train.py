@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def _tiny(out: Path, **changes) -> TrainConfig:
     settings = dict(
-        out=out, image_size=32, epochs=2, batch_size=4, train_images=8, val_images=4,
+        out=out, input_size=32, epochs=2, batch_size=4, train_images=8, val_images=4,
         data="samples", encoder_weights="random", device="cpu", num_workers=0, seed=0, cache_features=False,
     )
     settings.update(changes)
@@ -77,7 +77,7 @@ def _subprocess_env() -> dict:
 
 def test_config_comes_from_the_profile_with_overrides(tmp_path):
     paper = TrainConfig.from_profile("paper")
-    assert (paper.image_size, paper.epochs, paper.batch_size, paper.learning_rate) == (224, 100, 64, 0.01)
+    assert (paper.input_size, paper.epochs, paper.batch_size, paper.learning_rate) == (224, 100, 64, 0.01)
     assert (paper.train_images, paper.val_images, paper.data, paper.device) == (40_000, 1_000, "places205", "auto")
     assert paper.encoder_weights == "imagenet" and paper.freeze_encoder
     quick = TrainConfig.from_profile("quick", epochs=None, learning_rate=0.002)
@@ -93,7 +93,7 @@ def test_config_comes_from_the_profile_with_overrides(tmp_path):
     with pytest.raises(ValueError, match="encoder is frozen"):
         TrainConfig.from_profile("quick", freeze_encoder=False)
     with pytest.raises(ValueError, match="multiple of 8"):
-        TrainConfig.from_profile("quick", image_size=100)
+        TrainConfig.from_profile("quick", input_size=100)
     with pytest.raises(ValueError, match="unknown settings"):
         TrainConfig.from_profile("quick", learning_rat=0.1)
     with pytest.raises(ValueError, match="learning_rate"):
@@ -158,6 +158,14 @@ def test_from_dict_does_not_depend_on_the_environment(monkeypatch):
             TrainConfig.from_dict({**stored, "name": "custom"})
 
 
+def test_from_dict_reads_the_input_side_under_its_old_name():
+    stored = TrainConfig.from_profile("quick", input_size=32).to_dict()
+    stored["image_size"] = stored.pop("input_size")  # checkpoints written before the one name
+    assert TrainConfig.from_dict(stored).input_size == 32
+    both = {**stored, "input_size": 48}  # the current name wins
+    assert TrainConfig.from_dict(both).input_size == 48
+
+
 def test_baselines_by_hand(tmp_path):
     color = np.array([200, 60, 30], dtype=np.uint8)  # an orange
     (tmp_path / "train").mkdir()
@@ -165,7 +173,7 @@ def test_baselines_by_hand(tmp_path):
     Image.fromarray(np.full((40, 40, 3), color)).save(tmp_path / "val" / "orange.png")
     Image.fromarray(np.full((40, 40, 3), color)).save(tmp_path / "train" / "orange.png")
     Image.fromarray(np.full((40, 40, 3), (30, 60, 200), dtype=np.uint8)).save(tmp_path / "train" / "blue.png")
-    train_set, val_set = build_datasets(tmp_path, size=16, train_images=8, val_images=8)
+    train_set, val_set = build_datasets(tmp_path, input_size=16, train_images=8, val_images=8)
     a, b = rgb2lab(color / 255.0)[1:]
     gray = constant_prediction_loss(make_loader(val_set, 4), ab_to_target(torch.zeros(2)))
     assert gray == pytest.approx(((a / 255) ** 2 + (b / 255) ** 2) / 2, rel=1e-4)
@@ -191,7 +199,7 @@ def test_checkpoints_history_and_load_pretrained(tmp_path):
                                "skipped", "rng", "config", "meta", "loss_state"}
     assert set(checkpoint["rng"]) == {"torch", "cuda", "numpy", "python"}
     assert checkpoint["skipped"] == {"grayscale": [], "unreadable": []}
-    assert checkpoint["config"]["image_size"] == 32 and checkpoint["config"]["out"] == str(out)
+    assert checkpoint["config"]["input_size"] == 32 and checkpoint["config"]["out"] == str(out)
     history = json.loads((out / "history.json").read_text())
     assert [e["epoch"] for e in history["epochs"]] == [1, 2]
     for entry in history["epochs"]:
@@ -267,7 +275,7 @@ def test_a_run_killed_with_sigkill_resumes_without_repeating_epochs(tmp_path):
     assert code == 0
     history = json.loads(history_file.read_text())
     assert [e["epoch"] for e in history["epochs"]] == list(range(1, target + 1))
-    assert history["config"]["image_size"] == 32  # the stored settings were reused
+    assert history["config"]["input_size"] == 32  # the stored settings were reused
 
 
 def test_a_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -448,7 +456,7 @@ def test_the_train_command(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "already holds a training run" in captured.err and captured.out == ""
     assert cli.main(["train", "--size", "30", "--out", str(tmp_path / "x"), "--no-progress"]) == 2  # bad arguments
-    assert "image_size: expected a multiple of 8" in capsys.readouterr().err
+    assert "input_size: expected a multiple of 8" in capsys.readouterr().err
     assert not (tmp_path / "x" / "last.pth").exists()
 
 
@@ -469,7 +477,7 @@ def test_every_train_setting_has_its_option():
             assert getattr(parser.parse_args(["train", flag, text]), setting.name) == value, flag
         assert getattr(parser.parse_args(["train"]), setting.name) is None  # not given: the profile's value
     old = parser.parse_args(["train", "--lr", "0.02", "--size", "64", "--workers", "2"])
-    assert (old.learning_rate, old.image_size, old.num_workers) == (0.02, 64, 2)
+    assert (old.learning_rate, old.input_size, old.num_workers) == (0.02, 64, 2)
 
 
 def test_bad_train_options_exit_with_status_2(tmp_path, capsys):
@@ -528,7 +536,7 @@ def test_distributed_data_parallel_on_two_cpu_processes(tmp_path):
         from colorlib.train import TrainConfig, train
         out = {str(tmp_path / "run")!r}
         config = TrainConfig.from_profile(
-            "quick", out=out, image_size=32, epochs=1, max_steps=2, batch_size=2, train_images=8,
+            "quick", out=out, input_size=32, epochs=1, max_steps=2, batch_size=2, train_images=8,
             val_images=3, data="samples", encoder_weights="random", device="cpu", seed=0, cache_features=False)
         result = train(config, progress=False)
         rank = int(os.environ["RANK"])

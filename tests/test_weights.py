@@ -253,7 +253,7 @@ def test_training_checkpoint_loads_by_path(tmp_path):
             "model": trained.state_dict(),
             "optimizer": optimizer.state_dict(),
             "epoch": 3,
-            "profile": {"name": "quick", "image_size": 128},
+            "profile": {"name": "quick", "image_size": 128},  # colorlib 0.1: the old names
         },
         path,
     )

@@ -201,7 +201,7 @@ def compare_luma_and_lightness(model: ColorizationNet, photo: np.ndarray) -> Inp
         photo: a square uint8 RGB photo (S, S, 3), S divisible by 8 (see :func:`colorlib.images.square_crop`).
     """
     side = check_square_photo(photo, "compare_luma_and_lightness")
-    lightness = network_input([photo], size=side)
+    lightness = network_input([photo], input_size=side)
     luma = torch.from_numpy(rgb2gray(photo).astype(np.float32))[None, None]
     with torch.no_grad():
         ab_lightness = target_to_ab(model(lightness))
@@ -468,7 +468,7 @@ def mosaic_jumps(model: ColorizationNet, photos: Sequence[np.ndarray], *, period
     sums = {"true": None, "nearest": None, "bilinear": None}
     for photo in photos:
         side = check_square_photo(photo, "mosaic_jumps")
-        half_target = predict_half_resolution(model, network_input([photo], size=side))
+        half_target = predict_half_resolution(model, network_input([photo], input_size=side))
         measured = {"true": boundary_jumps(rgb_to_lab(photo.astype(np.float32) / 255.0)[..., 1:], periods=periods)}
         for mode in ("nearest", "bilinear"):
             ab = target_to_ab(upsample_ab(half_target, (side, side), mode=mode))[0].permute(1, 2, 0).numpy()
@@ -503,12 +503,12 @@ def draw_mosaic_jumps(jumps: MosaicJumps, *, title: str | None = None) -> Figure
     return figure
 
 
-def flat_input_response(model: ColorizationNet, *, size: int = 224, lightness: float = 50.0) -> np.ndarray:
+def flat_input_response(model: ColorizationNet, *, input_size: int = 224, lightness: float = 50.0) -> np.ndarray:
     """What ``model`` paints on a picture of one flat lightness, where only zero padding marks the edges.
 
     Args:
         model: a :class:`ColorizationNet` (eval mode for predictions).
-        size: side of the square input, divisible by 8.
+        input_size: side of the square input, divisible by 8.
         lightness: ``L`` of every pixel, 0..100.
 
     Returns:
@@ -519,12 +519,12 @@ def flat_input_response(model: ColorizationNet, *, size: int = 224, lightness: f
     >>> flat_input_response(ColorizationNet().eval(), size=16, lightness=50).shape
     (16, 16, 2)
     """
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8 or size % 8:
-        raise ValueError(f"flat_input_response: expected a size divisible by 8 (>= 8), got {size!r}")
+    if isinstance(input_size, bool) or not isinstance(input_size, (int, np.integer)) or input_size < 8 or input_size % 8:
+        raise ValueError(f"flat_input_response: expected a size divisible by 8 (>= 8), got {input_size!r}")
     if isinstance(lightness, bool) or not isinstance(lightness, (int, float, np.integer, np.floating)) or not 0 <= lightness <= 100:
         raise ValueError(f"flat_input_response: expected a lightness L in 0..100, got {lightness!r}")
     parameter = next(model.parameters())
-    flat = torch.full((1, 1, int(size), int(size)), float(lightness) / 100.0, dtype=parameter.dtype, device=parameter.device)
+    flat = torch.full((1, 1, int(input_size), int(input_size)), float(lightness) / 100.0, dtype=parameter.dtype, device=parameter.device)
     with torch.no_grad():
         ab = model.predict_ab(flat)
     return ab[0].permute(1, 2, 0).float().cpu().numpy()
@@ -722,7 +722,7 @@ class UpsamplingComparison:
     def __init__(self, model: ColorizationNet, photo: np.ndarray, display_size: int = 336) -> None:
         side = check_square_photo(photo, "UpsamplingComparison")
         self.photo = photo
-        self.half_target = predict_half_resolution(model, network_input([photo], size=side))
+        self.half_target = predict_half_resolution(model, network_input([photo], input_size=side))
         self._colorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.display_size = display_size
         self.mode = widgets.ToggleButtons(options=["nearest", "bilinear"], value="nearest", description="upsample")

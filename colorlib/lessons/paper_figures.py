@@ -495,10 +495,10 @@ def mean_ab_distance(first: np.ndarray, second: np.ndarray) -> float:
     return float(ab_error(ab_of(first), ab_of(second)).mean())
 
 
-def luma_colorizer(model: nn.Module, *, size: int = 224) -> Colorizer:
+def luma_colorizer(model: nn.Module, *, input_size: int = 224) -> Colorizer:
     """Colorize the way the authors' code did: luma in, ``L = 100 * luma`` out.
 
-    The image is resized to ``size`` x ``size`` (bicubic), its luma
+    The image is resized to ``input_size`` x ``input_size`` (bicubic), its luma
     ``skimage.color.rgb2gray`` (0..1) goes through ``model`` (input ``(1, 1, size,
     size)``, output ab targets ``(ab + 128) / 255``), the predicted ab are enlarged
     bilinearly to the image's size and joined with ``100 * luma`` of the full-size image.
@@ -506,17 +506,17 @@ def luma_colorizer(model: nn.Module, *, size: int = 224) -> Colorizer:
 
     Args:
         model: e.g. ``colorlib.load_pretrained("paper")``; run in eval mode on the CPU.
-        size: the network's input side (224 in the paper).
+        input_size: the network's input side (224 in the paper).
 
     Returns:
         A function uint8 RGB (H, W, 3) -> uint8 RGB (H, W, 3).
     """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 8 or size % 8:
-        raise ValueError(f"luma_colorizer: expected a size divisible by 8 (224, say), got {size!r}")
+    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 8 or input_size % 8:
+        raise ValueError(f"luma_colorizer: expected a size divisible by 8 (224, say), got {input_size!r}")
 
     def colorize_from_luma(image: np.ndarray) -> np.ndarray:
         rgb = load_image(image, max_pixels=None)
-        small_luma = torch.from_numpy(rgb2gray(resize(rgb, size, size)).astype(np.float32))[None, None]
+        small_luma = torch.from_numpy(rgb2gray(resize(rgb, input_size, input_size)).astype(np.float32))[None, None]
         was_training = model.training
         model.eval()
         try:
