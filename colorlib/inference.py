@@ -549,8 +549,17 @@ def plan_outputs(
     Returns:
         One :class:`ColorizeOutcome` per photo (and per input in error), in order.
 
-    >>> [p.target.as_posix() for p in plan_outputs(["a.jpg", "b/a.jpg", "c.tif"], "out")]  # doctest: +SKIP
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:  # three (empty) photo files
+    ...     photos = [Path(folder, name) for name in ("a.jpg", "b/a.jpg", "c.tif")]
+    ...     for photo in photos:
+    ...         photo.parent.mkdir(exist_ok=True)
+    ...         photo.touch()
+    ...     plan = plan_outputs(photos + [Path(folder, "missing.jpg")], "out")
+    >>> [p.target.as_posix() for p in plan[:3]]
     ['out/a.jpg', 'out/a-2.jpg', 'out/c.png']
+    >>> plan[3].target is None and plan[3].error.endswith("missing.jpg: no such file or folder")
+    True
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
