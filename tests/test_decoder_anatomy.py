@@ -51,17 +51,29 @@ def test_half_resolution_prediction_is_the_model_before_its_last_upsample(random
         decoder_anatomy.predict_half_resolution(random_net, torch.rand(1, 1, 60, 64))
 
 
+def _shown(comparison: decoder_anatomy.UpsamplingComparison) -> np.ndarray:
+    """The picture the widget shows now, decoded from its PNG."""
+    return np.asarray(Image.open(io.BytesIO(comparison.image.value)).convert("RGB"))
+
+
+def _enlarged(rgb: np.ndarray, scale: int) -> np.ndarray:
+    return rgb.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
 def test_upsampling_widget_responds_to_its_controls(random_net):
     comparison = decoder_anatomy.UpsamplingComparison(random_net, square_crop(sample_photo("chelsea"), 64), display_size=128)
-    nearest = comparison.image.value
-    assert Image.open(io.BytesIO(nearest)).size == (128, 128)
+    # The widget shows the view of its toggle and slider, enlarged to 128 pixels by pixel repetition.
+    nearest = _shown(comparison)
+    assert nearest.shape == (128, 128, 3)
+    assert np.array_equal(nearest, _enlarged(comparison.view("nearest", 1), 2))
     comparison.mode.value = "bilinear"
-    bilinear = comparison.image.value
-    assert bilinear != nearest
+    bilinear = _shown(comparison)
+    assert np.array_equal(bilinear, _enlarged(comparison.view("bilinear", 1), 2))
+    assert not np.array_equal(bilinear, nearest)  # the two modes paint differently (their ab: below)
     comparison.zoom.value = 4
-    zoomed = Image.open(io.BytesIO(comparison.image.value))
-    assert comparison.image.value != bilinear and zoomed.size == (128, 128)
-    assert comparison.view("bilinear", 4).shape == (16, 16, 3)
+    centre = comparison.view("bilinear", 4)
+    assert centre.shape == (16, 16, 3) and np.array_equal(centre, comparison.view("bilinear", 1)[24:40, 24:40])
+    assert np.array_equal(_shown(comparison), _enlarged(centre, 8))
     rgb_nearest, ab_nearest = decoder_anatomy.colorize_from_half_resolution(comparison.photo, comparison.half_target, "nearest")
     _, ab_bilinear = decoder_anatomy.colorize_from_half_resolution(comparison.photo, comparison.half_target, "bilinear")
     assert decoder_anatomy.is_block_constant(torch.from_numpy(ab_nearest).permute(2, 0, 1), 2)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from colorlib import cli, evaluate, metrics, runs
+from colorlib import cli, evaluate, metrics
 from colorlib.color import lab_to_rgb, rgb_to_lab
 from colorlib.config import get_profile
 from colorlib.datasets import landscapes_split
@@ -126,11 +126,6 @@ def test_comparison_grid_layout_and_no_blank_row():
     assert len(axes[1, 0].images) == 1 and not axes[3, 4].axison  # block 2 has two photos only
     with pytest.raises(ValueError, match="leave a colorizer"):
         evaluation.plot_comparison_grid(images, {"ours": rgbs, "Zhang et al.": None})
-
-
-def test_course_model_path_is_the_training_output():
-    path = runs.course_model_path(get_profile("quick"))
-    assert path.parts[-3:] == ("runs", "quick", "best.pth")
 
 
 # --------------------------------------------------------------------------------------

@@ -259,8 +259,15 @@ def test_build_released_and_random_and_bad_names(released_encoder):
     from_release = build_colorization_net("released")
     for key, value in from_release.encoder.state_dict().items():
         assert torch.equal(value, released_encoder[key]), key
+    # "random": drawn from torch's generator, so one seed gives the very same network ...
+    torch.manual_seed(7)
     random_a = build_colorization_net("random")
+    torch.manual_seed(7)
     random_b = build_colorization_net("random")
-    assert not torch.equal(random_a.encoder[0].weight, random_b.encoder[0].weight)
+    for key, value in random_a.state_dict().items():
+        assert torch.equal(value, random_b.state_dict()[key]), key
+    # ... and it is not the released encoder (nothing was loaded into it).
+    for key in ("0.weight", "4.0.conv1.weight", "5.1.conv2.weight"):
+        assert not torch.equal(random_a.encoder.state_dict()[key], released_encoder[key]), key
     with pytest.raises(ValueError, match="'imagenet', 'released' or 'random'"):
         build_colorization_net("places")
