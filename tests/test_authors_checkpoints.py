@@ -7,6 +7,8 @@ import pytest
 from colorlib.lessons import authors_checkpoints
 from colorlib.weights import PAPER_CHECKPOINTS, download, load_authors_module
 
+pytestmark = pytest.mark.needs_data
+
 
 @pytest.fixture(scope="module")
 def paper_files():

@@ -87,6 +87,7 @@ def test_upsampling_widget_responds_to_its_controls(random_net):
 # --- the luma input -----------------------------------------------------------------
 
 
+@pytest.mark.needs_data
 def test_luma_input_changes_the_released_predictions_little():
     model = load_pretrained("paper", progress=False)
     result = decoder_anatomy.compare_luma_and_lightness(model, square_crop(sample_photo("chelsea"), 112))
@@ -157,6 +158,7 @@ def test_mosaic_jumps_of_a_random_network(random_net):
         decoder_anatomy.mosaic_jumps(random_net, [])
 
 
+@pytest.mark.needs_data
 def test_the_released_model_paints_on_the_8_pixel_grid():
     model = load_pretrained("paper", progress=False)
     photos = [square_crop(load_image(path), 224) for path in kodak24_files(download=False)[:4]]
@@ -193,6 +195,7 @@ def test_border_frame_hand_worked():
         decoder_anatomy.border_frame(ab, border=3)
 
 
+@pytest.mark.needs_data
 def test_the_released_model_paints_a_flat_gray_blue_with_a_bluer_top_edge():
     ab = decoder_anatomy.flat_input_response(load_pretrained("paper", progress=False), size=224, lightness=50)
     frame = decoder_anatomy.border_frame(ab, border=8)

@@ -384,6 +384,7 @@ def test_a_classification_run_records_its_bins_and_decodes_them(tmp_path):
     assert math.isfinite(result.history[0]["val_loss"])
 
 
+@pytest.mark.needs_data
 def test_the_authors_encoder_adapts_its_batch_norm_and_trains_conv1(tmp_path):
     config = _tiny(tmp_path / "authors", epochs=1, encoder_weights="released", encoder_as_the_authors=True)
     before = build_colorization_net("released").encoder.state_dict()
