@@ -15,7 +15,12 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
-import matplotlib
+# As the Makefile does: idle OpenMP threads sleep instead of spinning. Set before torch starts
+# its thread pool; on a busy 2-core machine spinning threads make torch 10 to 40 times slower
+# (the every-8-bit-colour round trip: about 1 s passive, 15 to 45 s spinning).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 

@@ -57,7 +57,6 @@ def test_hand_worked_values():
     assert abs(color.rgb_to_lab(np.full((1, 1, 3), 119 / 255))[0, 0, 0] - 50.0) < 0.3
 
 
-@pytest.mark.slow
 def test_round_trip_for_every_8bit_colour():
     levels = torch.arange(256, dtype=torch.float32) / 255
     green, blue = torch.meshgrid(levels, levels, indexing="ij")

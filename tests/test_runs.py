@@ -116,7 +116,6 @@ def test_loss_run_dir_rejects_bad_arguments(args, message):
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_train_or_reuse_trains_once_then_reuses_resumes_or_replaces(tmp_path):
     out = tmp_path / "run"
     lines: list[str] = []

@@ -520,6 +520,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_distributed_data_parallel_on_two_cpu_processes(tmp_path):
     script = tmp_path / "ddp_run.py"
     script.write_text(textwrap.dedent(
