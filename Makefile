@@ -1,5 +1,5 @@
 # The course in two commands: `make course` (run every notebook, regenerate figures/)
-# and `make test` (unit tests + every notebook under nbval). `make lab` opens JupyterLab.
+# and `make test` (docstring examples, unit tests + every notebook under nbval). `make lab` opens JupyterLab.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -21,7 +21,7 @@ course: install
 	$(BIN)/colorlib figures --in-place
 
 test: install
-	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=900 tests notebooks
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --doctest-modules colorlib tests notebooks
 
 lab: install
 	$(BIN)/jupyter lab notebooks

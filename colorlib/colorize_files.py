@@ -153,7 +153,11 @@ def plan_outputs(
     Returns:
         One :class:`ColorizeOutcome` per photo (and per input in error), in order.
 
-    >>> [p.target.as_posix() for p in plan_outputs(["a.jpg", "b/a.jpg", "c.tif"], "out")]  # doctest: +SKIP
+    >>> with tempfile.TemporaryDirectory() as folder:  # three empty files: a.jpg, b/a.jpg, c.tif
+    ...     photos = [Path(folder, name) for name in ("a.jpg", "b/a.jpg", "c.tif")]
+    ...     photos[1].parent.mkdir()
+    ...     _ = [photo.touch() for photo in photos]
+    ...     print([outcome.target.as_posix() for outcome in plan_outputs(photos, "out")])
     ['out/a.jpg', 'out/a-2.jpg', 'out/c.png']
     """
     if isinstance(inputs, (str, os.PathLike)):

@@ -126,6 +126,7 @@ def test_sample_crops_keep_validation_photos_apart():
         validation[4]
 
 
+@pytest.mark.needs_data
 def test_landscapes_split_by_photographer_is_the_quick_profiles_data():
     train_set, val_set = build_datasets("landscapes", input_size=32, train_images=10_000, val_images=10_000)
     assert (len(train_set), len(val_set)) == (1258, 222)

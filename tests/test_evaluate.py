@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from colorlib import cli, evaluate, metrics, runs
+from colorlib import cli, evaluate, metrics
 from colorlib.color import lab_to_rgb, rgb_to_lab
 from colorlib.config import get_profile
 from colorlib.datasets import landscapes_split
@@ -58,6 +58,7 @@ def test_mean_ab_by_hand_and_the_constant_baseline():
         evaluate.mean_ab([])
 
 
+@pytest.mark.needs_data
 def test_training_mean_ab_of_the_quick_profile_is_the_landscapes_training_mean():
     a, b = evaluate.training_mean_ab(get_profile("quick"), max_images=20)
     files = landscapes_split()[0][:20]
@@ -65,6 +66,7 @@ def test_training_mean_ab_of_the_quick_profile_is_the_landscapes_training_mean()
     assert (a, b) == pytest.approx(tuple(pixels.mean(axis=0)))
 
 
+@pytest.mark.needs_data
 def test_the_test_set_is_kodak24_whole():
     images = evaluate.evaluation_images()
     assert len(images) == 24 and images[0].name == "kodim01.png"
@@ -117,6 +119,7 @@ def test_evaluate_colorizer_summary_and_table():
         evaluate.evaluate_colorizer("broken", lambda image: image[:4], images)
 
 
+@pytest.mark.needs_data
 def test_comparison_grid_layout_and_no_blank_row():
     images = evaluate.evaluation_images()[:7]
     rgbs = [image.rgb for image in images]
@@ -128,16 +131,13 @@ def test_comparison_grid_layout_and_no_blank_row():
         evaluation.plot_comparison_grid(images, {"ours": rgbs, "Zhang et al.": None})
 
 
-def test_course_model_path_is_the_training_output():
-    path = runs.course_model_path(get_profile("quick"))
-    assert path.parts[-3:] == ("runs", "quick", "best.pth")
-
-
 # --------------------------------------------------------------------------------------
 # colorlib evaluate.
 # --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
+@pytest.mark.needs_data
 def test_cli_evaluate_paper_model_on_the_test_set(tmp_path, capsys):
     target = tmp_path / "out" / "numbers.json"
     assert cli.main(["evaluate", "--model", "paper", "--json", str(target)]) == 0
@@ -175,6 +175,7 @@ def test_cli_evaluate_a_checkpoint_on_a_folder_with_a_gray_photo(tmp_path, capsy
     assert all(math.isfinite(value) for row in summary.values() for value in row.values())  # no PSNR of inf
 
 
+@pytest.mark.needs_data
 def test_cli_evaluate_reports_bad_input(tmp_path, capsys):
     assert cli.main(["evaluate", "--model", str(tmp_path / "missing.pth")]) == 2
     assert "no checkpoint at" in capsys.readouterr().err

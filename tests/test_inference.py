@@ -173,6 +173,7 @@ def test_network_input_is_lightness_over_100(photo):
     assert abs(float(resized.mean()) - _lightness(photo).mean() / 100) < 0.01
 
 
+@pytest.mark.needs_data
 def test_predict_ab_is_the_network_output_enlarged(model, photo):
     square = np.ascontiguousarray(photo[:96, :96])
     with torch.inference_mode():
@@ -193,6 +194,7 @@ def test_predict_ab_is_the_network_output_enlarged(model, photo):
     assert np.abs(smooth - small).max() > 1
 
 
+@pytest.mark.needs_data
 def test_colorize_keeps_size_and_lightness_and_matches_scikit_image(model, photo):
     out = colorize(photo, model)  # default size 224
     assert out.shape == photo.shape and out.dtype == np.uint8
@@ -211,6 +213,7 @@ def test_colorize_keeps_size_and_lightness_and_matches_scikit_image(model, photo
     assert not np.array_equal(out, photo)
 
 
+@pytest.mark.needs_data
 def test_gray_input_gets_the_same_colors_as_its_rgb_original(model, photo):
     gray = (skimage.color.rgb2gray(photo) * 255).round().astype(np.uint8)
     from_gray = colorize(gray, model, input_size=SIZE)
@@ -222,6 +225,7 @@ def test_gray_input_gets_the_same_colors_as_its_rgb_original(model, photo):
     assert np.abs(colorize(gray_of_l, model, input_size=SIZE).astype(int) - from_gray).mean() < 3
 
 
+@pytest.mark.needs_data
 def test_bands_give_exactly_the_one_piece_result(model, photo, monkeypatch):
     whole = colorize(photo, model, input_size=SIZE)
     threads = torch.get_num_threads()
@@ -231,6 +235,7 @@ def test_bands_give_exactly_the_one_piece_result(model, photo, monkeypatch):
     assert torch.get_num_threads() == threads  # restored after the banded work
 
 
+@pytest.mark.needs_data
 def test_every_input_kind_gives_its_own_size(model, photo, tmp_path):
     height, width, _ = photo.shape
     Image.fromarray(photo).save(tmp_path / "photo.png")
@@ -259,6 +264,7 @@ def test_every_input_kind_gives_its_own_size(model, photo, tmp_path):
     assert np.array_equal(results[7], results[3])
 
 
+@pytest.mark.needs_data
 def test_batched_equals_one_at_a_time(model, photo):
     images = [photo, photo[:64, :100].copy(), photo[..., 2].copy(), photo[::-1, ::-1].copy(), photo[:40]]
     one_by_one = [colorize(image, model, input_size=SIZE) for image in images]
@@ -270,6 +276,7 @@ def test_batched_equals_one_at_a_time(model, photo):
             assert np.abs(single.astype(int) - together).max() <= 1
 
 
+@pytest.mark.needs_data
 def test_colorize_runs_in_eval_mode_and_restores_the_model_mode(photo):
     model = load_pretrained("paper")
     in_eval = colorize(photo, model, input_size=SIZE)
@@ -278,6 +285,7 @@ def test_colorize_runs_in_eval_mode_and_restores_the_model_mode(photo):
     assert model.training and model.decoder.training
 
 
+@pytest.mark.needs_data
 def test_bad_arguments_are_value_errors(model, photo):
     for size in (0, 100, -8, 22.0, "224"):
         with pytest.raises(ValueError, match="divisible by 8"):
@@ -316,6 +324,7 @@ def test_ab_enlarged_band_by_band_equals_interpolate_on_the_whole(mode, height, 
     torch.testing.assert_close(bands, whole, rtol=0, atol=2e-4)  # float32 rounding only (values up to ~150)
 
 
+@pytest.mark.needs_data
 def test_size_defaults_to_the_model_input_size(model, photo):
     assert model.input_size == 224  # recorded by load_pretrained for the authors' checkpoints
     assert np.array_equal(colorize(photo, model), colorize(photo, model, input_size=224))
@@ -385,6 +394,7 @@ def test_every_kind_of_model_answers_in_ab_units(photo):
     assert tiny_z.seen[0][0] == pytest.approx(float(lightness.max()) * 100, rel=1e-6) and tiny_z.seen[0][1] == 0.38
 
 
+@pytest.mark.needs_data
 def test_temperature_must_be_a_finite_positive_number_for_a_model_with_an_annealed_mean(model, photo):
     classifying = ColorizationNet(decoder=_HalfDecoder(), input_size=32).eval()
     for bad in (0, -0.5, float("inf"), float("nan"), True, "0.38"):
@@ -417,6 +427,7 @@ def test_arrays_are_never_refused_for_their_size_only_files_are(tmp_path):
         assert load_image(opened, max_pixels=1000).shape == (40, 30, 3)
 
 
+@pytest.mark.needs_data
 def test_a_limit_above_the_default_holds_end_to_end(model, photo, tmp_path, monkeypatch, capsys):
     """The default limit lowered to 1,000 pixels: every step inside must use the caller's limit."""
     monkeypatch.setattr(images.load_image, "__defaults__", (1000,))
@@ -520,6 +531,7 @@ def test_plan_never_overwrites_an_input(tmp_path):
     assert _names(plan_outputs([photo, other], tmp_path), tmp_path) == ["photo-2.png", "photo-3.png"]
 
 
+@pytest.mark.needs_data
 def test_colorize_paths_writes_jpeg_for_jpeg_png_for_png_upright_with_normal_modes(model, photo, tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6
@@ -546,6 +558,7 @@ def test_colorize_paths_writes_jpeg_for_jpeg_png_for_png_upright_with_normal_mod
     assert sorted(p.name for p in (out / "in").iterdir()) == ["cat-2.png", "cat.png", "rotated.jpg"]
 
 
+@pytest.mark.needs_data
 def test_colorize_paths_checks_arguments_at_the_call(model, tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="is a file"):
@@ -558,6 +571,7 @@ def test_colorize_paths_checks_arguments_at_the_call(model, tmp_path):
         colorize_paths([], tmp_path / "out", model, max_pixels=0)
 
 
+@pytest.mark.needs_data
 def test_colorize_paths_stopped_early_leaves_no_threads_or_temporaries(model, photo, tmp_path):
     names = [f"p{i}.png" for i in range(4)]
     for name in names:
@@ -575,6 +589,7 @@ def test_colorize_paths_stopped_early_leaves_no_threads_or_temporaries(model, ph
 # --------------------------------------------------------------------------------------
 
 
+@pytest.mark.needs_data
 def test_command_skips_a_bad_file_and_fails_at_the_end(model, photo, tmp_path, capsys):
     Image.fromarray(photo).save(tmp_path / "cat.png")
     Image.fromarray(photo[:, ::-1]).save(tmp_path / "cat.jpg", quality=95)
@@ -600,6 +615,7 @@ def test_command_skips_a_bad_file_and_fails_at_the_end(model, photo, tmp_path, c
     ]
 
 
+@pytest.mark.needs_data
 def test_command_folders_recursive_and_format(photo, tmp_path, capsys):
     family = tmp_path / "family"
     for name in ("a.jpg", "b.png", "trip/c.jpg"):
@@ -622,6 +638,7 @@ def test_command_folders_recursive_and_format(photo, tmp_path, capsys):
     assert (tmp_path / "x" / "a.jpg").is_file()
 
 
+@pytest.mark.needs_data
 def test_command_all_good_exits_zero_and_bad_model_is_one_line(photo, tmp_path, capsys):
     Image.fromarray(photo).save(tmp_path / "cat.png")
     assert cli.main(["colorize", str(tmp_path / "cat.png"), "-o", str(tmp_path / "out")]) == 0

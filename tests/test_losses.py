@@ -452,8 +452,7 @@ def test_mode_masses_agree_with_distribution_modes_pixel_by_pixel():
         beyond_mse.mode_masses(probabilities[:, :5], BINS)
 
 
-def test_nearest_bins_on_grid_finds_the_same_bins_faster():
-
+def test_nearest_bins_on_grid_finds_the_same_bins_as_nearest_bins():
     generator = torch.Generator().manual_seed(11)
     colors = random_ab(5, (4, 32, 32))  # every kind of displayable colour, rim included
     wild = torch.randn(1, 2, 16, 16, generator=generator) * 90  # far outside the bins too

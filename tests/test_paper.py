@@ -73,11 +73,13 @@ def test_remote_file_is_the_authors_pdf_at_the_pinned_commit():
     assert remote.size == 2_676_690
 
 
+@pytest.mark.needs_data
 def test_the_cached_pdf_is_verified(pdf_path):
     assert pdf_path.name == "Colorizing_grayscale_photographs_with_convolutional_neural_network.pdf"
     assert hub.is_verified(paper_figures.PAPER_PDF, pdf_path)
 
 
+@pytest.mark.needs_data
 def test_paper_pdf_downloads_through_hub_and_rejects_a_wrong_file(pdf_path, http_server, isolated_cache, monkeypatch):
     served = http_server.root / paper_figures.PAPER_PDF.filename
     served.parent.mkdir(parents=True)
@@ -100,6 +102,7 @@ def test_paper_pdf_downloads_through_hub_and_rejects_a_wrong_file(pdf_path, http
     assert not fetched.exists()
 
 
+@pytest.mark.needs_data
 def test_figure_image_sizes_and_errors(pdf_path, tmp_path):
     for number, (_, (width, height)) in paper_figures.EMBEDDED_FIGURES.items():
         image = paper_figures.figure_image(number, pdf=pdf_path)
@@ -186,6 +189,7 @@ def test_panel_box_crop():
 # --------------------------------------------------------------------------------------
 
 
+@pytest.mark.needs_data
 def test_figure5_has_ten_rows_of_three_panels_in_the_papers_order(figure5_rows):
     assert [row.name for row in figure5_rows] == [f"image{k}" for k in range(1, 11)]
     panels = [panel for row in figure5_rows for panel in (row.ground_truth, row.ours, row.zhang)]
@@ -205,6 +209,7 @@ def test_figure5_has_ten_rows_of_three_panels_in_the_papers_order(figure5_rows):
     assert max(correlation(small[i], small[j]) for i in range(10) for j in range(i + 1, 10)) < 0.9
 
 
+@pytest.mark.needs_data
 def test_each_figure5_row_is_ground_truth_ours_and_zhang(figure5_rows, model):
     """Ground truth and Zhang et al.: the whole photo; Ours: its central 224/256, and what the
     released weights recompute from it (Zhang et al.'s panel, cut the same way, is farther)."""
@@ -220,6 +225,7 @@ def test_each_figure5_row_is_ground_truth_ours_and_zhang(figure5_rows, model):
         assert paper_figures.mean_ab_distance(recomputed, row.ours) < paper_figures.mean_ab_distance(recomputed, zhang_view), row.name
 
 
+@pytest.mark.needs_data
 def test_figure5_reproduced_within_five_ab_of_the_printed_ours(figure5_rows, model):
     """The bar: the released weights, fed the printed ground truth's luma like the authors'
     code, land within 5 ab of the printed "Ours" on average (measured: 3.89); the printed
@@ -236,6 +242,7 @@ def test_figure5_reproduced_within_five_ab_of_the_printed_ours(figure5_rows, mod
     assert all(r < t for r, t in zip(recomputed, truth))
 
 
+@pytest.mark.needs_data
 def test_figure6_has_six_gray_and_color_pairs(figure6_pairs):
     assert len(figure6_pairs) == 6
     for pair in figure6_pairs:
@@ -250,6 +257,7 @@ def test_figure6_has_six_gray_and_color_pairs(figure6_pairs):
     assert [pair.boxes[0].top < 150 for pair in figure6_pairs] == [True] * 3 + [False] * 3
 
 
+@pytest.mark.needs_data
 def test_figure1_photo_is_the_teddy_bear_of_figure5(pdf_path, figure5_rows):
     bear = paper_figures.figure1_photo(pdf_path)
     assert bear.dtype == np.uint8 and 135 <= bear.shape[0] <= 150 and 135 <= bear.shape[1] <= 150
@@ -345,6 +353,7 @@ def shown_images(figure) -> list[int]:
     return [len(axis.images) for axis in figure.axes if axis.axison]
 
 
+@pytest.mark.needs_data
 def test_plot_figure5_shows_a_picture_in_every_panel(figure5_rows):
     recomputed = [row.ours for row in figure5_rows]
     figure = paper_figures.plot_figure5(figure5_rows, recomputed, [4.0] * 10)
@@ -369,6 +378,7 @@ def test_plot_figure5_shows_a_picture_in_every_panel(figure5_rows):
         paper_figures.plot_figure5(figure5_rows, recomputed, [4.0] * 9)
 
 
+@pytest.mark.needs_data
 def test_plot_figure6_shows_a_picture_in_every_panel(figure6_pairs):
     figure = paper_figures.plot_figure6(figure6_pairs, [pair.colorized for pair in figure6_pairs], [4.0] * 6)
     try:

@@ -392,6 +392,7 @@ def test_a_classification_run_records_its_bins_and_decodes_them(tmp_path):
     assert math.isfinite(result.history[0]["val_loss"])
 
 
+@pytest.mark.needs_data
 def test_the_authors_encoder_adapts_its_batch_norm_and_trains_conv1(tmp_path):
     config = _tiny(tmp_path / "authors", epochs=1, encoder_weights="released", encoder_as_the_authors=True)
     before = build_colorization_net("released").encoder.state_dict()
@@ -527,6 +528,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_distributed_data_parallel_on_two_cpu_processes(tmp_path):
     script = tmp_path / "ddp_run.py"
     script.write_text(textwrap.dedent(
@@ -563,46 +565,3 @@ def test_distributed_data_parallel_on_two_cpu_processes(tmp_path):
     assert not torch.equal(initial["decoder.0.weight"], ranks[0]["state"]["decoder.0.weight"])
     assert torch.equal(initial["encoder.0.weight"], ranks[0]["state"]["encoder.0.weight"])  # frozen
     assert _same_weights(_weights(tmp_path / "run" / "last.pth"), ranks[0]["state"])
-
-
-def test_train_or_reuse_trains_once_then_reuses_resumes_or_replaces(tmp_path):
-    from colorlib.checkpointing import load_checkpoint, save_checkpoint
-    from colorlib.runs import train_or_reuse
-
-    out = tmp_path / "run"
-    lines: list[str] = []
-    first = train_or_reuse(_tiny(out), log=lines.append)
-    assert lines[0] == "run: training" and len(first.history) == 2
-    stamp = (out / "last.pth").stat().st_mtime_ns
-    # A finished run of the same settings, even with another output path written in it: nothing is trained.
-    lines.clear()
-    again = train_or_reuse(_tiny(out), log=lines.append)
-    assert lines == ["run: reusing the finished run (2 epochs)"]
-    assert (out / "last.pth").stat().st_mtime_ns == stamp
-    assert again.history == first.history and again.best_epoch == first.best_epoch
-    assert again.best_val_loss == first.best_val_loss and again.best_checkpoint == out / "best.pth"
-    assert _same_weights(again.model.state_dict(), _weights(out / "last.pth")) and not again.model.training
-    # A 2-epoch run interrupted after epoch 1 (its last.pth then): resumed, it ends as the uninterrupted run.
-    interrupted = tmp_path / "interrupted"
-    train(_tiny(interrupted, epochs=1), progress=False)
-    checkpoint = load_checkpoint(interrupted / "last.pth")
-    checkpoint["config"]["epochs"] = 2
-    save_checkpoint(checkpoint, interrupted / "last.pth")
-    lines.clear()
-    resumed = train_or_reuse(_tiny(interrupted), log=lines.append)
-    assert lines[0] == "interrupted: resuming after epoch 1"
-    assert [e["epoch"] for e in resumed.history] == [1, 2]
-    assert [e["val_loss"] for e in resumed.history] == [e["val_loss"] for e in first.history]
-    # Other settings: trained again from scratch, replacing the run.
-    lines.clear()
-    other = train_or_reuse(_tiny(out, learning_rate=0.001), log=lines.append)
-    assert lines[0] == "run: the run there has other settings (learning_rate): training again"
-    assert load_checkpoint(out / "last.pth")["config"]["learning_rate"] == 0.001 and len(other.history) == 2
-    # A file that is no training checkpoint is left alone, with a clear error.
-    (tmp_path / "odd").mkdir()
-    (tmp_path / "odd" / "last.pth").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="not a colorlib training checkpoint"):
-        train_or_reuse(_tiny(tmp_path / "odd"))
-    assert (tmp_path / "odd" / "last.pth").read_bytes() == b"not a checkpoint"
-    with pytest.raises(ValueError, match="expected a TrainConfig"):
-        train_or_reuse({"epochs": 2})

@@ -77,6 +77,7 @@ def _serve(server, name: str, payload: bytes) -> RemoteFile:
 # --------------------------------------------------------------------------------------
 
 
+@pytest.mark.needs_data
 def test_load_pretrained_paper_from_the_cache_offline(paper_files, no_network):
     net = load_pretrained("paper")
     assert isinstance(net, ColorizationNet)
@@ -85,6 +86,7 @@ def test_load_pretrained_paper_from_the_cache_offline(paper_files, no_network):
     assert no_network == []  # the cache was enough: not even a name lookup
 
 
+@pytest.mark.needs_data
 def test_same_output_as_the_authors_own_module(paper_files):
     ours = load_pretrained("paper")
     theirs = load_authors_module(paper_files["paper"])
@@ -103,6 +105,7 @@ def test_same_output_as_the_authors_own_module(paper_files):
     assert 0.3 < float(outputs[0][0].mean()) < 0.7
 
 
+@pytest.mark.needs_data
 def test_three_checkpoints_share_learned_weights_and_differ_only_in_bn_statistics(paper_files):
     modules = {name: load_authors_module(path) for name, path in paper_files.items()}
     parameters = {name: dict(m.named_parameters()) for name, m in modules.items()}
@@ -182,6 +185,7 @@ def test_missing_file_on_the_server_is_unavailable(server, isolated_cache):
     assert list(isolated_cache.iterdir()) == []
 
 
+@pytest.mark.needs_data
 def test_load_pretrained_downloads_from_the_mirror(paper_files, server, isolated_cache, monkeypatch):
     shutil.copy(paper_files["paper"], server.folder / "model100.pth")
     monkeypatch.setenv("COLORLIB_MIRROR", server.url)
@@ -264,6 +268,7 @@ def test_training_checkpoint_loads_by_path(tmp_path):
             assert torch.equal(loaded.state_dict()[key], value), key
 
 
+@pytest.mark.needs_data
 def test_authors_file_loads_by_path_too(paper_files, tmp_path):
     copy = tmp_path / "their-model.pth"
     shutil.copyfile(paper_files["paper-epoch40"], copy)
@@ -281,6 +286,7 @@ def _truncated(paper_files, path: pathlib.Path) -> None:
     "kind",
     ["text", "empty", "png", "truncated", "plain state dict", "wrong format tag", "mis-shaped weights"],
 )
+@pytest.mark.needs_data
 def test_non_checkpoint_files_are_clear_value_errors(paper_files, tmp_path, kind):
     path = tmp_path / "file.pth"
     if kind == "text":

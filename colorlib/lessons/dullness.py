@@ -502,7 +502,7 @@ def plot_dullness_on_photos(images: Sequence[EvaluationImage], results: Sequence
 
     figure, axes = plt.subplots(1, 4, figsize=(17, 4.2))
     markers = "osD^v<>"
-    for axis, key, label in ((axes[0], "colorfulness", "colorfulness"), (axes[1], "chroma", "mean chroma C*ab")):
+    for axis, key, label in ((axes[0], "colorfulness", "colourfulness"), (axes[1], "chroma", "mean chroma C*ab")):
         top = 0.0
         for marker, result in zip(markers, results):
             truth, predicted = result.per_image[f"true_{key}"], result.per_image[key]
