@@ -206,7 +206,8 @@ def _soft_encoding_sparse(
 def soft_encode(
     ab: torch.Tensor,
     bins: torch.Tensor,
-    *, neighbours: int = SOFT_ENCODING_NEIGHBOURS,
+    *,
+    neighbours: int = SOFT_ENCODING_NEIGHBOURS,
     sigma: float = SOFT_ENCODING_SIGMA,
 ) -> torch.Tensor:
     """Zhang et al.'s soft encoding: each pixel's ab as a distribution over the bins.
@@ -294,7 +295,8 @@ def smooth_prior(prior: torch.Tensor, bins: torch.Tensor, *, sigma: float = SOFT
 
 def rebalancing_weights(
     prior: torch.Tensor,
-    *, lam: float = REBALANCING_LAMBDA,
+    *,
+    lam: float = REBALANCING_LAMBDA,
     sigma: float = SOFT_ENCODING_SIGMA,
     bins: torch.Tensor | None = None,
 ) -> torch.Tensor:

@@ -196,7 +196,8 @@ class SampleCropsDataset(Dataset):
 
 def rgb_batch_to_lightness_ab(
     rgb: torch.Tensor,
-    *, device: torch.device | str | None = None,
+    *,
+    device: torch.device | str | None = None,
     channels_last: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The per-batch colour step: uint8 RGB crops -> (network input, true ab).
@@ -242,7 +243,8 @@ def build_datasets(
     input_size: int,
     train_images: int,
     val_images: int,
-    *, seed: int = 0,
+    *,
+    seed: int = 0,
 ) -> tuple[Dataset, Dataset]:
     """The training and validation datasets for ``data``.
 

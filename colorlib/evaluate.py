@@ -360,7 +360,8 @@ class EvaluationReport:
 
 def evaluate_command(
     model_name: str = "paper",
-    *, data: str | os.PathLike | None = None,
+    *,
+    data: str | os.PathLike | None = None,
     input_size: int | None = None,
     json_path: str | os.PathLike | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,

@@ -279,7 +279,8 @@ def ab_histograms(
 def rebalanced_ab_error_auc(
     predicted_ab: np.ndarray,
     true_ab: np.ndarray,
-    *, bins: np.ndarray | None = None,
+    *,
+    bins: np.ndarray | None = None,
     max_threshold: float = AUC_MAX_THRESHOLD,
 ) -> float:
     """Zhang et al. 2016's class-rebalanced AuC: :func:`ab_error_auc` with every colour bin counting equally.

@@ -333,7 +333,8 @@ def _imagenet_resnet18(timeout_s: float) -> nn.Module:
 
 def build_colorization_net(
     encoder_weights: Literal["imagenet", "released", "random"] = "imagenet",
-    *, freeze_encoder: bool = True,
+    *,
+    freeze_encoder: bool = True,
     decoder=None,
     input_size: int | None = None,
     download_timeout_s: float = 20.0,
@@ -417,7 +418,8 @@ MODELZ_WEIGHTS = RemoteFile(
 
 def load_modelz(
     path: str | os.PathLike | None = None,
-    *, temperature: float | None = None,
+    *,
+    temperature: float | None = None,
     progress: bool = True,
     remote: RemoteFile | None = None,
 ) -> ModelZ:

@@ -327,7 +327,7 @@ def test_offline_the_data_set_fails_once_with_the_folder_and_the_hand_copy(fake_
         datasets.download_dataset("landscapes", root=root, progress=False)
     message = str(caught.value)
     assert message.startswith(f"landscapes: cannot reach 127.0.0.1:{port} (connection refused), so 3 of 3 files")
-    assert f"copy the landscapes dataset folder" in message and str(root / "landscapes") in message
+    assert "copy the landscapes dataset folder" in message and str(root / "landscapes") in message
     assert hub.MIRROR_ENV in message and message.count(records[1].cache_name) == 0  # one message, no file list
     assert caught.value.folder == root / "landscapes" and caught.value.missing == 3
 

@@ -176,7 +176,8 @@ class TemperatureExplorer:
 
 def draw_temperatures(
     explorer: TemperatureExplorer,
-    *, temperatures: Sequence[float] = (1.0, ANNEALED_MEAN_TEMPERATURE, 0.1),
+    *,
+    temperatures: Sequence[float] = (1.0, ANNEALED_MEAN_TEMPERATURE, 0.1),
     curve: Sequence[float] = (0.05, 0.1, 0.2, 0.3, 0.38, 0.5, 0.7, 1.0),
     title: str = "",
 ) -> Figure:
@@ -749,7 +750,8 @@ class ScoredColors:
 def score_colors(
     predictions: Sequence[np.ndarray],
     images: Sequence[EvaluationImage],
-    *, true_ab: Sequence[np.ndarray] | None = None,
+    *,
+    true_ab: Sequence[np.ndarray] | None = None,
 ) -> dict[str, float]:
     """The numbers of notebook 06's table for one set of colorized photos.
 
@@ -800,7 +802,8 @@ def score_colorizer(
     name: str,
     colorizer: Colorizer,
     images: Sequence[EvaluationImage],
-    *, true_ab: Sequence[np.ndarray] | None = None,
+    *,
+    true_ab: Sequence[np.ndarray] | None = None,
 ) -> ScoredColors:
     """Run ``colorizer`` on every photo and :func:`score_colors` the outputs."""
     predictions = [colorizer(image.rgb) for image in images]
@@ -809,7 +812,8 @@ def score_colorizer(
 
 def seed_table(
     rows: dict[str, Sequence[dict[str, float]]],
-    *, columns: dict[str, tuple[str, int]] | None = None,
+    *,
+    columns: dict[str, tuple[str, int]] | None = None,
     ground_truth: bool = True,
 ) -> str:
     """A plain-text table with one row per colorizer, each the mean over its seeds ± their spread.

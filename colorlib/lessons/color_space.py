@@ -441,7 +441,8 @@ DEFAULT_PHOTO_EDITS: tuple[PhotoEdit, ...] = (
 
 def plot_photo_edits(
     photo: np.ndarray,
-    *, edits: Sequence[PhotoEdit] = DEFAULT_PHOTO_EDITS,
+    *,
+    edits: Sequence[PhotoEdit] = DEFAULT_PHOTO_EDITS,
     columns: int = 4,
     max_side: int | None = 256,
 ) -> Figure:
@@ -630,7 +631,8 @@ DEFAULT_AB_PLANE_LIGHTNESSES: tuple[float, ...] = (10.0, 30.0, 50.0, 70.0, 90.0,
 
 def plot_ab_planes(
     lightnesses: Sequence[float] = DEFAULT_AB_PLANE_LIGHTNESSES,
-    *, columns: int = 3,
+    *,
+    columns: int = 3,
     mark: tuple[float, float] | None = None,
     step: float = 1.0,
 ) -> Figure:

@@ -254,7 +254,8 @@ def draw_pipeline(
     lab: np.ndarray,
     predicted_lab: np.ndarray,
     predicted_rgb: np.ndarray,
-    *, ab_limit: float = 40.0,
+    *,
+    ab_limit: float = 40.0,
     title: str | None = None,
 ) -> Figure:
     """The paper's Figure 1 with real data: RGB -> Lab -> L -> network -> predicted a, b -> RGB.

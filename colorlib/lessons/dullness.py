@@ -105,7 +105,8 @@ class ToyImages:
 
 def make_toy_images(
     count: int = 32,
-    *, size: int = 16,
+    *,
+    size: int = 16,
     seed: int = 0,
     red_ab: tuple[float, float] = TOY_RED_AB,
     blue_ab: tuple[float, float] = TOY_BLUE_AB,
@@ -294,7 +295,8 @@ class ToyClassificationResult:
 
 def train_toy_classifier(
     images: ToyImages | None = None,
-    *, steps: int = 200,
+    *,
+    steps: int = 200,
     learning_rate: float = 0.01,
     bins: torch.Tensor | None = None,
     seed: int = 0,

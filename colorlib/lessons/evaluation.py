@@ -17,7 +17,8 @@ __all__ = [
 def plot_comparison_grid(
     images: Sequence[EvaluationImage],
     rows: dict[str, Sequence[np.ndarray]],
-    *, block_size: int = 5,
+    *,
+    block_size: int = 5,
     size: float = 2.0,
 ):
     """The course's own side-by-side comparison: the ground truth, then one row per colorizer.

@@ -250,7 +250,8 @@ def _trim_slivers(mask: np.ndarray, box: PanelBox, max_trim: int) -> PanelBox:
 
 def cut_panels(
     image: np.ndarray,
-    *, white_level: int = 240,
+    *,
+    white_level: int = 240,
     min_gutter: int = 8,
     min_side: int = 64,
     min_fill: float = 0.6,
@@ -581,7 +582,8 @@ def plot_figure5(
     rows: Sequence[Figure5Row],
     recomputed: Sequence[np.ndarray],
     distances: Sequence[float],
-    *, zhang: Sequence[np.ndarray] | None = None,
+    *,
+    zhang: Sequence[np.ndarray] | None = None,
     zhang_label: str = "Zhang et al.\nas printed\nin the paper",
     recomputed_label: str = "Ours\nrecomputed\n(released weights)",
     size: float = 1.6,
@@ -651,7 +653,8 @@ def plot_figure6(
     pairs: Sequence[Figure6Pair],
     recomputed: Sequence[np.ndarray],
     distances: Sequence[float],
-    *, per_row: int = 3,
+    *,
+    per_row: int = 3,
     size: float = 1.5,
 ):
     """The paper's Figure 6 and its reproduction: for each example the printed gray input,

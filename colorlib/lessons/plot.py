@@ -58,7 +58,8 @@ def png_bytes(rgb: np.ndarray, *, scale: int = 1) -> bytes:
 
 def show_images(
     images: Sequence[np.ndarray],
-    *, titles: Sequence[str] | None = None,
+    *,
+    titles: Sequence[str] | None = None,
     columns: int | None = None,
     cmap: str | None = None,
     size: float = 2.6,

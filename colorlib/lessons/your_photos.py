@@ -271,7 +271,8 @@ class PhotoColorizer:
 def draw_colorized_by_models(
     photo: np.ndarray,
     models: dict[str, nn.Module],
-    *, max_side: int = 256,
+    *,
+    max_side: int = 256,
     ab_limit: float = 40.0,
     credit: str = "",
 ) -> Figure:
