@@ -33,7 +33,8 @@ def notebook_paths(folder: Path | None = None) -> list[Path]:
     """The course notebooks, ``NN_*.ipynb`` in lesson order.
 
     Raises:
-        FileNotFoundError: no notebooks folder (colorlib installed outside the repository).
+        FileNotFoundError: no notebooks folder (colorlib installed outside the repository,
+            or ``folder`` does not exist), or a folder without ``NN_*.ipynb`` notebooks.
     """
     if folder is None:
         root = repo_root()
@@ -43,7 +44,12 @@ def notebook_paths(folder: Path | None = None) -> list[Path]:
                 "repository or pass --notebooks DIR"
             )
         folder = root / "notebooks"
-    return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
+    if not Path(folder).is_dir():
+        raise FileNotFoundError(f"cannot find the notebooks folder {folder}: expected a folder of NN_*.ipynb lessons")
+    paths = sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
+    if not paths:
+        raise FileNotFoundError(f"no lesson notebooks (NN_*.ipynb) in {folder}")
+    return paths
 
 
 #: The course's public repository on GitHub (owner/name): the lessons' Colab and Binder

@@ -83,6 +83,13 @@ def test_credits_writes_the_credits_file(tmp_path, capsys):
     assert "kodim01" in content.lower() or "Kodak" in content
 
 
+def test_figures_with_a_missing_or_empty_notebooks_folder_exits_2(tmp_path, capsys):
+    assert _exit_status(["figures", "--notebooks", str(tmp_path / "missing")]) == 2
+    assert "cannot find the notebooks folder" in capsys.readouterr().err
+    assert _exit_status(["figures", "--notebooks", str(tmp_path)]) == 2
+    assert "no lesson notebooks (NN_*.ipynb)" in capsys.readouterr().err
+
+
 def test_figures_help_lists_its_options(capsys):
     assert _exit_status(["figures", "--help"]) == 0
     out = capsys.readouterr().out

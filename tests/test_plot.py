@@ -80,9 +80,12 @@ def test_png_bytes_clips_and_rounds_floats():
     assert pixels.tolist() == [[[0, 128, 255], [26, 51, 255]]]
 
 
-def test_png_bytes_rejects_a_zoom_below_one():
-    with pytest.raises(ValueError, match="must be > 0"):
+def test_png_bytes_rejects_a_zoom_below_one_and_what_is_no_rgb_picture():
+    with pytest.raises(ValueError, match="expected a positive integer scale, got 0"):
         png_bytes(np.zeros((2, 2, 3), dtype=np.uint8), scale=0)
+    for shape in ((6,), (4, 4), (4, 4, 4), (0, 4, 3)):
+        with pytest.raises(ValueError, match=r"expected an RGB picture \(H, W, 3\)"):
+            png_bytes(np.zeros(shape, dtype=np.uint8))
 
 
 def test_show_images_grid_titles_and_color_maps():
@@ -101,6 +104,10 @@ def test_show_images_grid_titles_and_color_maps():
     assert len(one_row.axes) == 2 and one_row.axes[1].images[0].get_cmap().name == "viridis"
 
 
-def test_show_images_rejects_an_image_that_is_not_2d_or_rgb():
+def test_show_images_rejects_an_image_that_is_not_2d_or_rgb_no_images_and_missing_titles():
     with pytest.raises(TypeError, match=r"Invalid shape \(3,\)"):
         show_images([np.zeros(3)])
+    with pytest.raises(ValueError, match="at least one image"):
+        show_images([])
+    with pytest.raises(ValueError, match=r"one title per image \(2\), got 1"):
+        show_images([np.zeros((2, 2)), np.zeros((2, 2))], titles=["only one"])

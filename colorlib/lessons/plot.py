@@ -44,8 +44,15 @@ def png_bytes(rgb: np.ndarray, *, scale: int = 1) -> bytes:
     Args:
         rgb: ``(H, W, 3)``, uint8 0..255 or float 0..1 (clipped, rounded to 8 bits).
         scale: a positive integer zoom (nearest neighbour: every pixel becomes a block).
+
+    Raises:
+        ValueError: not an ``(H, W, 3)`` picture, or a ``scale`` that is not a positive integer.
     """
     array = np.asarray(rgb)
+    if array.ndim != 3 or array.shape[-1] != 3 or 0 in array.shape:
+        raise ValueError(f"png_bytes: expected an RGB picture (H, W, 3), got shape {array.shape}")
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"png_bytes: expected a positive integer scale, got {scale!r}")
     if array.dtype != np.uint8:
         array = np.round(np.clip(array, 0.0, 1.0) * 255).astype(np.uint8)
     picture = Image.fromarray(array)
@@ -75,8 +82,15 @@ def show_images(
         cmap: colour map for 2-D images.
         size: inches per image.
         suptitle: a title for the whole figure.
+
+    Raises:
+        ValueError: no images, or not one title per image.
     """
     count = len(images)
+    if count == 0:
+        raise ValueError("show_images: expected at least one image, got none")
+    if titles is not None and len(titles) != count:
+        raise ValueError(f"show_images: expected one title per image ({count}), got {len(titles)}")
     columns = columns or count
     rows = -(-count // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows + (0.4 if suptitle else 0)), squeeze=False)
