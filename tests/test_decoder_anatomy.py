@@ -151,7 +151,7 @@ def test_mosaic_jumps_of_a_random_network(random_net):
     for period in (1, 2, 4, 8):
         assert jumps.true[period] == pytest.approx((single[0].true[period] + single[1].true[period]) / 2)
     # the model's row is its real output, measured directly
-    direct = decoder_anatomy.boundary_jumps(predict_ab(random_net, photos[0], input_size=64, upsample="nearest"))
+    direct = decoder_anatomy.boundary_jumps(predict_ab(photos[0], random_net, input_size=64, upsample="nearest"))
     assert direct == pytest.approx(single[0].nearest, abs=1e-6)
     assert "true colours" in jumps.table() and f"{jumps.nearest[8]:.2f}" in jumps.table()
     with pytest.raises(ValueError, match="at least one photo"):
