@@ -523,3 +523,53 @@ def test_soft_encode_on_the_grid_equals_brute_force_on_a_kodak_photo():
     expected = torch.zeros_like(target).scatter_(1, index, bins._soft_weights(squared, 5.0))
     assert torch.equal(target, expected)
     assert float(target[0, :, 100, 100].sum()) == pytest.approx(1.0, abs=1e-6)
+
+
+# --------------------------------------------------------------------------------------
+# Scoring at a quarter of the resolution (Zhang et al.'s 64 x 64 logits for 256 x 256).
+# --------------------------------------------------------------------------------------
+
+
+def test_quarter_resolution_loss_by_hand():
+    # ab 8 x 8: every 4th pixel (0 or 4 in each direction) on a bin centre, the others far off.
+    ab = torch.full((1, 2, 8, 8), 100.0)
+    centres = {(0, 0): (0.0, 0.0), (0, 1): (20.0, -30.0), (1, 0): (-40.0, 50.0), (1, 1): (60.0, 10.0)}
+    logits = torch.zeros(1, 262, 2, 2)
+    for (row, column), (a, b) in centres.items():
+        ab[0, :, 4 * row, 4 * column] = torch.tensor([a, b])
+        logits[0, bin_index(a, b), row, column] = float(2 * row + column)  # z = 0, 1, 2, 3
+    # On a centre: weight 1 / (1 + 4 e^-2) on it, the rest on 4 other bins whose logit is 0;
+    # the cross-entropy is log(e^z + 261) - z / (1 + 4 e^-2).
+    own = 1.0 / (1.0 + 4.0 * math.exp(-2.0))
+    expected = np.mean([math.log(math.exp(z) + 261.0) - z * own for z in (0.0, 1.0, 2.0, 3.0)])
+    loss = losses.make_loss("classification", score_downsample=4)
+    assert float(loss(logits, ab)) == pytest.approx(expected, rel=1e-5)
+    # Full-resolution logits are average-pooled to 2 x 2 first: repeated ones give the same.
+    assert float(loss(logits.repeat_interleave(4, 2).repeat_interleave(4, 3), ab)) == pytest.approx(expected, rel=1e-5)
+    # The default scores all 64 pixels, the 60 far-off ones included (each about log 262).
+    default = losses.make_loss("classification")
+    assert float(default(logits.repeat_interleave(4, 2).repeat_interleave(4, 3), ab)) > expected + 0.5
+
+
+def test_quarter_resolution_option_is_stored_and_checked():
+    loss = losses.make_loss("classification", score_downsample=4)
+    assert loss.score_downsample == 4 and losses.make_loss("classification").score_downsample == 1
+    buffer = io.BytesIO()
+    torch.save({"loss": loss.state()}, buffer)
+    buffer.seek(0)
+    restored = losses.loss_from_state(torch.load(buffer, weights_only=True)["loss"])
+    assert restored.score_downsample == 4
+    logits = torch.randn(2, 262, 16, 16, generator=torch.Generator().manual_seed(3))
+    ab = random_ab(13, (2, 16, 16))
+    assert torch.equal(restored(logits, ab), loss(logits, ab))
+    old_state = {k: v for k, v in losses.make_loss("classification").state().items() if k != "score_downsample"}
+    assert losses.loss_from_state(old_state).score_downsample == 1  # checkpoints from before the option
+    for bad in (0, 3, 16, 4.0, True, "4"):
+        with pytest.raises(ValueError, match="score_downsample"):
+            losses.make_loss("classification", score_downsample=bad)
+    with pytest.raises(ValueError, match="classification loss, not of 'mse'"):
+        losses.make_loss("mse", score_downsample=4)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        loss(logits[..., :3, :3], ab[..., :6, :6])
+    with pytest.raises(ValueError, match="cannot be pooled"):
+        loss(logits[..., :6, :6], ab)
