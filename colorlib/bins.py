@@ -27,6 +27,7 @@ __all__ = [
     "rebalancing_weights",
     "annealed_mean",
     "nearest_bins_on_grid",
+    "on_grid",
 ]
 
 
@@ -174,16 +175,41 @@ def nearest_bins(ab: torch.Tensor, bins: torch.Tensor, *, neighbours: int = 1) -
     batch, _, height, width = ab.shape
     pixels = ab.detach().float().permute(0, 2, 3, 1).reshape(-1, 2)
     centres = bins.detach().to(device=ab.device, dtype=torch.float32)
+    every_bin = torch.arange(len(bins), device=ab.device)
     indices, distances = [], []
     for chunk in pixels.split(_PIXELS_PER_CHUNK):
         # Exact differences (not cdist's matrix product): a pixel on a centre is at 0.
         squared = ((chunk[:, None, :] - centres[None, :, :]) ** 2).sum(dim=-1)
-        values, index = torch.topk(squared, neighbours, dim=1, largest=False, sorted=True)
+        index, values = _smallest(squared, every_bin.expand(len(chunk), -1), neighbours)
         indices.append(index)
         distances.append(values)
-    index = torch.cat(indices).reshape(batch, height, width, neighbours).permute(0, 3, 1, 2)
-    squared = torch.cat(distances).reshape(batch, height, width, neighbours).permute(0, 3, 1, 2)
-    return index.contiguous(), squared.contiguous()
+    return _as_maps(indices, batch, height, width, neighbours), _as_maps(distances, batch, height, width, neighbours)
+
+
+def _as_maps(rows: list[torch.Tensor], batch: int, height: int, width: int, neighbours: int) -> torch.Tensor:
+    """Per-pixel rows ``(N * H * W, neighbours)`` back to maps ``(N, neighbours, H, W)``."""
+    return torch.cat(rows).reshape(batch, height, width, neighbours).permute(0, 3, 1, 2).contiguous()
+
+
+def _smallest(squared: torch.Tensor, candidates: torch.Tensor, neighbours: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``neighbours`` smallest of each row of ``squared`` (P, C), nearest first: ``(bin
+    indices, values)``, both (P, neighbours); ``candidates`` (P, C) holds each column's bin index.
+
+    Equal distances are ordered by bin index, lowest first, so that the answer does not
+    depend on the order of the candidates (:func:`nearest_bins` and
+    :func:`nearest_bins_on_grid` agree bin for bin). Rows with no tie among their
+    ``neighbours + 1`` smallest keep ``topk``'s answer; the others are sorted by (distance, index).
+    """
+    wanted = min(neighbours + 1, squared.shape[1])
+    values, order = torch.topk(squared, wanted, dim=1, largest=False, sorted=True)
+    tied = (values[:, 1:] == values[:, :-1]).any(dim=1)
+    if bool(tied.any()):
+        rows, row_candidates = squared[tied], candidates[tied]
+        by_index = torch.argsort(row_candidates, dim=1, stable=True)
+        by_distance = torch.argsort(rows.gather(1, by_index), dim=1, stable=True)
+        columns = by_index.gather(1, by_distance)[:, :wanted]
+        order[tied], values[tied] = columns, rows.gather(1, columns)
+    return candidates.gather(1, order[:, :neighbours]), values[:, :neighbours].contiguous()
 
 
 def _soft_weights(squared_distances: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -198,8 +224,16 @@ def _soft_weights(squared_distances: torch.Tensor, sigma: float) -> torch.Tensor
 def _soft_encoding_sparse(
     ab: torch.Tensor, bins: torch.Tensor, neighbours: int, sigma: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(indices, weights)`` ``(N, neighbours, H, W)``: the non-zero part of :func:`soft_encode`."""
-    index, squared = nearest_bins(ab, bins, neighbours=neighbours)
+    """``(indices, weights)`` ``(N, neighbours, H, W)``: the non-zero part of :func:`soft_encode`.
+
+    Bins on the grid of :data:`AB_BIN_STEP` (as :func:`ab_bins`) are looked up in a window
+    of grid cells (:func:`nearest_bins_on_grid`), others measured against every bin
+    (:func:`nearest_bins`): the same bins either way.
+    """
+    if neighbours <= _WINDOW_NEIGHBOURS and on_grid(bins):
+        index, squared = nearest_bins_on_grid(ab, bins, neighbours=neighbours)
+    else:
+        index, squared = nearest_bins(ab, bins, neighbours=neighbours)
     return index, _soft_weights(squared, sigma)
 
 
@@ -378,7 +412,7 @@ def _grid_lookup(bins: torch.Tensor, step: float) -> tuple[torch.Tensor, int]:
     ``(i * step, j * step)``, or -1; raises when the centres are not on multiples of ``step``."""
     cells = bins.detach().double().cpu() / step
     rounded = cells.round()
-    if not torch.allclose(cells, rounded, atol=1e-6):
+    if not torch.allclose(cells, rounded, rtol=0.0, atol=1e-6):
         raise ValueError(f"nearest_bins_on_grid: expected bin centres on multiples of {step:g} ab units")
     cells = rounded.long()
     offset = int(cells.abs().max()) + _WINDOW_RADIUS + 1
@@ -394,10 +428,11 @@ def nearest_bins_on_grid(
 
     Instead of measuring every pixel's distance to all Q centres, it measures the 25
     cells of the 5 x 5 window around the pixel's own cell. Any bin outside the window is
-    at least ``2.5 * step`` away, so when the ``neighbours``-th nearest found inside is no
-    farther, the answer is exact; the other pixels (ab far outside the bins, or at the
+    at least ``2.5 * step`` away, so when the ``neighbours``-th nearest found inside is
+    closer, the answer is exact; the other pixels (ab far outside the bins, or at the
     rim where the window holds too few bins) are measured against all the bins, as
-    :func:`nearest_bins` does. Equal distances may come in another order.
+    :func:`nearest_bins` does. Equal distances are ordered by bin index in both, so the
+    indices are the very same, in the same order.
 
     Args:
         ab: float ``(N, 2, H, W)`` in ab units.
@@ -422,33 +457,50 @@ def nearest_bins_on_grid(
     table, offset = _grid_lookup(bins, step)
     if neighbours > _WINDOW_NEIGHBOURS:
         return nearest_bins(ab, bins, neighbours=neighbours)
+    index, squared = _window_search(ab, bins, table, offset, neighbours, step)
+    return index, squared
+
+
+def _window_search(
+    ab: torch.Tensor, bins: torch.Tensor, table: torch.Tensor, offset: int, neighbours: int, step: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The body of :func:`nearest_bins_on_grid`, its arguments checked."""
     device = ab.device
     table = table.to(device)
     centres = bins.detach().to(device=device, dtype=torch.float32)
     window = torch.arange(-_WINDOW_RADIUS, _WINDOW_RADIUS + 1, device=device)
     shifts = torch.stack(torch.meshgrid(window, window, indexing="ij"), dim=-1).reshape(1, -1, 2)  # (1, 25, 2)
-    reach = ((_WINDOW_RADIUS + 0.5) * step) ** 2
+    # Bins outside the window are at least (radius + 1/2) steps away; a margin far above
+    # float32 rounding keeps a computed distance just under that bound from passing.
+    reach = ((_WINDOW_RADIUS + 0.5) * step) ** 2 * (1.0 - 1e-5)
     batch, _, height, width = ab.shape
     pixels = ab.detach().float().permute(0, 2, 3, 1).reshape(-1, 2)
     indices, distances = [], []
     for chunk in pixels.split(_PIXELS_PER_CHUNK):
-        own = torch.round(chunk / step).long().clamp(-offset + _WINDOW_RADIUS, offset - _WINDOW_RADIUS)
+        # The own cell in float64: no rounding across a cell edge.
+        own = torch.round(chunk.double() / step).long().clamp(-offset + _WINDOW_RADIUS, offset - _WINDOW_RADIUS)
         cells = own[:, None, :] + shifts  # (P, 25, 2), inside the table by the clamp
         candidates = table[cells[..., 0] + offset, cells[..., 1] + offset]  # (P, 25), -1: no bin
         squared = ((chunk[:, None, :] - centres[candidates.clamp(min=0)]) ** 2).sum(dim=-1)
         squared = squared.masked_fill(candidates < 0, math.inf)
-        values, order = torch.topk(squared, neighbours, dim=1, largest=False, sorted=True)
-        index = candidates.gather(1, order)
-        unsure = ~(values[:, -1] <= reach)
+        index, values = _smallest(squared, candidates, neighbours)
+        unsure = ~(values[:, -1] < reach)  # NaN, far outside the bins, or at the rim
         if bool(unsure.any()):
             exact_index, exact_squared = nearest_bins(chunk[unsure].T.reshape(1, 2, -1, 1), bins, neighbours=neighbours)
             index[unsure] = exact_index[0, :, :, 0].T
             values[unsure] = exact_squared[0, :, :, 0].T
         indices.append(index)
         distances.append(values)
-    index = torch.cat(indices).reshape(batch, height, width, neighbours).permute(0, 3, 1, 2)
-    squared = torch.cat(distances).reshape(batch, height, width, neighbours).permute(0, 3, 1, 2)
-    return index.contiguous(), squared.contiguous()
+    return _as_maps(indices, batch, height, width, neighbours), _as_maps(distances, batch, height, width, neighbours)
+
+
+def on_grid(bins: torch.Tensor, *, step: float = AB_BIN_STEP) -> bool:
+    """Whether the centres of ``bins`` (Q, 2) lie on multiples of ``step`` ab units, one per
+    grid cell (so that :func:`nearest_bins_on_grid` applies): True for :func:`ab_bins` ``(step)``."""
+    cells = _check_bins(bins, "on_grid").detach().double().cpu() / _check_step(step)
+    if not bool(torch.isfinite(cells).all()) or not torch.allclose(cells, cells.round(), rtol=0.0, atol=1e-6):
+        return False
+    return len(torch.unique(cells.round(), dim=0)) == len(cells)  # one bin per cell
 
 
 def _positive_number(value: object, what: str, allow_zero: bool = False) -> float:

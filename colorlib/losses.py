@@ -66,6 +66,7 @@ __all__ = [
     "ClassificationLoss",
     "make_loss",
     "loss_from_state",
+    "SCORE_DOWNSAMPLES",
 ]
 
 
@@ -280,6 +281,14 @@ class ClassificationLoss(ColorLoss):
         prior, lam, weights: rebalancing (see :func:`make_loss`).
         neighbours, sigma: soft encoding (Zhang et al.: 5 and 5).
         temperature: default of :meth:`decode` (Zhang et al.: 0.38).
+        score_downsample: score at ``1 / score_downsample`` of the true ab's resolution
+            (1, 2, 4 or 8). 1 (the default) is the behaviour above. With ``d > 1`` the true
+            ab ``(N, 2, H, W)`` (H, W divisible by d) is subsampled to ``(H/d, W/d)`` by
+            taking every d-th pixel, as Zhang et al.'s training net does (``data_ab_ss``, a
+            stride-4 1 x 1 convolution of weight 1: every 4th pixel, not an average, so an
+            edge between two colours is not encoded as their grayish mean); the logits
+            are average-pooled to that size (an output already that small is scored as
+            it is). Zhang et al. score at a quarter: ``score_downsample=4``.
     """
 
     name = "classification"
@@ -293,8 +302,10 @@ class ClassificationLoss(ColorLoss):
         neighbours: int = SOFT_ENCODING_NEIGHBOURS,
         sigma: float = SOFT_ENCODING_SIGMA,
         temperature: float = ANNEALED_MEAN_TEMPERATURE,
+        score_downsample: int = 1,
     ) -> None:
         super().__init__(bins=ab_bins() if bins is None else bins, prior=prior, lam=lam, weights=weights)
+        self.score_downsample = _check_score_downsample(score_downsample, "classification loss")
         if isinstance(neighbours, bool) or not isinstance(neighbours, int) or not 1 <= neighbours <= len(self.bins):
             raise ValueError(
                 f"classification loss: expected neighbours in 1..{len(self.bins)}, got {neighbours!r}"
@@ -307,6 +318,8 @@ class ClassificationLoss(ColorLoss):
     def forward(self, output: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
         """Scalar soft cross-entropy of the logits ``output`` (N, Q, h, w) against true ``ab``."""
         output = self._check_output(output)
+        if self.score_downsample > 1:
+            output, ab = self._at_scoring_size(output, ab)
         ab = self._ab_at_output_size(output, ab)
         index, target = _soft_encoding_sparse(ab, self.bins, self.neighbours, self.sigma)
         log_probabilities = torch.log_softmax(output, dim=1).gather(1, index)
@@ -315,19 +328,52 @@ class ClassificationLoss(ColorLoss):
             cross_entropy = cross_entropy * self.weights.to(output.device)[index[:, :1]].to(output.dtype)
         return cross_entropy.mean()
 
+    def _at_scoring_size(self, output: torch.Tensor, ab: object) -> tuple[torch.Tensor, torch.Tensor]:
+        """The logits average-pooled and the true ab subsampled to ``1 / score_downsample`` of ab's size."""
+        ab = _check_ab_batch(ab, "classification loss")
+        step, (height, width) = self.score_downsample, ab.shape[-2:]
+        if height % step or width % step:
+            raise ValueError(
+                f"classification loss: score_downsample={step} needs ab whose height and width are "
+                f"divisible by {step}, got {height}x{width}"
+            )
+        size, out_size = (height // step, width // step), tuple(output.shape[-2:])
+        if out_size != size:
+            if out_size[0] % size[0] or out_size[1] % size[1]:
+                raise ValueError(
+                    f"classification loss: the output ({out_size[0]}x{out_size[1]}) cannot be pooled to "
+                    f"the scoring size {size[0]}x{size[1]} (ab {height}x{width} / {step})"
+                )
+            output = F.avg_pool2d(output, (out_size[0] // size[0], out_size[1] // size[1]))
+        return output, ab[:, :, ::step, ::step]
+
     def decode(self, output: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
         """The annealed mean (:func:`annealed_mean`) of the logits; ``temperature`` overrides the default."""
         temperature = self.temperature if temperature is None else temperature
         return annealed_mean(self._check_output(output), self.bins, temperature=temperature)
 
     def state(self) -> dict:
-        """As :meth:`ColorLoss.state`, plus ``neighbours``, ``sigma`` and ``temperature``."""
+        """As :meth:`ColorLoss.state`, plus ``neighbours``, ``sigma``, ``temperature`` and ``score_downsample``."""
         return {
             **super().state(),
             "neighbours": self.neighbours,
             "sigma": self.sigma,
             "temperature": self.temperature,
+            "score_downsample": self.score_downsample,
         }
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, score_downsample={self.score_downsample}"
+
+
+#: The resolutions a classification loss may score at: 1 / these of the true ab's.
+SCORE_DOWNSAMPLES = (1, 2, 4, 8)
+
+
+def _check_score_downsample(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in SCORE_DOWNSAMPLES:
+        raise ValueError(f"{what}: expected score_downsample in {SCORE_DOWNSAMPLES}, got {value!r}")
+    return value
 
 
 def make_loss(
@@ -336,6 +382,7 @@ def make_loss(
     rebalance: bool = False,
     prior: torch.Tensor | None = None,
     lam: float = REBALANCING_LAMBDA,
+    score_downsample: int = 1,
 ) -> ColorLoss:
     """Build a colour loss by name.
 
@@ -346,12 +393,16 @@ def make_loss(
         prior: ``(Q,)`` distribution of the training set's ab over :func:`ab_bins`
             (:func:`bin_prior`); required with ``rebalance=True``, ignored otherwise.
         lam: rebalancing mixture weight, 0..1 (Zhang et al.: 0.5).
+        score_downsample: classification only: score the logits at ``1 / score_downsample``
+            of the true ab's resolution, one of :data:`SCORE_DOWNSAMPLES` (Zhang et al.: 4;
+            default 1, full resolution); see :class:`ClassificationLoss`.
 
     Returns:
         A :class:`ColorLoss`.
 
     Raises:
-        ValueError: an unknown name, or ``rebalance=True`` without a ``prior``.
+        ValueError: an unknown name, ``rebalance=True`` without a ``prior``, or a
+            ``score_downsample`` other than 1 for a regression loss or not in :data:`SCORE_DOWNSAMPLES`.
 
     >>> make_loss("mse").output_channels, make_loss("classification").output_channels
     (2, 262)
@@ -365,9 +416,12 @@ def make_loss(
             "make_loss: rebalance=True needs a prior, the (Q,) distribution of the training set's ab "
             "over ab_bins() (compute it with colorlib.bins.bin_prior)"
         )
+    score_downsample = _check_score_downsample(score_downsample, "make_loss")
+    if score_downsample != 1 and name != "classification":
+        raise ValueError(f"make_loss: score_downsample is an option of the classification loss, not of {name!r}")
     prior = prior if rebalance else None
     if name == "classification":
-        return ClassificationLoss(prior=prior, lam=lam)
+        return ClassificationLoss(prior=prior, lam=lam, score_downsample=score_downsample)
     return RegressionLoss(name, prior=prior, lam=lam)
 
 
@@ -397,6 +451,7 @@ def loss_from_state(state: dict) -> ColorLoss:
             neighbours=state.get("neighbours", SOFT_ENCODING_NEIGHBOURS),
             sigma=state.get("sigma", SOFT_ENCODING_SIGMA),
             temperature=state.get("temperature", ANNEALED_MEAN_TEMPERATURE),
+            score_downsample=state.get("score_downsample", 1),
         )
     return RegressionLoss(name, **common)
 

@@ -73,7 +73,7 @@ from .data import build_datasets, collate_crops
 from .distributed import barrier, broadcast_buffers, choose_device, global_mean, start_process_group
 from .bins import ab_bins, bin_prior, soft_encode
 from .losses import ColorLoss, make_loss
-from .model import DOWNSAMPLING_FACTOR, IMAGENET_GRAY, ColorizationNet
+from .model import DOWNSAMPLING_FACTOR, IMAGENET_GRAY, ColorizationNet, pooled_decoder_output
 from .weights import CHECKPOINT_FORMAT, build_colorization_net
 
 __all__ = [
@@ -468,7 +468,7 @@ def _prepare(config: TrainConfig, device: torch.device, *, rank: int, world: int
     if resume and (out / LAST_CHECKPOINT).exists():
         progress, skips = _resume(out / LAST_CHECKPOINT, model, optimizer, config.learning_rate)
     sampler, train_loader, val_loader = _loaders(config, train_set, val_set, rank=rank, world=world, pin_memory=on_gpu)
-    learner: nn.Module = _DecoderOnly(model) if config.cache_features else model
+    learner: nn.Module = _DecoderOnly(model, loss_fn) if config.cache_features else model
     ddp = nn.parallel.DistributedDataParallel(learner, device_ids=[device.index] if on_gpu else None) if world > 1 else None
     network = ddp or learner
     return _Training(config=config, device=device, rank=rank, out=out, model=model, learner=learner,
@@ -626,13 +626,21 @@ def _run_epochs(run: _Training, callbacks: Sequence[Callback]) -> TrainResult:
 
 class _DecoderOnly(nn.Module):
     """The decoder of a model as a module of its own: what learns, and is validated, on
-    stored encoder features ``(N, 128, H/8, W/8)`` (and what DDP wraps then)."""
+    stored encoder features ``(N, 128, H/8, W/8)`` (and what DDP wraps then).
 
-    def __init__(self, model: ColorizationNet) -> None:
+    For a classification loss scoring at ``1 / d`` of the resolution (``d`` even) it outputs
+    the logits already pooled to ``(H/d, W/d)`` (:func:`colorlib.model.pooled_decoder_output`):
+    the same loss and gradients as pooling the full output, without the up-sampling."""
+
+    def __init__(self, model: ColorizationNet, loss_fn: ColorLoss | None = None) -> None:
         super().__init__()
         self.decoder = model.decoder
+        score_downsample = getattr(loss_fn, "score_downsample", 1)
+        self.pool = score_downsample if score_downsample % 2 == 0 else 1
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        if self.pool > 1:
+            return pooled_decoder_output(self.decoder, features, pool=self.pool)
         return self.decoder(features)
 
 

@@ -452,21 +452,124 @@ def test_mode_masses_agree_with_distribution_modes_pixel_by_pixel():
         beyond_mse.mode_masses(probabilities[:, :5], BINS)
 
 
+def adversarial_ab() -> torch.Tensor:
+    """ab (1, 2, H, W) built to break a window search: bin centres (4 ties at 10), cell
+    edges and corners (ties between cells), points just inside and outside an edge,
+    the rim of the bins and values far beyond it."""
+    centres = BINS.T.reshape(2, -1)
+    edges = torch.cat([centres + torch.tensor([[5.0], [0.0]]), centres + torch.tensor([[0.0], [-5.0]])], dim=1)
+    corners = centres + 5.0
+    nudged = torch.cat([edges + 1e-4, edges - 1e-4, corners - 2e-6], dim=1)
+    grid = torch.arange(-160.0, 161.0, 2.5)
+    square = torch.stack(torch.meshgrid(grid, grid, indexing="ij")).reshape(2, -1)  # the rim, and far out
+    extreme = torch.tensor([[1e4, -1e4, 0.0, 127.0, -128.0], [0.0, 3e3, -1e5, 127.0, -128.0]])
+    values = torch.cat([centres, edges, corners, nudged, square, extreme], dim=1)
+    return values.reshape(1, 2, 1, -1)
+
+
+def assert_same_nearest_bins(ab: torch.Tensor, neighbours: int) -> None:
+    index, squared = bins.nearest_bins_on_grid(ab, BINS, neighbours=neighbours)
+    expected_index, expected_squared = bins.nearest_bins(ab, BINS, neighbours=neighbours)
+    assert index.dtype == torch.int64 and index.shape == expected_index.shape
+    assert torch.equal(index, expected_index)  # the very same bins, in the same order, ties included
+    assert torch.equal(squared, expected_squared)
+
+
 def test_nearest_bins_on_grid_finds_the_same_bins_as_nearest_bins():
     generator = torch.Generator().manual_seed(11)
     colors = random_ab(5, (4, 32, 32))  # every kind of displayable colour, rim included
     wild = torch.randn(1, 2, 16, 16, generator=generator) * 90  # far outside the bins too
-    exact_on_centres = BINS.T.reshape(1, 2, 1, -1)  # ties: 4 neighbours at exactly 10
-    for ab in (colors, wild, exact_on_centres):
+    for ab in (colors, wild, adversarial_ab()):
         for neighbours in (1, 5, 12, 20):
-            index, squared = bins.nearest_bins_on_grid(ab, BINS, neighbours=neighbours)
-            expected_index, expected_squared = bins.nearest_bins(ab, BINS, neighbours=neighbours)
-            assert index.shape == expected_index.shape and index.dtype == torch.int64
-            torch.testing.assert_close(squared, expected_squared)
-            # Same bins: the distances of the indices found are the expected distances.
-            recomputed = ((ab[:, None] - BINS[index].permute(0, 1, 4, 2, 3)) ** 2).sum(dim=2)
-            torch.testing.assert_close(recomputed, expected_squared, rtol=1e-5, atol=1e-3)
-            if ab is not exact_on_centres:  # no equal distances there: the very same indices, in order
-                assert torch.equal(index, expected_index)
+            assert_same_nearest_bins(ab, neighbours)
+    # Ties are ordered by bin index: ab (5, 0) is 5 from (0, 0) and (10, 0), then 4 bins at
+    # sqrt(125); the 5 nearest keep the 3 of lowest index among those 4, a-major order.
+    index, squared = bins.nearest_bins_on_grid(torch.tensor([5.0, 0.0]).reshape(1, 2, 1, 1), BINS, neighbours=5)
+    assert squared.flatten().tolist() == [25.0, 25.0, 125.0, 125.0, 125.0]
+    assert [tuple(BINS[i].tolist()) for i in index.flatten()] == [
+        (0.0, 0.0), (10.0, 0.0), (0.0, -10.0), (0.0, 10.0), (10.0, -10.0)
+    ]
+    assert bins.on_grid(BINS) and bins.on_grid(bins.ab_bins(20.0), step=20.0)
+    assert not bins.on_grid(BINS + 3.0) and not bins.on_grid(torch.cat([BINS, BINS[:1]]))
     with pytest.raises(ValueError, match="multiples of 10"):
         bins.nearest_bins_on_grid(colors, BINS + 3.0)
+
+
+def test_soft_encode_on_the_grid_equals_brute_force_on_synthetic_values():
+    ab = torch.cat([adversarial_ab().reshape(2, -1), random_ab(12, (1, 40, 40)).reshape(2, -1)], dim=1)
+    ab = ab.reshape(1, 2, 1, -1)
+    off_grid = BINS + torch.tensor([1e-3, 0.0])  # not on the grid: measured against every bin
+    assert bins.on_grid(BINS) and not bins.on_grid(off_grid)
+    index, weights = bins._soft_encoding_sparse(ab, BINS, 5, 5.0)
+    expected_index, squared = bins.nearest_bins(ab, BINS, neighbours=5)
+    assert torch.equal(index, expected_index)
+    torch.testing.assert_close(weights, bins._soft_weights(squared, 5.0), rtol=0, atol=0)
+    # Bins off the grid are measured against every bin.
+    brute_index, _ = bins._soft_encoding_sparse(ab[..., :2000], off_grid, 5, 5.0)
+    assert torch.equal(brute_index, bins.nearest_bins(ab[..., :2000], off_grid, neighbours=5)[0])
+
+
+@pytest.mark.needs_data
+def test_soft_encode_on_the_grid_equals_brute_force_on_a_kodak_photo():
+    from colorlib.datasets import kodak24_files
+    from colorlib.images import load_image
+
+    rgb = torch.from_numpy(np.array(load_image(kodak24_files(download=False)[22]))).permute(2, 0, 1)[None]
+    ab = rgb_to_lab(rgb.float() / 255.0)[:, 1:, ::2, ::2].contiguous()  # 384 x 256 pixels of a real photo
+    for neighbours in (1, 5):
+        assert_same_nearest_bins(ab, neighbours)
+    target = bins.soft_encode(ab, BINS)
+    index, squared = bins.nearest_bins(ab, BINS, neighbours=5)
+    expected = torch.zeros_like(target).scatter_(1, index, bins._soft_weights(squared, 5.0))
+    assert torch.equal(target, expected)
+    assert float(target[0, :, 100, 100].sum()) == pytest.approx(1.0, abs=1e-6)
+
+
+# --------------------------------------------------------------------------------------
+# Scoring at a quarter of the resolution (Zhang et al.'s 64 x 64 logits for 256 x 256).
+# --------------------------------------------------------------------------------------
+
+
+def test_quarter_resolution_loss_by_hand():
+    # ab 8 x 8: every 4th pixel (0 or 4 in each direction) on a bin centre, the others far off.
+    ab = torch.full((1, 2, 8, 8), 100.0)
+    centres = {(0, 0): (0.0, 0.0), (0, 1): (20.0, -30.0), (1, 0): (-40.0, 50.0), (1, 1): (60.0, 10.0)}
+    logits = torch.zeros(1, 262, 2, 2)
+    for (row, column), (a, b) in centres.items():
+        ab[0, :, 4 * row, 4 * column] = torch.tensor([a, b])
+        logits[0, bin_index(a, b), row, column] = float(2 * row + column)  # z = 0, 1, 2, 3
+    # On a centre: weight 1 / (1 + 4 e^-2) on it, the rest on 4 other bins whose logit is 0;
+    # the cross-entropy is log(e^z + 261) - z / (1 + 4 e^-2).
+    own = 1.0 / (1.0 + 4.0 * math.exp(-2.0))
+    expected = np.mean([math.log(math.exp(z) + 261.0) - z * own for z in (0.0, 1.0, 2.0, 3.0)])
+    loss = losses.make_loss("classification", score_downsample=4)
+    assert float(loss(logits, ab)) == pytest.approx(expected, rel=1e-5)
+    # Full-resolution logits are average-pooled to 2 x 2 first: repeated ones give the same.
+    assert float(loss(logits.repeat_interleave(4, 2).repeat_interleave(4, 3), ab)) == pytest.approx(expected, rel=1e-5)
+    # The default scores all 64 pixels, the 60 far-off ones included (each about log 262).
+    default = losses.make_loss("classification")
+    assert float(default(logits.repeat_interleave(4, 2).repeat_interleave(4, 3), ab)) > expected + 0.5
+
+
+def test_quarter_resolution_option_is_stored_and_checked():
+    loss = losses.make_loss("classification", score_downsample=4)
+    assert loss.score_downsample == 4 and losses.make_loss("classification").score_downsample == 1
+    buffer = io.BytesIO()
+    torch.save({"loss": loss.state()}, buffer)
+    buffer.seek(0)
+    restored = losses.loss_from_state(torch.load(buffer, weights_only=True)["loss"])
+    assert restored.score_downsample == 4
+    logits = torch.randn(2, 262, 16, 16, generator=torch.Generator().manual_seed(3))
+    ab = random_ab(13, (2, 16, 16))
+    assert torch.equal(restored(logits, ab), loss(logits, ab))
+    old_state = {k: v for k, v in losses.make_loss("classification").state().items() if k != "score_downsample"}
+    assert losses.loss_from_state(old_state).score_downsample == 1  # checkpoints from before the option
+    for bad in (0, 3, 16, 4.0, True, "4"):
+        with pytest.raises(ValueError, match="score_downsample"):
+            losses.make_loss("classification", score_downsample=bad)
+    with pytest.raises(ValueError, match="classification loss, not of 'mse'"):
+        losses.make_loss("mse", score_downsample=4)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        loss(logits[..., :3, :3], ab[..., :6, :6])
+    with pytest.raises(ValueError, match="cannot be pooled"):
+        loss(logits[..., :6, :6], ab)

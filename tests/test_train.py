@@ -565,3 +565,22 @@ def test_distributed_data_parallel_on_two_cpu_processes(tmp_path):
     assert not torch.equal(initial["decoder.0.weight"], ranks[0]["state"]["decoder.0.weight"])
     assert torch.equal(initial["encoder.0.weight"], ranks[0]["state"]["encoder.0.weight"])  # frozen
     assert _same_weights(_weights(tmp_path / "run" / "last.pth"), ranks[0]["state"])
+
+
+def test_decoder_only_scores_a_quarter_resolution_loss_on_pooled_logits_exactly():
+    from colorlib.model import make_decoder, pooled_decoder_output
+    from colorlib.train import _DecoderOnly
+
+    torch.manual_seed(0)
+    model = ColorizationNet(decoder=make_loss("classification"))
+    features = torch.randn(2, 128, 4, 4, dtype=torch.float64)
+    decoder = model.decoder.double().eval()
+    for pool in (2, 4, 8):
+        expected = torch.nn.functional.avg_pool2d(decoder(features), pool)
+        torch.testing.assert_close(pooled_decoder_output(decoder, features, pool=pool), expected, rtol=1e-12, atol=1e-12)
+    learner = _DecoderOnly(model, make_loss("classification", score_downsample=4))
+    assert learner(features).shape == (2, 262, 8, 8) and _DecoderOnly(model, make_loss("classification")).pool == 1
+    with pytest.raises(ValueError, match="even"):
+        pooled_decoder_output(decoder, features, pool=3)
+    with pytest.raises(ValueError, match="Upsample"):
+        pooled_decoder_output(make_decoder()[:-1], features.float(), pool=4)
