@@ -16,7 +16,8 @@ or the lessons wing. Each imports only the modules listed before it:
 - :mod:`~colorlib.metrics`: AuC (and rebalanced), PSNR, SSIM, colourfulness, chroma;
 - :mod:`~colorlib.modelz`: Zhang et al.'s ECCV16 network;
 - :mod:`~colorlib.weights`: registry with input sizes, safe loading, building a network;
-- :mod:`~colorlib.datasets`: landscapes, Kodak24, splits by photographer;
+- :mod:`~colorlib.datasets`: landscapes, Caltech-101, Kodak24, the split by photographer;
+- :mod:`~colorlib.splits`: stratified splits grouped by photographer: the course's photos;
 - :mod:`~colorlib.credits`: photo credits: captions, CREDITS.md;
 - :mod:`~colorlib.places205`: the paper's data: archive, safe extraction, split;
 - :mod:`~colorlib.samples`: a few offline sample photos;

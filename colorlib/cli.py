@@ -26,7 +26,7 @@ from .config import FIELD_CHOICES, TrainSettings, field_help
 __all__ = ["build_parser", "main"]
 
 PROFILE_NAMES = ("quick", "paper")
-DATASET_NAMES = ("landscapes", "kodak24", "places205")
+DATASET_NAMES = ("landscapes", "caltech101", "kodak24", "places205")
 
 
 class UsageError(Exception):
@@ -122,10 +122,10 @@ def _download(args: argparse.Namespace) -> int:
 def _add_download(subparsers) -> None:
     parser = subparsers.add_parser(
         "download",
-        help="download a data set: landscapes (training), kodak24 (test), places205 (the paper's)",
+        help="download a data set: landscapes, caltech101 (training), kodak24 (test), places205 (the paper's)",
         description=(
-            "Download a data set into the cache (COLORLIB_CACHE) or --root. landscapes and kodak24 "
-            "are fetched file by file, each checked against its sha256; a second run fetches only "
+            "Download a data set into the cache (COLORLIB_CACHE) or --root. landscapes, caltech101 "
+            "and kodak24 are fetched file by file, each checked against its sha256; a second run fetches only "
             "what is missing. places205 is the paper's 2.3 GB archive (resumable), extracted safely "
             "and split like the paper (the first 1,000 files in sorted order for validation)."
         ),

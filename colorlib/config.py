@@ -43,8 +43,9 @@ class Profile:
         learning_rate: Adam's learning rate (the paper: 0.01).
         train_images: at most this many training photos.
         val_images: at most this many validation photos.
-        data: ``"landscapes"`` (the course's photos), ``"places205"`` (the paper's),
-            ``"samples"`` (a few offline sample photos) or a folder.
+        data: ``"landscapes"`` (the course's photos), ``"course"`` (the landscapes and the
+            Caltech-101 subset, stratified: :mod:`colorlib.splits`), ``"places205"`` (the
+            paper's), ``"samples"`` (a few offline sample photos) or a folder.
         device: ``"cpu"`` or ``"auto"`` (a GPU when there is one).
         num_workers: data-loader worker processes.
         encoder_weights: ``"released"`` (the encoder of the authors' checkpoint: ImageNet

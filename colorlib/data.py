@@ -20,7 +20,8 @@ everywhere) and an unreadable, truncated or non-image file each leave a note in 
 instead of a crop; :mod:`colorlib.train` counts them and warns once.
 
 Data sources (:func:`build_datasets`): ``"landscapes"`` (the quick profile: the course's
-1,480 outdoor photos split by photographer, :mod:`colorlib.datasets`), ``"places205"``
+1,480 outdoor photos split by photographer, :mod:`colorlib.datasets`), ``"course"`` (the
+landscapes plus the Caltech-101 subset, stratified by category, :mod:`colorlib.splits`), ``"places205"``
 (the paper's split, see :mod:`colorlib.places205`), ``"samples"`` (crops of a few
 offline sample photos, for tests) or any folder of images.
 """
@@ -44,6 +45,7 @@ from .datasets import landscapes_split
 from .images import DEFAULT_MAX_PIXELS, RESIZE_RATIO, ImageReadError, find_images, is_grayscale, load_image
 from .places205 import has_split, read_split
 from .samples import TRAIN_PHOTOS, VALIDATION_PHOTOS, sample_photo
+from .splits import course_photos_split, evenly_spaced
 
 __all__ = [
     "train_transform",
@@ -253,6 +255,11 @@ def build_datasets(
 
             - ``"landscapes"``: the course's photos (:mod:`colorlib.datasets`), split by
               photographer, downloaded on first use;
+            - ``"course"``: the landscapes and the Caltech-101 subset, split by
+              :func:`colorlib.splits.course_photos_split` (stratified by category, grouped
+              by photographer), downloaded on first use; where ``train_images`` or
+              ``val_images`` is smaller than a side, evenly spaced files of its sorted list
+              (every category keeps its share) instead of the first ones;
             - ``"samples"``: ``train_images`` random crops of the training sample photos
               and ``val_images`` fixed crops of the validation sample photos (offline);
             - ``"places205"``: the paper's split under :func:`colorlib.config.data_dir`
@@ -275,6 +282,12 @@ def build_datasets(
         return (
             ImageFolderDataset(train_files[:train_images], input_size, train=True),
             ImageFolderDataset(val_files[:val_images], input_size, train=False),
+        )
+    if os.fspath(data) == "course":
+        train_files, val_files = course_photos_split()
+        return (
+            ImageFolderDataset(evenly_spaced(train_files, count=train_images), input_size, train=True),
+            ImageFolderDataset(evenly_spaced(val_files, count=val_images), input_size, train=False),
         )
     if os.fspath(data) == "samples":
         return (

@@ -1,6 +1,6 @@
-"""Real photographs for the course: ``landscapes`` (training and validation) and ``kodak24`` (test).
+"""Real photographs for the course: ``landscapes`` and ``caltech101`` (training and validation), ``kodak24`` (test).
 
-Two small, openly licensed sets of real photos, downloaded on first use file by file from
+Three small, openly licensed sets of real photos, downloaded on first use file by file from
 public repositories pinned by commit, each file checked against the sha256 in a manifest
 that ships inside colorlib (``colorlib/manifests/``):
 
@@ -8,6 +8,10 @@ that ships inside colorlib (``colorlib/manifests/``):
   mountain 226, ocean 139, road 216; about 250x169 px, 34 MB), each under CC BY 2.0,
   CC BY-SA 2.0, CC0, the public domain mark or a US Government work. They live in the
   cache as ``<cache>/landscapes/images/<category>/<file>.jpg``.
+* ``caltech101``: a colour subset of Caltech-101 (Fei-Fei, Fergus and Perona, 2004): 2,999
+  photos of objects, animals, people and places, up to 30 from each of 100 categories
+  (median 300x259 px, 44 MB), under CC BY 4.0 as a data set (CaltechDATA; no per-photo
+  record): ``<cache>/caltech101/images/<category>/<file>.jpg``.
 * ``kodak24``: the 24 Kodak test photographs (768x512 or 512x768 PNG, 15 MB), released by
   the Eastman Kodak Company for any use: ``<cache>/kodak24/kodimNN.png``. This is the
   **test set**: nothing (no split, no threshold, no checkpoint) is chosen on it.
@@ -18,13 +22,14 @@ parallel, each verified before it gets its final name, so an interrupted run res
 milliseconds) and the full sha256 only when it downloads (:func:`verify_dataset` checks all
 of them on demand). :func:`landscapes_split` splits training and validation **by
 photographer**: one photographer took 360 of the photos, often of the same forest, and
-near-duplicate shots on both sides would flatter the validation loss.
+near-duplicate shots on both sides would flatter the validation loss (it is the quick
+profile's split and stays as it is; :mod:`colorlib.splits` has the stratified splits).
 
 CC BY and CC BY-SA require attribution: :mod:`colorlib.credits` names title, photographer,
 licence and source of any set of these photos (and writes ``CREDITS.md``).
 
->>> len(landscapes_manifest()), len(kodak24_manifest())
-(1480, 24)
+>>> len(landscapes_manifest()), len(caltech101_manifest()), len(kodak24_manifest())
+(1480, 2999, 24)
 >>> landscapes_manifest()[0].license_name
 'CC BY 2.0'
 """
@@ -48,15 +53,21 @@ from .files import atomic_write
 __all__ = [
     "DATASET_NAMES",
     "LANDSCAPES_COMMIT",
+    "CALTECH101_COMMIT",
     "KODAK24_COMMIT",
     "LANDSCAPES_URL",
+    "CALTECH101_URL",
     "KODAK24_URL",
+    "CALTECH101_LICENSE",
+    "CALTECH101_OWNER",
+    "CALTECH101_RECORD_URL",
     "KODAK_LICENSE",
     "KODAK_OWNER",
     "LICENSES",
     "License",
     "PhotoRecord",
     "landscapes_manifest",
+    "caltech101_manifest",
     "kodak24_manifest",
     "manifest",
     "remote_files",
@@ -69,9 +80,11 @@ __all__ = [
 ]
 
 #: The data sets this module downloads (``places205`` lives in :mod:`colorlib.places205`).
-DATASET_NAMES = ("landscapes", "kodak24")
+DATASET_NAMES = ("landscapes", "caltech101", "kodak24")
 #: ``github.com/ml5js/ml5-examples`` at the last commit that still holds the landscapes.
 LANDSCAPES_COMMIT = "27039e7dd25d1c619fae931bcafd9aae1bdae5a5"
+#: ``github.com/MachineLearning2020/Homework2-Caltech101``, which keeps Caltech-101's folders.
+CALTECH101_COMMIT = "cb7946ed907cfc19c9b1daf5bb2a0aefcbd8abb3"
 #: ``github.com/coodie/quant``, which keeps the Kodak suite in ``images/kodim/``.
 KODAK24_COMMIT = "bc7affc715299a8d98403622918116b88657a8b8"
 #: Where a landscape photo is published; ``{file}`` is ``<category>/<name>.jpg``.
@@ -79,16 +92,36 @@ LANDSCAPES_URL = (
     "https://raw.githubusercontent.com/ml5js/ml5-examples/{commit}/"
     "p5js/00_ImageClassification_MultipleImages/images/landscapes_small/{file}"
 )
+#: Where a Caltech-101 photo is published; ``{file}`` is ``<category>/image_NNNN.jpg``.
+CALTECH101_URL = (
+    "https://raw.githubusercontent.com/MachineLearning2020/Homework2-Caltech101/{commit}/"
+    "101_ObjectCategories/{file}"
+)
 #: Where a Kodak photo is published; ``{file}`` is ``kodimNN.png``.
 KODAK24_URL = "https://raw.githubusercontent.com/coodie/quant/{commit}/images/kodim/{file}"
 #: The ``license`` of every Kodak record.
 KODAK_LICENSE = "Kodak, free for any use"
 #: The ``owner`` of every Kodak record.
 KODAK_OWNER = "Eastman Kodak Company"
+#: The ``license`` of every Caltech-101 record: the data set's licence on CaltechDATA.
+CALTECH101_LICENSE = "CC-BY-4.0"
+#: The ``owner`` of every Caltech-101 record: the authors of the data set (the photos were
+#: gathered from web searches and carry no per-photo record).
+CALTECH101_OWNER = "Fei-Fei, Fergus and Perona"
+#: The data set's record in Caltech's data repository (CaltechDATA), the ``source_url`` of
+#: every Caltech-101 record.
+CALTECH101_RECORD_URL = "https://doi.org/10.22002/D1.20086"
 
 _MANIFEST_FIELDS = ("file", "sha256", "bytes", "category", "license", "owner", "owner_id", "title", "source_url")
+_CALTECH101_FIELDS = ("file", "sha256", "bytes", "category", "width", "height")
 #: The file a dataset folder keeps beside its photos, copied from the packaged manifest.
-_FOLDER_INDEX = {"landscapes": ("landscapes.csv", "manifest.csv"), "kodak24": ("kodak24.sha256", "SHA256SUMS")}
+_FOLDER_INDEX = {
+    "landscapes": ("landscapes.csv", "manifest.csv"),
+    "caltech101": ("caltech101.csv", "manifest.csv"),
+    "kodak24": ("kodak24.sha256", "SHA256SUMS"),
+}
+#: The data sets kept as ``<name>/images/<category>/<file>`` (Kodak's photos lie in ``kodak24/``).
+_IN_IMAGES_FOLDER = ("landscapes", "caltech101")
 
 
 @dataclass(frozen=True)
@@ -113,6 +146,7 @@ LICENSES: dict[str, License] = {
     "CC0": License("CC0", "CC0 1.0", "https://creativecommons.org/publicdomain/zero/1.0/"),
     "PDM": License("PDM", "Public Domain Mark 1.0", "https://creativecommons.org/publicdomain/mark/1.0/"),
     "USGov": License("USGov", "US Government work", "https://www.usa.gov/government-copyright"),
+    CALTECH101_LICENSE: License(CALTECH101_LICENSE, "CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/"),
     KODAK_LICENSE: License(KODAK_LICENSE, "free for any use", None),
 }
 
@@ -123,16 +157,17 @@ class PhotoRecord:
 
     Attributes:
         file: the path inside the data set's image folder (``"city/10044951014_ca0e00a0ba.jpg"``,
-            ``"kodim01.png"``).
+            ``"Faces/image_0016.jpg"``, ``"kodim01.png"``).
         sha256: its sha256, 64 lowercase hex digits.
         bytes: its size in bytes.
-        category: the landscape folder (``"city"``, ...), or ``"kodak24"``.
+        category: the landscape or Caltech-101 folder (``"city"``, ``"Faces"``, ...), or ``"kodak24"``.
         license: the licence code, a key of :data:`LICENSES`.
-        owner: the photographer's name.
-        owner_id: the photographer's Flickr id (``"8584048@N05"``), or ``"kodak"``.
-        title: the photo's title (may be empty).
-        source_url: where the photo was published (Flickr's static file for landscapes).
-        dataset: ``"landscapes"`` or ``"kodak24"``.
+        owner: the photographer's name (Caltech-101: the data set's authors).
+        owner_id: the photographer's Flickr id (``"8584048@N05"``), ``"caltech101"`` or ``"kodak"``.
+        title: the photo's title (may be empty; Caltech-101: the file's stem).
+        source_url: where the photo was published (Flickr's static file for landscapes,
+            the data set's record for Caltech-101).
+        dataset: ``"landscapes"``, ``"caltech101"`` or ``"kodak24"``.
     """
 
     file: str
@@ -148,14 +183,16 @@ class PhotoRecord:
 
     @property
     def cache_name(self) -> str:
-        """The path under the cache (or a download root): ``landscapes/images/<file>`` or ``kodak24/<file>``."""
-        return f"landscapes/images/{self.file}" if self.dataset == "landscapes" else f"{self.dataset}/{self.file}"
+        """The path under the cache (or a download root): ``<dataset>/images/<file>`` or ``kodak24/<file>``."""
+        return f"{self.dataset}/images/{self.file}" if self.dataset in _IN_IMAGES_FOLDER else f"{self.dataset}/{self.file}"
 
     @property
     def url(self) -> str:
         """The pinned address colorlib downloads the file from."""
         if self.dataset == "landscapes":
             return LANDSCAPES_URL.format(commit=LANDSCAPES_COMMIT, file=self.file)
+        if self.dataset == "caltech101":
+            return CALTECH101_URL.format(commit=CALTECH101_COMMIT, file=self.file)
         return KODAK24_URL.format(commit=KODAK24_COMMIT, file=self.file)
 
     @property
@@ -168,7 +205,7 @@ class PhotoRecord:
 
     @property
     def owner_url(self) -> str | None:
-        """The photographer's Flickr page, or ``None`` (Kodak)."""
+        """The photographer's Flickr page, or ``None`` (Caltech-101, Kodak)."""
         return f"https://www.flickr.com/photos/{self.owner_id}/" if self.dataset == "landscapes" else None
 
     @property
@@ -205,6 +242,35 @@ def _landscape_records() -> tuple[PhotoRecord, ...]:
                 f"(expected one of {sorted(LICENSES)})"
             )
         records.append(PhotoRecord(**{**row, "bytes": int(row["bytes"])}, dataset="landscapes"))
+    return tuple(records)
+
+
+@functools.lru_cache(maxsize=None)
+def _caltech101_records() -> tuple[PhotoRecord, ...]:
+    text = _packaged("caltech101.csv").decode("utf-8")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if tuple(reader.fieldnames or ()) != _CALTECH101_FIELDS:
+        raise ValueError(
+            f"colorlib/manifests/caltech101.csv: expected the columns {_CALTECH101_FIELDS}, got {reader.fieldnames}"
+        )
+    records = []
+    for row in reader:
+        if PurePath(row["file"]).parts[0] != row["category"]:
+            raise ValueError(f"caltech101 manifest, {row['file']}: not in its category folder {row['category']!r}")
+        records.append(
+            PhotoRecord(
+                file=row["file"],
+                sha256=row["sha256"],
+                bytes=int(row["bytes"]),
+                category=row["category"],
+                license=CALTECH101_LICENSE,
+                owner=CALTECH101_OWNER,
+                owner_id="caltech101",
+                title=PurePath(row["file"]).stem,
+                source_url=CALTECH101_RECORD_URL,
+                dataset="caltech101",
+            )
+        )
     return tuple(records)
 
 
@@ -246,6 +312,16 @@ def landscapes_manifest() -> list[PhotoRecord]:
     return list(_landscape_records())
 
 
+def caltech101_manifest() -> list[PhotoRecord]:
+    """The 2,999 Caltech-101 photos (100 categories), in the manifest's order (category, then file name).
+
+    Read from ``colorlib/manifests/caltech101.csv``; every record has the licence
+    :data:`CALTECH101_LICENSE`, the owner :data:`CALTECH101_OWNER` and the owner id
+    ``"caltech101"`` (the data set has no per-photo record).
+    """
+    return list(_caltech101_records())
+
+
 def kodak24_manifest() -> list[PhotoRecord]:
     """The 24 Kodak photos ``kodim01.png`` .. ``kodim24.png`` (licence :data:`KODAK_LICENSE`)."""
     return list(_kodak_records())
@@ -263,12 +339,13 @@ def _check_name(name: str) -> str:
 
 
 def manifest(name: str) -> list[PhotoRecord]:
-    """The records of data set ``name`` (``"landscapes"`` or ``"kodak24"``).
+    """The records of data set ``name`` (one of :data:`DATASET_NAMES`).
 
     Raises:
         ValueError: another name.
     """
-    return landscapes_manifest() if _check_name(name) == "landscapes" else kodak24_manifest()
+    readers = {"landscapes": landscapes_manifest, "caltech101": caltech101_manifest, "kodak24": kodak24_manifest}
+    return readers[_check_name(name)]()
 
 
 # --------------------------------------------------------------------------------------
@@ -293,7 +370,7 @@ def remote_files(name: str) -> list[hub.RemoteFile]:
 
 
 def _hand_copy_hint(name: str, folder: Path) -> str:
-    layout = "manifest.csv and images/<category>/<file>.jpg" if name == "landscapes" else "kodim01.png .. kodim24.png"
+    layout = "manifest.csv and images/<category>/<file>.jpg" if name in _IN_IMAGES_FOLDER else "kodim01.png .. kodim24.png"
     return (
         f"Without a network, copy the {name} dataset folder ({layout}) by hand into {folder} "
         f"(the cache folder is set by COLORLIB_CACHE; `cp -R <copy>/{name}/. {folder}/`), "
@@ -335,7 +412,7 @@ def download_dataset(
     (:func:`colorlib.hub.download_once`), then find the files in place.
 
     Args:
-        name: ``"landscapes"`` or ``"kodak24"``.
+        name: ``"landscapes"``, ``"caltech101"`` or ``"kodak24"``.
         root: the folder that holds the data set folders (default: the cache folder,
             :func:`colorlib.config.cache_dir`).
         workers: parallel downloads.
@@ -394,19 +471,19 @@ def dataset_files(
 ) -> list[Path]:
     """The files of data set ``name``, sorted, downloading what is missing.
 
-    Every call checks that each file exists with its manifest size (1,480 ``stat`` calls,
-    milliseconds); the full sha256 is checked only when something has to be downloaded
+    Every call checks that each file exists with its manifest size (one ``stat`` call a
+    file, milliseconds); the full sha256 is checked only when something has to be downloaded
     (then :func:`download_dataset` hashes every file) or by :func:`verify_dataset`.
 
     Args:
-        name: ``"landscapes"`` or ``"kodak24"``.
+        name: ``"landscapes"``, ``"caltech101"`` or ``"kodak24"``.
         root: the folder that holds the data set folders (default: the cache folder).
         download: fetch missing or wrong-sized files; if ``False``, they raise.
         progress: show a progress bar while downloading.
 
     Returns:
-        Absolute paths ``<root>/landscapes/images/<category>/<file>.jpg`` or
-        ``<root>/kodak24/kodimNN.png``, sorted.
+        Absolute paths ``<root>/<name>/images/<category>/<file>.jpg`` (landscapes,
+        caltech101) or ``<root>/kodak24/kodimNN.png``, sorted.
 
     Raises:
         FileNotFoundError: ``download=False`` and files are missing or have the wrong size
@@ -432,7 +509,7 @@ def dataset_files(
 def verify_dataset(name: str, *, root: str | os.PathLike | None = None) -> list[str]:
     """The cache names of the files of ``name`` that are missing or fail their sha256/size (empty: all good).
 
-    Hashes every file (landscapes: 34 MB); nothing is downloaded or deleted.
+    Hashes every file (landscapes: 34 MB, caltech101: 44 MB); nothing is downloaded or deleted.
     """
     base = _root(root)
     return [

@@ -41,6 +41,7 @@ from .images import (
 )
 from .inference import colorize, replace_ab
 from .places205 import read_split
+from .splits import course_photos_split, evenly_spaced
 from .weights import load_pretrained
 
 __all__ = [
@@ -131,12 +132,15 @@ def mean_ab(images: Iterable[np.ndarray]) -> tuple[float, float]:
 def training_mean_ab(profile: Profile | None = None, *, max_images: int = 2000) -> tuple[float, float]:
     """The mean ab of the profile's training photos (the "mean ab" baseline's colour).
 
-    Quick profile: the landscapes' training split. Paper profile: the first ``max_images``
+    Quick profile: the landscapes' training split. ``"course"`` data: ``max_images`` photos
+    evenly spaced over its training split. Paper profile: the first ``max_images``
     training photos of the Places205 split (enough for a mean).
     """
     profile = profile or get_profile()
     if profile.data == "landscapes":
         paths = landscapes_split()[0][:max_images]
+    elif profile.data == "course":
+        paths = evenly_spaced(course_photos_split()[0], count=max_images)
     elif profile.data == "places205":
         paths = read_split(data_dir()).train[:max_images]
     else:

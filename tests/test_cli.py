@@ -63,7 +63,7 @@ def test_download_of_an_unknown_data_set_exits_2(capsys):
     assert _exit_status(["download", "imagenet"]) == 2
     err = capsys.readouterr().err
     assert "argument dataset: invalid choice: 'imagenet'" in err
-    assert "'landscapes', 'kodak24', 'places205'" in err
+    assert "'landscapes', 'caltech101', 'kodak24', 'places205'" in err
 
 
 def test_download_url_applies_to_places205_only(capsys, isolated_cache):

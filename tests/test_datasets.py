@@ -101,7 +101,7 @@ def test_remote_files_use_the_pinned_addresses_and_cache_layout():
 
 @pytest.mark.parametrize("function", [datasets.remote_files, datasets.download_dataset, datasets.dataset_files])
 def test_unknown_data_sets_are_refused_by_name(function, tmp_path):
-    with pytest.raises(ValueError, match="expected one of landscapes, kodak24"):
+    with pytest.raises(ValueError, match="expected one of landscapes, caltech101, kodak24"):
         function("imagenet") if function is datasets.remote_files else function("imagenet", root=tmp_path)
     with pytest.raises(ValueError, match="colorlib download places205"):
         function("places205") if function is datasets.remote_files else function("places205", root=tmp_path)

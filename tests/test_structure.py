@@ -28,7 +28,7 @@ README = PACKAGE.parent / "README.md"
 CORE: tuple[str, ...] = (
     "config", "files", "hub", "color", "images",
     "model", "bins", "losses", "metrics", "modelz",
-    "weights", "datasets", "credits", "places205", "samples",
+    "weights", "datasets", "splits", "credits", "places205", "samples",
     "data", "distributed", "batches", "checkpointing", "callbacks",
     "train", "runs", "inference", "colorize_files", "evaluate",
     "course", "cli",
