@@ -175,12 +175,11 @@ def nearest_bins(ab: torch.Tensor, bins: torch.Tensor, *, neighbours: int = 1) -
     batch, _, height, width = ab.shape
     pixels = ab.detach().float().permute(0, 2, 3, 1).reshape(-1, 2)
     centres = bins.detach().to(device=ab.device, dtype=torch.float32)
-    every_bin = torch.arange(len(bins), device=ab.device)
     indices, distances = [], []
     for chunk in pixels.split(_PIXELS_PER_CHUNK):
         # Exact differences (not cdist's matrix product): a pixel on a centre is at 0.
         squared = ((chunk[:, None, :] - centres[None, :, :]) ** 2).sum(dim=-1)
-        index, values = _smallest(squared, every_bin.expand(len(chunk), -1), neighbours)
+        values, index = torch.topk(squared, neighbours, dim=1, largest=False, sorted=True)
         indices.append(index)
         distances.append(values)
     return _as_maps(indices, batch, height, width, neighbours), _as_maps(distances, batch, height, width, neighbours)
@@ -196,8 +195,7 @@ def _smallest(squared: torch.Tensor, candidates: torch.Tensor, neighbours: int) 
     indices, values)``, both (P, neighbours); ``candidates`` (P, C) holds each column's bin index.
 
     Equal distances are ordered by bin index, lowest first, so that the answer does not
-    depend on the order of the candidates (:func:`nearest_bins` and
-    :func:`nearest_bins_on_grid` agree bin for bin). Rows with no tie among their
+    depend on the order of the candidates in the window. Rows with no tie among their
     ``neighbours + 1`` smallest keep ``topk``'s answer; the others are sorted by (distance, index).
     """
     wanted = min(neighbours + 1, squared.shape[1])
@@ -222,15 +220,20 @@ def _soft_weights(squared_distances: torch.Tensor, sigma: float) -> torch.Tensor
 
 
 def _soft_encoding_sparse(
-    ab: torch.Tensor, bins: torch.Tensor, neighbours: int, sigma: float
+    ab: torch.Tensor, bins: torch.Tensor, neighbours: int, sigma: float, *, grid_lookup: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(indices, weights)`` ``(N, neighbours, H, W)``: the non-zero part of :func:`soft_encode`.
 
-    Bins on the grid of :data:`AB_BIN_STEP` (as :func:`ab_bins`) are looked up in a window
-    of grid cells (:func:`nearest_bins_on_grid`), others measured against every bin
-    (:func:`nearest_bins`): the same bins either way.
+    With ``grid_lookup``, bins on the grid of :data:`AB_BIN_STEP` (as :func:`ab_bins`) are
+    looked up in a window of grid cells (:func:`nearest_bins_on_grid`, several times
+    faster); otherwise, and for bins off the grid, every bin is measured
+    (:func:`nearest_bins`). The distances, and so the weights, are the same either way; only
+    where the ``neighbours``-th and the next bin are exactly as near (ab on a symmetry line
+    of the grid, gray pixels among them) may the two keep different bins of the tie. That
+    is enough to move a training run, so the default stays the brute force that every
+    committed run was trained with.
     """
-    if neighbours <= _WINDOW_NEIGHBOURS and on_grid(bins):
+    if grid_lookup and neighbours <= _WINDOW_NEIGHBOURS and on_grid(bins):
         index, squared = nearest_bins_on_grid(ab, bins, neighbours=neighbours)
     else:
         index, squared = nearest_bins(ab, bins, neighbours=neighbours)
@@ -431,8 +434,9 @@ def nearest_bins_on_grid(
     at least ``2.5 * step`` away, so when the ``neighbours``-th nearest found inside is
     closer, the answer is exact; the other pixels (ab far outside the bins, or at the
     rim where the window holds too few bins) are measured against all the bins, as
-    :func:`nearest_bins` does. Equal distances are ordered by bin index in both, so the
-    indices are the very same, in the same order.
+    :func:`nearest_bins` does. The distances are the same as :func:`nearest_bins`'; equal
+    distances are ordered by bin index, where :func:`nearest_bins` keeps ``torch.topk``'s
+    order, so a tie between the last bin kept and the next may be broken differently.
 
     Args:
         ab: float ``(N, 2, H, W)`` in ab units.

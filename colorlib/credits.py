@@ -12,7 +12,7 @@ Everything comes from the manifests packaged in colorlib: no network, no files n
 >>> credit_line(["city/10044951014_ca0e00a0ba.jpg"])
 'Photo: "city veins" by jaumescar (CC BY 2.0); full credits in CREDITS.md'
 >>> credit_line(["caltech101/images/Faces/image_0004.jpg"])
-'Photo: Faces/image_0004.jpg from Caltech-101 by Fei-Fei, Fergus and Perona (CC BY 4.0); full credits in CREDITS.md'
+'Photo: Faces/image_0004.jpg from Caltech-101 by Li, Andreeto, Ranzato and Perona (CC BY 4.0); full credits in CREDITS.md'
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class Credit:
         """One plain-text credit: ``"city veins" by jaumescar (CC BY 2.0)``.
 
         A Caltech-101 photo names the data set instead of a title:
-        ``Faces/image_0004.jpg from Caltech-101 by Fei-Fei, Fergus and Perona (CC BY 4.0)``.
+        ``Faces/image_0004.jpg from Caltech-101 by Li, Andreeto, Ranzato and Perona (CC BY 4.0)``.
         """
         if self.dataset == "caltech101":
             return f"{self.photo} from Caltech-101 by {self.owner} ({self.license})"
@@ -103,7 +103,7 @@ class DatasetCredit:
 
     Attributes:
         name: the data set's name (``"Caltech-101"``).
-        authors: who made it (``"Fei-Fei, Fergus and Perona"``).
+        authors: who made it (``"Li, Andreeto, Ranzato and Perona"``).
         citation: the paper to cite, in full.
         license: the licence's short name (``"CC BY 4.0"``).
         license_url: the licence deed.
@@ -121,7 +121,7 @@ class DatasetCredit:
 
     @property
     def text(self) -> str:
-        """One plain-text credit: ``Caltech-101 by Fei-Fei, Fergus and Perona (CC BY 4.0)``."""
+        """One plain-text credit: ``Caltech-101 by Li, Andreeto, Ranzato and Perona (CC BY 4.0)``."""
         return f"{self.name} by {self.authors} ({self.license})"
 
 

@@ -8,7 +8,7 @@ that ships inside colorlib (``colorlib/manifests/``):
   mountain 226, ocean 139, road 216; about 250x169 px, 34 MB), each under CC BY 2.0,
   CC BY-SA 2.0, CC0, the public domain mark or a US Government work. They live in the
   cache as ``<cache>/landscapes/images/<category>/<file>.jpg``.
-* ``caltech101``: a colour subset of Caltech-101 (Fei-Fei, Fergus and Perona, 2004): 2,999
+* ``caltech101``: a colour subset of Caltech-101 (Li, Andreeto, Ranzato and Perona; CaltechDATA, 2022): 2,999
   photos of objects, animals, people and places, up to 30 from each of 100 categories
   (median 300x259 px, 44 MB), under CC BY 4.0 as a data set (CaltechDATA; no per-photo
   record): ``<cache>/caltech101/images/<category>/<file>.jpg``.
@@ -105,9 +105,9 @@ KODAK_LICENSE = "Kodak, free for any use"
 KODAK_OWNER = "Eastman Kodak Company"
 #: The ``license`` of every Caltech-101 record: the data set's licence on CaltechDATA.
 CALTECH101_LICENSE = "CC-BY-4.0"
-#: The ``owner`` of every Caltech-101 record: the authors of the data set (the photos were
+#: The ``owner`` of every Caltech-101 record: the data set's creators in its CaltechDATA record (the photos were
 #: gathered from web searches and carry no per-photo record).
-CALTECH101_OWNER = "Fei-Fei, Fergus and Perona"
+CALTECH101_OWNER = "Li, Andreeto, Ranzato and Perona"
 #: The data set's record in Caltech's data repository (CaltechDATA), the ``source_url`` of
 #: every Caltech-101 record.
 CALTECH101_RECORD_URL = "https://doi.org/10.22002/D1.20086"

@@ -321,7 +321,10 @@ class ClassificationLoss(ColorLoss):
         if self.score_downsample > 1:
             output, ab = self._at_scoring_size(output, ab)
         ab = self._ab_at_output_size(output, ab)
-        index, target = _soft_encoding_sparse(ab, self.bins, self.neighbours, self.sigma)
+        # Scoring at a lower resolution is new: it may look the bins up on the grid (faster;
+        # ties broken by bin index). Full resolution keeps the brute force it was trained with.
+        index, target = _soft_encoding_sparse(ab, self.bins, self.neighbours, self.sigma,
+                                              grid_lookup=self.score_downsample > 1)
         log_probabilities = torch.log_softmax(output, dim=1).gather(1, index)
         cross_entropy = -(target.to(output.dtype) * log_probabilities).sum(dim=1, keepdim=True)
         if self.rebalance:

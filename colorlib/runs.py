@@ -174,9 +174,18 @@ def train_or_reuse(
         ValueError: ``<out>/last.pth`` is not a colorlib training checkpoint (it is left alone).
         TrainingDivergedError, FileExistsError: as :func:`train`.
 
-    >>> result = train_or_reuse(TrainConfig.from_profile("quick", out="runs/demo"))  # doctest: +SKIP
-    >>> train_or_reuse(TrainConfig.from_profile("quick", out="runs/demo")).history == result.history  # doctest: +SKIP
-    True
+    A tiny run on the offline sample photos, trained once and then reused:
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     tiny = TrainConfig.from_profile("quick", out=folder, data="samples", input_size=32, epochs=1,
+    ...                                     batch_size=4, train_images=4, val_images=2, device="cpu",
+    ...                                     encoder_weights="random", cache_features=False)
+    ...     said = []
+    ...     first = train_or_reuse(tiny, log=said.append)
+    ...     again = train_or_reuse(tiny, log=said.append)
+    ...     print(said[0].split(": ")[1], "|", said[-1].split(": ")[1], "|", again.history == first.history)
+    training | reusing the finished run (1 epochs) | True
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"train_or_reuse: expected a TrainConfig, got {type(config).__name__}")

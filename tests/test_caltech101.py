@@ -36,7 +36,7 @@ def test_manifest_has_2999_photos_in_100_categories():
     assert [r.file for r in records] == sorted(r.file for r in records)  # category, then file name
     assert sum(r.bytes for r in records) == 43_480_247  # "44 MB"
     assert {(r.license, r.license_name, r.owner, r.owner_id, r.dataset) for r in records} == {
-        ("CC-BY-4.0", "CC BY 4.0", "Fei-Fei, Fergus and Perona", "caltech101", "caltech101")
+        ("CC-BY-4.0", "CC BY 4.0", "Li, Andreeto, Ranzato and Perona", "caltech101", "caltech101")
     }
     assert records[0].license_url == "https://creativecommons.org/licenses/by/4.0/"
     assert records[0].owner_url is None and records[0].page_url == datasets.CALTECH101_RECORD_URL

@@ -89,13 +89,13 @@ def test_caltech_photos_carry_the_data_sets_credit():
     found = credits.credits([Path("/cache/caltech101/images/Faces/image_0004.jpg"), "pagoda/image_0001.jpg"])
     assert [(c.dataset, c.photo) for c in found] == [("caltech101", "Faces/image_0004.jpg"), ("caltech101", "pagoda/image_0001.jpg")]
     assert {(c.owner, c.license, c.license_url, c.source_url, c.owner_url) for c in found} == {
-        ("Fei-Fei, Fergus and Perona", "CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/",
+        ("Li, Andreeto, Ranzato and Perona", "CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/",
          datasets.CALTECH101_RECORD_URL, None)
     }
     with pytest.raises(ValueError, match=r"ambiguous: it names accordion/image_0001.jpg, ant/image_0001.jpg, .* and 53 more"):
         credits.credits(["image_0001.jpg"])  # a bare Caltech name is in many categories
     credit = credits.CALTECH101_CREDIT
-    assert credit.text == "Caltech-101 by Fei-Fei, Fergus and Perona (CC BY 4.0)"
+    assert credit.text == "Caltech-101 by Li, Andreeto, Ranzato and Perona (CC BY 4.0)"
     assert "Learning generative visual models from few training examples" in credit.citation
     assert "CVPR 2004 Workshop on Generative-Model Based Vision" in credit.citation
     assert datasets.CALTECH101_COMMIT in credit.source_url
@@ -103,13 +103,13 @@ def test_caltech_photos_carry_the_data_sets_credit():
 
 def test_credit_line_names_caltech_photos_by_the_data_set():
     assert credits.credit_line("caltech101/images/Faces/image_0004.jpg") == (
-        "Photo: Faces/image_0004.jpg from Caltech-101 by Fei-Fei, Fergus and Perona (CC BY 4.0); "
+        "Photo: Faces/image_0004.jpg from Caltech-101 by Li, Andreeto, Ranzato and Perona (CC BY 4.0); "
         "full credits in CREDITS.md"
     )
     mixed = ["Faces/image_0004.jpg", "city/10044951014_ca0e00a0ba.jpg", "pagoda/image_0001.jpg", "ketch/image_0001.jpg"]
     assert credits.credit_line(mixed) == (
-        'Photos: "city veins" by jaumescar (CC BY 2.0), 3 photos from Caltech-101 by Fei-Fei, Fergus and '
-        "Perona (CC BY 4.0); full credits in CREDITS.md"
+        'Photos: "city veins" by jaumescar (CC BY 2.0), 3 photos from Caltech-101 by Li, Andreeto, Ranzato '
+        "and Perona (CC BY 4.0); full credits in CREDITS.md"
     )
 
 
@@ -117,7 +117,7 @@ def test_credits_file_credits_caltech101_once_as_a_data_set():
     text = credits.credits_document()
     section = text.split("## Caltech-101 subset (2,999 photos)\n", 1)[1].split("\n## ", 1)[0]
     assert "[CC BY 4.0](https://creativecommons.org/licenses/by/4.0/)" in section
-    assert "Fei-Fei, Fergus and Perona" in section and "CVPR 2004 Workshop on Generative-Model Based Vision" in section
+    assert "Li, Andreeto, Ranzato and Perona" in section and "CVPR 2004 Workshop on Generative-Model Based Vision" in section
     assert f"({datasets.CALTECH101_RECORD_URL})" in section
     assert "| `" not in section  # no per-photo rows: there is no per-photo record
     assert "**caltech101** (training and validation): a colour subset of Caltech-101, 2,999" in text

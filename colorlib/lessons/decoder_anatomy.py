@@ -517,11 +517,11 @@ def flat_input_response(model: ColorizationNet, *, input_size: int = 224, lightn
 
     >>> import torch
     >>> from colorlib.model import ColorizationNet
-    >>> flat_input_response(ColorizationNet().eval(), size=16, lightness=50).shape
+    >>> flat_input_response(ColorizationNet().eval(), input_size=16, lightness=50).shape
     (16, 16, 2)
     """
     if isinstance(input_size, bool) or not isinstance(input_size, (int, np.integer)) or input_size < 8 or input_size % 8:
-        raise ValueError(f"flat_input_response: expected a size divisible by 8 (>= 8), got {input_size!r}")
+        raise ValueError(f"flat_input_response: expected an input_size divisible by 8 (>= 8), got {input_size!r}")
     if isinstance(lightness, bool) or not isinstance(lightness, (int, float, np.integer, np.floating)) or not 0 <= lightness <= 100:
         raise ValueError(f"flat_input_response: expected a lightness L in 0..100, got {lightness!r}")
     parameter = next(model.parameters())
