@@ -213,13 +213,18 @@ def train_or_reuse(
         say(f"{out.name}: resuming after epoch {completed}")
         return train(config, resume=True, progress=progress, log=log)
     say(f"{out.name}: reusing the finished run ({completed} epochs)")
+    return _finished_run(checkpoint, last_path)
+
+
+def _finished_run(checkpoint: dict, last_path: Path) -> TrainResult:
+    """The :class:`TrainResult` of a finished run, read from its ``last.pth`` (already loaded)."""
     skipped = checkpoint.get("skipped", {})
     return TrainResult(
         model=load_pretrained(last_path),
         history=list(checkpoint["history"]),
         best_val_loss=checkpoint["best_val_loss"],
         best_epoch=checkpoint["best_epoch"],
-        out=out,
+        out=last_path.parent,
         skipped_grayscale=list(skipped.get("grayscale", [])),
         skipped_unreadable=list(skipped.get("unreadable", [])),
     )
