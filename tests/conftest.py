@@ -36,6 +36,15 @@ settings.load_profile("colorlib")
 
 
 @pytest.fixture
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens: connections to it are refused (an offline
+    host, without leaving the machine); free for a server to bind, too (torchrun's master)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # nothing listens there once the probe is closed
+
+
+@pytest.fixture
 def isolated_cache(tmp_path, monkeypatch):
     """An empty, private ``COLORLIB_CACHE`` for tests that download or corrupt files."""
     folder = tmp_path / "cache"

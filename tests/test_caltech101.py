@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import socket
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -134,11 +133,9 @@ def test_each_missing_file_is_named_once(fake_caltech):
     assert datasets.verify_dataset("caltech101", root=root) == [r.cache_name for r in records[1:3]]
 
 
-def test_offline_fails_fast_with_one_message(fake_caltech, monkeypatch):
+def test_offline_fails_fast_with_one_message(fake_caltech, monkeypatch, closed_port):
     records, contents, server, root = fake_caltech
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # nothing listens there once the probe is closed
+    port = closed_port  # nothing listens there
     monkeypatch.setenv(hub.MIRROR_ENV, f"http://127.0.0.1:{port}")
     with pytest.raises(hub.HostUnreachableError) as caught:
         datasets.dataset_files("caltech101", root=root, progress=False)

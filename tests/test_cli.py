@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from colorlib import __version__, cli
 
 REPO = Path(__file__).resolve().parent.parent

@@ -22,8 +22,8 @@ from corpus import BOMB_NAME, GOOD_NAME, SMALL_BOMB_NAME, make_corpus
 from PIL import Image
 
 from colorlib import cli, weights
-from colorlib.images import ImageReadError, ImageTooLargeError, load_image
 from colorlib.colorize_files import colorize_paths, colorize_upload
+from colorlib.images import ImageReadError, ImageTooLargeError, load_image
 from colorlib.inference import colorize
 from colorlib.model import ColorizationNet
 

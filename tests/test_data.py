@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 from skimage.color import rgb2lab
 
+from colorlib.batches import make_loader
 from colorlib.data import (
     CropBatch,
     ImageFolderDataset,
@@ -19,7 +20,6 @@ from colorlib.data import (
 )
 from colorlib.images import find_images, is_grayscale
 from colorlib.samples import TRAIN_PHOTOS, VALIDATION_PHOTOS
-from colorlib.batches import make_loader
 
 
 def _color_image(path, size=(48, 40), seed=0):

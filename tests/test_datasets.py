@@ -13,7 +13,6 @@ import json
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -317,11 +316,9 @@ def test_two_ranks_download_once(fake_landscapes, tmp_path):
     assert not (root / "landscapes" / ".download.lock").exists()
 
 
-def test_offline_the_data_set_fails_once_with_the_folder_and_the_hand_copy(fake_landscapes, monkeypatch):
+def test_offline_the_data_set_fails_once_with_the_folder_and_the_hand_copy(fake_landscapes, monkeypatch, closed_port):
     records, contents, server, root = fake_landscapes
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # nothing listens there once the probe is closed
+    port = closed_port  # nothing listens there
     monkeypatch.setenv(hub.MIRROR_ENV, f"http://127.0.0.1:{port}")
     with pytest.raises(hub.HostUnreachableError) as caught:
         datasets.download_dataset("landscapes", root=root, progress=False)

@@ -136,12 +136,6 @@ def test_remote_files_refuse_paths_outside_the_cache():
 # --------------------------------------------------------------------------------------
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # nothing listens there once the probe is closed
-
-
 @pytest.fixture
 def counted_requests(monkeypatch):
     """Every request hub makes (its address), whether or not a connection was made."""
@@ -160,8 +154,8 @@ def _many(base_url: str, count: int) -> list[RemoteFile]:
     return [RemoteFile(f"set/{i:04d}.bin", f"{base_url}/{i:04d}.bin", DIGEST, len(BLOB)) for i in range(count)]
 
 
-def test_a_refused_port_gives_one_message_after_one_request(tmp_path, counted_requests):
-    host = f"127.0.0.1:{_closed_port()}"
+def test_a_refused_port_gives_one_message_after_one_request(tmp_path, counted_requests, closed_port):
+    host = f"127.0.0.1:{closed_port}"
     remotes = _many(f"http://{host}/data", 1480)
     started = time.monotonic()
     with pytest.raises(HostUnreachableError) as raised:
@@ -179,8 +173,8 @@ def test_a_refused_port_gives_one_message_after_one_request(tmp_path, counted_re
     assert not list((tmp_path / "root").rglob("*.part"))
 
 
-def test_a_single_file_fails_at_once_too(tmp_path, counted_requests):
-    remote = RemoteFile("blob.bin", f"http://127.0.0.1:{_closed_port()}/blob.bin", DIGEST, len(BLOB))
+def test_a_single_file_fails_at_once_too(tmp_path, counted_requests, closed_port):
+    remote = RemoteFile("blob.bin", f"http://127.0.0.1:{closed_port}/blob.bin", DIGEST, len(BLOB))
     with pytest.raises(HostUnreachableError, match="connection refused") as raised:
         fetch(remote, tmp_path / "blob.bin", progress=False, max_failures=5)
     assert len(counted_requests) == 1
@@ -237,8 +231,8 @@ def test_a_drop_mid_file_in_fetch_many_is_resumed(served, tmp_path):
     assert served.requests_for("data/0002.bin") == [None, "bytes=9000-"]
 
 
-def test_a_host_lost_after_the_first_file_stops_every_worker(served, tmp_path, counted_requests):
-    gone = f"http://127.0.0.1:{_closed_port()}"
+def test_a_host_lost_after_the_first_file_stops_every_worker(served, tmp_path, counted_requests, closed_port):
+    gone = f"http://127.0.0.1:{closed_port}"
     remotes = [_remote(served, filename="set/first.bin")] + _many(gone, 60)
     with pytest.raises(HostUnreachableError, match="60 of 61 files are missing") as raised:
         fetch_many(remotes, tmp_path, workers=4, progress=False)

@@ -16,16 +16,27 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from colorlib import cli, images, inference as colorize_module
+from colorlib import cli, images, weights
+from colorlib import inference as colorize_module
 from colorlib.color import lab_to_rgb, out_of_gamut, target_to_ab
-from colorlib.colorize_files import ColorizeOutcome, colorize_paths, colorize_upload, plan_outputs
+from colorlib.colorize_files import (
+    ColorizeOutcome,
+    colorize_paths,
+    colorize_upload,
+    plan_outputs,
+)
 from colorlib.files import new_file_mode
 from colorlib.images import load_image
-from colorlib.inference import colorize, colorize_many, network_input, predict_ab, replace_ab
+from colorlib.inference import (
+    colorize,
+    colorize_many,
+    network_input,
+    predict_ab,
+    replace_ab,
+)
 from colorlib.model import ColorizationNet
 from colorlib.modelz import ModelZ
 from colorlib.samples import sample_photo
-from colorlib import weights
 from colorlib.weights import load_pretrained
 
 SIZE = 96  # network input side for most tests: small and fast, divisible by 8

@@ -8,7 +8,6 @@ import hashlib
 import http.server
 import math
 import os
-import socket
 import threading
 
 import numpy as np
@@ -212,14 +211,8 @@ def test_load_modelz_downloads_into_the_cache_and_checks_the_hash(isolated_cache
     assert not (isolated_cache / "other.pth").exists()
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # nothing listens there once the probe is closed
-
-
-def test_offline_raises_and_the_notebook_helper_returns_none(isolated_cache, monkeypatch):
-    monkeypatch.setenv("COLORLIB_MIRROR", f"http://127.0.0.1:{closed_port()}/weights")
+def test_offline_raises_and_the_notebook_helper_returns_none(isolated_cache, monkeypatch, closed_port):
+    monkeypatch.setenv("COLORLIB_MIRROR", f"http://127.0.0.1:{closed_port}/weights")
     with pytest.raises(WeightsUnavailableError, match="colorization_release_v2-9b330a0b.pth"):
         weights.load_modelz(progress=False)
     assert weights.load_modelz_or_none() is None

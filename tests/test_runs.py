@@ -10,7 +10,13 @@ import torch
 
 from colorlib import config
 from colorlib.checkpointing import load_checkpoint, save_checkpoint
-from colorlib.config import EXPERIMENTS, LOSS_NAMES, PROFILES, experiment_settings, get_profile
+from colorlib.config import (
+    EXPERIMENTS,
+    LOSS_NAMES,
+    PROFILES,
+    experiment_settings,
+    get_profile,
+)
 from colorlib.runs import (
     LOSS_VARIANTS,
     course_model_candidates,

@@ -10,7 +10,6 @@ import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -522,14 +521,8 @@ def test_a_callback_sees_every_step_and_epoch(tmp_path):
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.slow
-def test_distributed_data_parallel_on_two_cpu_processes(tmp_path):
+def test_distributed_data_parallel_on_two_cpu_processes(tmp_path, closed_port):
     script = tmp_path / "ddp_run.py"
     script.write_text(textwrap.dedent(
         f"""
@@ -548,7 +541,7 @@ def test_distributed_data_parallel_on_two_cpu_processes(tmp_path):
     ))
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-        "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), str(script),
+        "--master_addr", "127.0.0.1", "--master_port", str(closed_port), str(script),
     ]
     finished = subprocess.run(command, env=_subprocess_env(), capture_output=True, text=True, timeout=240)
     assert finished.returncode == 0, finished.stderr[-3000:]

@@ -165,15 +165,12 @@ def test_sha256_mismatch_is_an_error_and_leaves_no_file(server, isolated_cache):
     assert list(isolated_cache.iterdir()) == []  # neither the final name nor a .part file
 
 
-def test_unreachable_server_is_a_clear_error(isolated_cache):
-    with socket.socket() as probe:  # a port on which nothing listens
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    remote = RemoteFile("model100.pth", f"http://127.0.0.1:{port}/model100.pth", "0" * 64)
+def test_unreachable_server_is_a_clear_error(isolated_cache, closed_port):
+    remote = RemoteFile("model100.pth", f"http://127.0.0.1:{closed_port}/model100.pth", "0" * 64)
     with pytest.raises(WeightsUnavailableError) as caught:
         download(remote, progress=False, timeout_s=5)
     message = str(caught.value)
-    assert "cannot download model100.pth" in message and str(port) in message
+    assert "cannot download model100.pth" in message and str(closed_port) in message
     assert f"copy the file by hand to {isolated_cache / 'model100.pth'}" in message and "COLORLIB_CACHE" in message
     assert list(isolated_cache.iterdir()) == []
 
