@@ -62,6 +62,9 @@ class Profile:
             code; saves most of a short run's steps).
         loss: ``"mse"`` (the paper), ``"l1"`` or ``"classification"`` (notebook 06).
         rebalance: classification only: Zhang et al.'s class rebalancing.
+        score_downsample: classification only: score the logits at ``1 / score_downsample``
+            of the photo's resolution, as Zhang et al. did (4: the logits average-pooled
+            to a quarter, a quarter of the soft encoding's work); 1 scores every pixel.
         cache_features: encode ``views_per_photo`` random crops of every training photo
             once with the frozen encoder and train the decoder on the stored features:
             the crops are drawn once instead of every epoch, and each step costs only the
@@ -86,6 +89,7 @@ class Profile:
     start_from_gray: bool = False
     loss: str = "mse"
     rebalance: bool = False
+    score_downsample: int = 4
     cache_features: bool = False
     views_per_photo: int = 4
 
@@ -209,6 +213,10 @@ class TrainSettings(Profile):
 #: is the recipe (:meth:`TrainSettings.recipe`). ``amp`` counts as a machine setting like
 #: ``device``: both change the arithmetic's rounding, not the experiment.
 MACHINE_FIELDS: frozenset[str] = frozenset({"out", "device", "num_workers", "compile", "amp", "channels_last"})
+
+#: The data sets ``data`` names (anything else is a folder of photos): see
+#: :func:`colorlib.data.build_datasets`.
+NAMED_DATA: tuple[str, ...] = ("landscapes", "course", "places205", "samples")
 
 #: The allowed values of the fields that take one of a few words.
 FIELD_CHOICES: dict[str, tuple[str, ...]] = {

@@ -68,11 +68,11 @@ from .callbacks import Callback, LogLines, ProgressBars, StopOnDivergence
 from .checkpointing import (BEST_CHECKPOINT, HISTORY_FILE, HISTORY_FORMAT, LAST_CHECKPOINT, RunProgress,
                             load_checkpoint, restore_rng_states, rng_states, save_run_files)
 from .color import ab_to_target
-from .config import FIELD_CHOICES, PROFILES, Profile, TrainSettings, get_profile, run_dir
+from .config import FIELD_CHOICES, NAMED_DATA, PROFILES, Profile, TrainSettings, get_profile, run_dir
 from .data import build_datasets, collate_crops
 from .distributed import barrier, broadcast_buffers, choose_device, global_mean, start_process_group
 from .bins import ab_bins, bin_prior, soft_encode
-from .losses import ColorLoss, make_loss
+from .losses import SCORE_DOWNSAMPLES, ColorLoss, make_loss
 from .model import DOWNSAMPLING_FACTOR, IMAGENET_GRAY, ColorizationNet, pooled_decoder_output
 from .weights import CHECKPOINT_FORMAT, build_colorization_net
 
@@ -135,6 +135,8 @@ class TrainConfig(TrainSettings):
         renamed = dict(values)
         if "profile" in renamed and "name" not in renamed:  # checkpoints of colorlib 0.1
             renamed["name"] = renamed.pop("profile")
+        if "loss" in renamed and "score_downsample" not in renamed:  # before the field: every pixel scored
+            renamed["score_downsample"] = 1
         if "image_size" in renamed and "input_size" not in renamed:  # the network's input side, before its one name
             renamed["input_size"] = renamed.pop("image_size")
         name = renamed.get("name")
@@ -172,6 +174,8 @@ class TrainConfig(TrainSettings):
         for name, allowed in FIELD_CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}: expected one of {', '.join(map(repr, allowed))}, got {getattr(self, name)!r}")
+        if self.score_downsample not in SCORE_DOWNSAMPLES:
+            raise ValueError(f"score_downsample: expected one of {SCORE_DOWNSAMPLES}, got {self.score_downsample!r}")
         if self.rebalance and self.loss != "classification":
             raise ValueError("rebalance: class rebalancing applies to the classification loss only")
         if self.cache_features and (not self.freeze_encoder or self.encoder_as_the_authors):
@@ -396,14 +400,15 @@ def _output_folder(config: TrainConfig, *, resume: bool, overwrite: bool) -> Pat
 
 
 def _make_loss(config: TrainConfig, train_set: Dataset) -> ColorLoss:
+    options = {"score_downsample": config.score_downsample} if config.loss == "classification" else {}
     if not config.rebalance:
-        return make_loss(config.loss)
+        return make_loss(config.loss, **options)
     # The prior: how often each ab bin occurs among the training photos' pixels.
     if isinstance(train_set, TensorDataset):
         ab_batches: Iterable[torch.Tensor] = (train_set.tensors[1][i : i + 64].float() for i in range(0, len(train_set), 64))
     else:
         ab_batches = (ab for _, ab in _photo_batches(make_loader(train_set, 32), torch.device("cpu"), False, None))
-    return make_loss(config.loss, rebalance=True, prior=bin_prior(ab_batches, ab_bins()))
+    return make_loss(config.loss, rebalance=True, prior=bin_prior(ab_batches, ab_bins()), **options)
 
 
 def _model_and_data(config: TrainConfig, device: torch.device) -> tuple[ColorizationNet, ColorLoss, Dataset, Dataset]:
@@ -417,12 +422,37 @@ def _model_and_data(config: TrainConfig, device: torch.device) -> tuple[Coloriza
     if config.input_normalisation:
         model.input_normalisation = IMAGENET_GRAY
     if config.cache_features:
-        train_set = encode_photos(model, train_set, views=config.views_per_photo, seed=config.seed, device=device)
-        val_set = encode_photos(model, val_set, views=1, device=device)
+        train_set, val_set = _stored_features(config, model, train_set, val_set, device)
     loss_fn = _make_loss(config, train_set).to(device)
     model = _with_loss(model, loss_fn, config)
     model.freeze_encoder(config.freeze_encoder, as_the_authors=config.encoder_as_the_authors)
     return model, loss_fn, train_set, val_set
+
+
+#: The last run's stored features and what decided them: a run in the same process with
+#: the same photos, crops and encoder (lesson 07's losses of one seed) reuses them.
+_LAST_STORED_FEATURES: dict[tuple, tuple[TensorDataset, TensorDataset]] = {}
+
+
+def _stored_features(config: TrainConfig, model: ColorizationNet, train_set: Dataset, val_set: Dataset,
+                     device: torch.device) -> tuple[TensorDataset, TensorDataset]:
+    """The training and validation sets encoded by the frozen encoder (:func:`encode_photos`),
+    or the previous run's when it encoded the same photos, crops and encoder.
+
+    Only the named data sets (a folder may change between runs) are kept. The key holds
+    the seed, which decides the crops and a random encoder's weights. The encoding
+    forks the random generator, so reusing it changes nothing that follows."""
+    if config.data not in NAMED_DATA:  # a folder may change between runs: encode it afresh
+        return (encode_photos(model, train_set, views=config.views_per_photo, seed=config.seed, device=device),
+                encode_photos(model, val_set, views=1, device=device))
+    key = (config.data, config.input_size, config.train_images, config.val_images, config.views_per_photo,
+           config.seed, config.encoder_weights, config.input_normalisation, str(device))
+    if key not in _LAST_STORED_FEATURES:
+        _LAST_STORED_FEATURES.clear()  # one entry: a few hundred MB at most
+        encoded_train = encode_photos(model, train_set, views=config.views_per_photo, seed=config.seed, device=device)
+        encoded_val = encode_photos(model, val_set, views=1, device=device)
+        _LAST_STORED_FEATURES[key] = (encoded_train, encoded_val)
+    return _LAST_STORED_FEATURES[key]
 
 
 def _loaders(config: TrainConfig, train_set: Dataset, val_set: Dataset, *, rank: int, world: int,

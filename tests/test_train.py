@@ -577,3 +577,37 @@ def test_decoder_only_scores_a_quarter_resolution_loss_on_pooled_logits_exactly(
         pooled_decoder_output(decoder, features, pool=3)
     with pytest.raises(ValueError, match="Upsample"):
         pooled_decoder_output(make_decoder()[:-1], features.float(), pool=4)
+
+
+def test_a_classification_run_scores_at_a_quarter_unless_told(tmp_path):
+    quarter = train(_tiny(tmp_path / "q", epochs=1, loss="classification"), progress=False)
+    every_pixel = train(_tiny(tmp_path / "p", epochs=1, loss="classification", score_downsample=1), progress=False)
+    stored = {name: torch.load(tmp_path / name / "last.pth", weights_only=True) for name in ("q", "p")}
+    assert stored["q"]["loss_state"]["score_downsample"] == 4 and stored["q"]["config"]["score_downsample"] == 4
+    assert stored["p"]["loss_state"]["score_downsample"] == 1
+    # Same seed, same crops and start: only where the loss is scored differs.
+    assert quarter.history[0]["train_loss"] != every_pixel.history[0]["train_loss"]
+    # A stored configuration from before the field scored every pixel.
+    old = {k: v for k, v in stored["q"]["config"].items() if k != "score_downsample"}
+    assert TrainConfig.from_dict(old).score_downsample == 1
+    with pytest.raises(ValueError, match=r"score_downsample: expected one of \(1, 2, 4, 8\), got 3"):
+        _tiny(tmp_path / "bad", score_downsample=3)
+
+
+def test_runs_of_the_same_photos_crops_and_encoder_share_their_stored_features(tmp_path, monkeypatch):
+    from colorlib import train as training_module
+
+    encoded = []
+    real_encode = training_module.encode_photos
+    monkeypatch.setattr(training_module, "encode_photos", lambda *a, **k: encoded.append(k["views"]) or real_encode(*a, **k))
+    monkeypatch.setattr(training_module, "_LAST_STORED_FEATURES", {})
+    first = train(_tiny(tmp_path / "mse", epochs=1, cache_features=True), progress=False)
+    train(_tiny(tmp_path / "l1", epochs=1, loss="l1", cache_features=True), progress=False)
+    assert len(encoded) == 2  # training and validation sets, once for both runs
+    again = train(_tiny(tmp_path / "mse-again", epochs=1, cache_features=True), progress=False)
+    training_module._LAST_STORED_FEATURES.clear()
+    fresh = train(_tiny(tmp_path / "mse-fresh", epochs=1, cache_features=True), progress=False)
+    assert len(encoded) == 4  # encoded anew only after the store was emptied
+    assert first.history[0]["val_loss"] == again.history[0]["val_loss"] == fresh.history[0]["val_loss"]
+    train(_tiny(tmp_path / "other-seed", epochs=1, seed=1, cache_features=True), progress=False)
+    assert len(encoded) == 6  # another seed draws other crops
