@@ -377,7 +377,7 @@ def _load_json(source: HintSource) -> tuple[Any, str]:
 
 
 def read_hints(source: HintSource, *, photo_height: int, photo_width: int) -> list[Hint]:
-    """Read and check the hints a user wrote for a photo (``colorlib colorize --hints``).
+    """Read and check the hints a user wrote for a photo (the file ``colorlib colorize --hints`` takes).
 
     The format, a JSON object with a list ``"hints"``, one object per hint:
 

@@ -150,7 +150,8 @@ def test_bad_input_is_refused_with_what_was_expected():
 def test_fifty_true_hints_beat_gray_on_kodak_photos():
     """Kodak24's first two photos (768 x 512): 50 simulated hints (true colours of their
     patches), propagated; the mean per-pixel ab error falls well below gray's (ab = 0).
-    Measured: kodim01 10.2 against 16.2, kodim02 10.2 against 48.6; 4 to 8 s a photo."""
+    Measured: kodim01 10.2 against 16.2, kodim02 10.2 against 48.6; 4 to 11 s a photo
+    on a busy 2-core machine."""
     from colorlib.evaluate import evaluation_images
 
     for image in evaluation_images(count=2):
