@@ -10,6 +10,8 @@ or the lessons wing. Each imports only the modules listed before it:
 - :mod:`~colorlib.hub`: the one downloader (resume, sha256, size, mirror, fast failure offline);
 - :mod:`~colorlib.color`: sRGB <-> CIELAB, the paper's scalings;
 - :mod:`~colorlib.images`: the one image reader (EXIF, 16-bit, alpha, pixel limit), crops;
+- :mod:`~colorlib.hints`: colour hints as data: points, their maps, simulated hints, the JSON file;
+- :mod:`~colorlib.propagation`: spreading hints by optimisation (Levin et al. 2004), one sparse system;
 - :mod:`~colorlib.model`: the paper's network, pure nn.Module;
 - :mod:`~colorlib.bins`: Zhang et al.'s ab bins, soft encoding, rebalancing, the annealed mean;
 - :mod:`~colorlib.losses`: MSE, L1 and classification losses, one interface;

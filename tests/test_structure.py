@@ -26,7 +26,7 @@ README = PACKAGE.parent / "README.md"
 
 #: The core, lowest rank first: each module imports only modules listed before it.
 CORE: tuple[str, ...] = (
-    "config", "files", "hub", "color", "images",
+    "config", "files", "hub", "color", "images", "hints", "propagation",
     "model", "bins", "losses", "metrics", "modelz",
     "weights", "datasets", "splits", "credits", "places205", "samples",
     "data", "distributed", "batches", "checkpointing", "callbacks",
