@@ -254,6 +254,21 @@ def mean_chroma(ab: np.ndarray):
     return _per_image(chroma(ab).mean(axis=(-2, -1)))
 
 
+def chroma_spread(ab: np.ndarray):
+    """Standard deviation of the chroma over an image: ``(H, W, 2)`` -> float, ``(N, H, W, 2)`` -> ``(N,)``.
+
+    What the mean chroma cannot tell apart: a vivid picture (gray walls beside a red
+    door: a large spread) from a uniform tint of the same mean chroma (every pixel
+    equally colourful: a spread near 0). In ab units, 0 for a gray or uniformly tinted image.
+
+    >>> tint = np.full((2, 2, 2), [6.0, 8.0])            # every pixel chroma 10
+    >>> vivid = np.array([[[0.0, 0.0], [12.0, 16.0]], [[0.0, 0.0], [12.0, 16.0]]])  # 0 or 20
+    >>> float(mean_chroma(tint)), float(mean_chroma(vivid)), float(chroma_spread(tint)), float(chroma_spread(vivid))
+    (10.0, 10.0, 0.0, 10.0)
+    """
+    return _per_image(chroma(ab).std(axis=(-2, -1)))
+
+
 def ab_histograms(
     ab: np.ndarray | list[np.ndarray], *, bins: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

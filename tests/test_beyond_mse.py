@@ -69,7 +69,7 @@ def _paper_auc(predicted: np.ndarray, truth: np.ndarray) -> float:
 def test_score_colors_hand_worked(photos, predictions):
     scores = score_colors(predictions, photos)
     assert set(scores) == {"auc", "rebalanced_auc", "psnr", "colorfulness", "true_colorfulness",
-                           "colorfulness_ratio", "chroma", "true_chroma"}
+                           "colorfulness_ratio", "chroma", "true_chroma", "chroma_spread", "true_chroma_spread"}
     # AuC: a pixel with ab error e scores 1 - e / 150. red|blue: errors 104.55 and 133.80
     # (gray answered) -> 30.30 % and 10.80 %, mean 20.55 %; gray: error 4.02 -> 97.32 %.
     auc_red, auc_blue, auc_gray = 100 * (1 - 104.551 / 150), 100 * (1 - 133.804 / 150), 100 * (1 - 4.0196 / 150)
@@ -93,6 +93,10 @@ def test_score_colors_hand_worked(photos, predictions):
     # Chroma: predicted gray ~0 and 4.02; true (104.55 + 133.80) / 2 and ~0.
     assert scores["chroma"] == pytest.approx(4.0196 / 2, abs=2e-3)
     assert scores["true_chroma"] == pytest.approx((104.551 + 133.804) / 4, abs=2e-3)
+    # Chroma spread: half the pixels 104.55, half 133.80 -> sd (133.80 - 104.55) / 2 = 14.63;
+    # the gray photo 0: mean 7.31. Both predictions are uniform (gray, one tint): 0.
+    assert scores["true_chroma_spread"] == pytest.approx((133.804 - 104.551) / 4, abs=2e-3)
+    assert scores["chroma_spread"] == pytest.approx(0.0, abs=2e-3)
 
 
 def test_score_colors_agrees_with_scikit_image_and_the_papers_auc(photos, predictions):
@@ -185,34 +189,41 @@ def test_downscaled_rejects_a_photo_that_would_vanish():
 # --------------------------------------------------------------------------------------
 
 
-def _run(auc, rebalanced, psnr, ratio, chroma):
+def _run(auc, rebalanced, psnr, ratio, chroma, spread=5.0):
     return {"auc": auc, "rebalanced_auc": rebalanced, "psnr": psnr, "colorfulness_ratio": ratio,
-            "chroma": chroma, "true_chroma": 20.0, "true_colorfulness": 40.0}
+            "chroma": chroma, "chroma_spread": spread, "true_chroma": 20.0, "true_chroma_spread": 9.0,
+            "true_colorfulness": 40.0}
 
 
-def test_seed_table_mean_and_spread_of_two_seeds():
+def test_seed_table_mean_and_range_of_three_seeds():
     table = seed_table({
-        "MSE": [_run(70.0, 50.0, 23.0, 0.40, 10.0), _run(72.0, 54.0, 24.0, 0.50, 12.0)],
-        "gray": [_run(60.0, 40.0, 21.0, 0.0, 0.0)],
+        "MSE": [_run(70.0, 50.0, 23.0, 0.40, 10.0), _run(72.0, 54.0, 24.0, 0.50, 12.0),
+                _run(71.0, 55.0, 23.6, 0.42, 14.0, spread=8.0)],
+        "gray": [_run(60.0, 40.0, 21.0, 0.0, 0.0, spread=0.0)],
     })
-    # Two seeds: the mean ± the sample standard deviation (ddof=1): 70 and 72 -> 71.0 ± 1.4
-    # (sqrt 2); 50 and 54 -> 52.0 ± 2.8; 23 and 24 -> 23.50 ± 0.71; 0.4 and 0.5 -> 0.45 ± 0.07.
-    # One run: the value alone. The ground truth: 100 %, inf dB, ratio 1, the true chroma.
+    # Three seeds: the mean and (min to max): AuC 70, 72, 71 -> 71.0 (70.0 to 72.0); rebal.
+    # 50, 54, 55 -> 53.0; PSNR 23, 24, 23.6 -> 23.53; ratio 0.4, 0.5, 0.42 -> 0.44;
+    # chroma 10, 12, 14 -> 12.0; spread 5, 5, 8 -> 6.0. One run: the value alone.
+    # The ground truth: 100 %, inf dB, ratio 1, the true chroma and its spread.
     assert table.splitlines() == [
-        "                   AuC %  rebal. AuC %       PSNR dB  colourful. ratio      chroma",
-        "ground truth       100.0         100.0           inf              1.00        20.0",
-        "MSE           71.0 ± 1.4    52.0 ± 2.8  23.50 ± 0.71       0.45 ± 0.07  11.0 ± 1.4",
-        "gray                60.0          40.0         21.00              0.00         0.0",
+        "                            AuC %         rebal. AuC %                 PSNR dB"
+        "     colourful. ratio               chroma         chroma sd",
+        "ground truth                100.0                100.0                     inf"
+        "                 1.00                 20.0               9.0",
+        "MSE           71.0 (70.0 to 72.0)  53.0 (50.0 to 55.0)  23.53 (23.00 to 24.00)"
+        "  0.44 (0.40 to 0.50)  12.0 (10.0 to 14.0)  6.0 (5.0 to 8.0)",
+        "gray                         60.0                 40.0                   21.00"
+        "                 0.00                  0.0               0.0",
     ]
     assert [heading for heading, _ in LOSS_TABLE_COLUMNS.values()] == [
-        "AuC %", "rebal. AuC %", "PSNR dB", "colourful. ratio", "chroma"]
+        "AuC %", "rebal. AuC %", "PSNR dB", "colourful. ratio", "chroma", "chroma sd"]
 
 
 def test_seed_table_other_columns_and_no_ground_truth():
     table = seed_table({"L1": [{"psnr": 20.0}, {"psnr": 22.0}, {"psnr": 27.0}]},
                        columns={"psnr": ("dB", 1)}, ground_truth=False)
-    # mean 23.0; deviations -3, -1, 4: sum of squares 26, / 2 = 13, sqrt 3.606 -> 3.6
-    assert table.splitlines() == ["                      dB", "L1            23.0 ± 3.6"]
+    # mean 23.0, from 20 to 27
+    assert table.splitlines() == ["                               dB", "L1            23.0 (20.0 to 27.0)"]
 
 
 def test_seed_table_rejects_empty_rows_and_missing_keys():
@@ -220,5 +231,5 @@ def test_seed_table_rejects_empty_rows_and_missing_keys():
         seed_table({})
     with pytest.raises(ValueError, match="each with at least one run"):
         seed_table({"MSE": []})
-    with pytest.raises(ValueError, match=r"row 'MSE' lacks \['chroma', 'psnr'\]"):
+    with pytest.raises(ValueError, match=r"row 'MSE' lacks \['chroma', 'chroma_spread', 'psnr'\]"):
         seed_table({"MSE": [{"auc": 1.0, "rebalanced_auc": 1.0, "colorfulness_ratio": 1.0}]})

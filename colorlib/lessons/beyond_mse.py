@@ -714,6 +714,7 @@ LOSS_TABLE_COLUMNS: dict[str, tuple[str, int]] = {
     "psnr": ("PSNR dB", 2),
     "colorfulness_ratio": ("colourful. ratio", 2),
     "chroma": ("chroma", 1),
+    "chroma_spread": ("chroma sd", 1),
 }
 
 
@@ -765,7 +766,9 @@ def score_colors(
         AuC over all the photos' pixels pooled: every occupied 10 x 10 ab bin of the truth
         counts the same), ``psnr`` (dB, mean), ``colorfulness`` and ``true_colorfulness``
         (means), ``colorfulness_ratio`` (their ratio), ``chroma`` and ``true_chroma``
-        (mean C*ab, means over photos).
+        (mean C*ab, means over photos), ``chroma_spread`` and ``true_chroma_spread`` (the
+        standard deviation of C*ab within a photo, means over photos: a vivid picture has
+        a large one, a uniform tint a small one).
 
     Raises:
         ValueError: no photos, or lists or shapes that do not match.
@@ -795,6 +798,8 @@ def score_colors(
         "colorfulness_ratio": colorfulness / max(true_colorfulness, 1e-12),
         "chroma": float(np.mean([metrics.mean_chroma(ab) for ab in predicted_ab])),
         "true_chroma": float(np.mean([metrics.mean_chroma(ab) for ab in true_ab])),
+        "chroma_spread": float(np.mean([metrics.chroma_spread(ab) for ab in predicted_ab])),
+        "true_chroma_spread": float(np.mean([metrics.chroma_spread(ab) for ab in true_ab])),
     }
 
 
@@ -816,7 +821,7 @@ def seed_table(
     columns: dict[str, tuple[str, int]] | None = None,
     ground_truth: bool = True,
 ) -> str:
-    """A plain-text table with one row per colorizer, each the mean over its seeds ± their spread.
+    """A plain-text table with one row per colorizer, each the mean over its seeds and their range.
 
     Args:
         rows: ``{row name: [scores of seed 0, scores of seed 1, ...]}`` (dicts of
@@ -825,8 +830,9 @@ def seed_table(
         ground_truth: a first row with the photos' own colourfulness ratio (1) and chroma.
 
     Returns:
-        The table. Each cell is ``mean ± sd`` (the sample standard deviation over the
-        seeds, rounded like the mean), or just the value for a single run.
+        The table. Each cell is ``mean (min to max)`` over the seeds, rounded alike, or
+        just the value for a single run: with three seeds a range says what was seen,
+        where a standard deviation would pretend to know a distribution.
 
     Raises:
         ValueError: no rows, a row without runs, or a missing key.
@@ -842,7 +848,8 @@ def seed_table(
     if ground_truth:
         first = next(iter(rows.values()))[0]
         truth = {"auc": 100.0, "rebalanced_auc": 100.0, "psnr": math.inf, "ssim": 1.0, "colorfulness_ratio": 1.0,
-                 "chroma": first.get("true_chroma", math.nan), "colorfulness": first.get("true_colorfulness", math.nan)}
+                 "chroma": first.get("true_chroma", math.nan),
+                 "chroma_spread": first.get("true_chroma_spread", math.nan), "colorfulness": first.get("true_colorfulness", math.nan)}
         cells["ground truth"] = [f"{truth.get(key, math.nan):.{decimals}f}" for key, (_, decimals) in columns.items()]
     for name, runs in rows.items():
         row = []
@@ -850,7 +857,7 @@ def seed_table(
             values = np.array([run[key] for run in runs], dtype=np.float64)
             text = f"{values.mean():.{decimals}f}"
             if len(values) > 1:
-                text += f" ± {values.std(ddof=1):.{decimals}f}"
+                text += f" ({values.min():.{decimals}f} to {values.max():.{decimals}f})"
             row.append(text)
         cells[name] = row
     width = max(12, *(len(name) for name in cells))
