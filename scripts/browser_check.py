@@ -5,8 +5,10 @@ copy of the lesson notebooks, opens each lesson that has widgets in headless Chr
 runs all its cells, and then, for every widget output:
 
 - it must have rendered (no "Error displaying widget", no "Loading widget..." left);
-- every visible slider is moved with the keyboard, every dropdown set to another option
-  and every toggle-button group switched, and the widget's picture or text must change.
+- every visible slider is moved with the keyboard, every dropdown set to another option,
+  every toggle-button group switched and every toggle button and checkbox clicked, and
+  after each the widget's picture or text must change. Plain buttons are not pressed
+  (lesson 07's saves a file).
 
 Any JavaScript console error or page error, any cell that raised, or a widget that did not
 render or did not react fails the check (exit status 1, naming notebook, cell and control).
@@ -193,7 +195,7 @@ def jupyter_lab(root: Path, *, scratch: Path, startup_s: float = 120.0) -> Itera
                 if time.monotonic() > deadline:
                     raise CheckError(f"JupyterLab did not answer on {base} within {startup_s:.0f} s (log: {log_path})")
                 time.sleep(0.5)
-        yield f"{base}/lab/tree/{{path}}?token={token}"
+        yield f"{base}/lab/tree/{{path}}?reset&token={token}"  # reset: only this notebook open, no earlier tabs
     finally:
         _stop(server)
 
@@ -213,8 +215,8 @@ def _stop(server: subprocess.Popen, *, grace_s: float = 15.0) -> None:
 # so that a moved slider's own readout does not count as the widget reacting.
 SNAPSHOT_JS = """(output) => {
     const copy = output.cloneNode(true);
-    copy.querySelectorAll('.widget-slider, .widget-dropdown, .widget-toggle-buttons, .widget-upload, '
-                          + '.widget-button, .widget-text, .widget-checkbox').forEach((node) => node.remove());
+    copy.querySelectorAll('.widget-slider, .widget-dropdown, .widget-toggle-buttons, .widget-toggle-button, '
+                          + '.widget-upload, .widget-button, .widget-text, .widget-checkbox').forEach((node) => node.remove());
     const sources = [...output.querySelectorAll('img')].map((image) => image.currentSrc || image.src);
     return copy.innerHTML + sources.join(' ');
 }"""
@@ -358,6 +360,15 @@ def _check_widget(page, output, *, where: str, report: Report, timeout_s: float)
             report.checked.append(f"{name}: {choice!r} re-rendered it")
         else:
             report.fail(f"{name}: {choice!r} did not change the widget's output within {timeout_s:.0f} s")
+    for toggle in output.locator(".widget-toggle-button:not(.widget-toggle-buttons .widget-toggle-button)").all():
+        if not toggle.is_visible():
+            continue
+        controls += 1
+        name = f"{where}, toggle button {toggle.inner_text().strip()!r}"
+        if _changes(page, output, toggle.click, timeout_s=timeout_s):
+            report.checked.append(f"{name}: clicked, re-rendered")
+        else:
+            report.fail(f"{name}: clicking it did not change the widget's output within {timeout_s:.0f} s")
     for checkbox in output.locator(".widget-checkbox").all():
         if not checkbox.is_visible():
             continue
@@ -369,7 +380,7 @@ def _check_widget(page, output, *, where: str, report: Report, timeout_s: float)
         else:
             report.fail(f"{name}: clicking it did not change the widget's output within {timeout_s:.0f} s")
     if controls == 0:
-        report.fail(f"{where}: the widget rendered but shows no slider, dropdown, toggle buttons or checkbox to try")
+        report.fail(f"{where}: the widget rendered but shows no slider, dropdown, toggle button or checkbox to try")
 
 
 def _offline(route, report: Report, *, base: str) -> None:
@@ -393,7 +404,7 @@ def check_notebook(
 
     report = Report(notebook.name)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    base, token = url.split("/lab/")[0], url.split("?token=")[1]
+    base, token = url.split("/lab/")[0], url.split("token=")[1]
     path = url.split("/lab/tree/")[1].split("?")[0]
     page.route("**/*", lambda route: _offline(route, report, base=base))
     page.on("console", lambda message: message.type == "error" and report.fail(f"JavaScript console error: {message.text}"))
@@ -420,7 +431,20 @@ def check_notebook(
             screenshots.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshots / f"{notebook.stem}.png"), full_page=True)
         page.close()
+        try:
+            _shut_down_kernels(f"{base}/api/sessions", token=token, path=path)
+        except OSError as error:
+            report.fail(f"could not shut its kernel down: {error}")
     return report
+
+
+def _shut_down_kernels(api: str, *, token: str, path: str) -> None:
+    """End the notebook's session and kernel (the next lesson needs the memory)."""
+    with urllib.request.urlopen(f"{api}?token={token}", timeout=10) as answer:
+        sessions = [s for s in json.load(answer) if s.get("path") == path]
+    for session in sessions:
+        request = urllib.request.Request(f"{api}/{session['id']}?token={token}", method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
