@@ -1,5 +1,7 @@
 # The course in two commands: `make course` (run every notebook, regenerate figures/)
 # and `make test` (docstring examples, unit tests + every notebook under nbval). `make lab` opens JupyterLab.
+# `make browser-check` runs the lessons with widgets in headless Chromium and moves every control
+# (needs `pip install -e '.[browser]'` and a Chromium: `apt-get install chromium`; NOTEBOOKS="01 03" picks some).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # Idle OpenMP threads sleep instead of spinning: torch stays fast on a busy 2-core laptop.
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: install course test lab bench clean
+.PHONY: install course test lab bench browser-check clean
 
 install: $(STAMP)
 
@@ -25,6 +27,9 @@ test: install
 
 lab: install
 	$(BIN)/jupyter lab notebooks
+
+browser-check: install
+	$(BIN)/python scripts/browser_check.py $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS))
 
 bench: install
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done

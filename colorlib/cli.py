@@ -93,6 +93,34 @@ def _add_figures(subparsers) -> None:
 
 
 # --------------------------------------------------------------------------------------
+# colorlib tidy
+# --------------------------------------------------------------------------------------
+
+
+def _tidy(args: argparse.Namespace) -> int:
+    from .course import tidy_notebook
+
+    missing = [str(path) for path in args.notebooks if not path.is_file()]
+    if missing:
+        raise UsageError(f"expected executed .ipynb files, cannot find {', '.join(missing)}")
+    for path in args.notebooks:
+        print(f"{path}: {'tidied' if tidy_notebook(path) else 'unchanged'}", flush=True)
+    return 0
+
+
+def _add_tidy(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "tidy",
+        help="tidy executed notebooks' widget outputs without running them",
+        description="Replace each widget output's Python repr with a note on where its static twin is, "
+        "and drop widget state; files that need nothing are left untouched (as `colorlib figures "
+        "--in-place` writes them).",
+    )
+    parser.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK", help="executed .ipynb files")
+    parser.set_defaults(handler=_tidy)
+
+
+# --------------------------------------------------------------------------------------
 # colorlib download
 # --------------------------------------------------------------------------------------
 
@@ -352,7 +380,7 @@ def _add_evaluate(subparsers) -> None:
 #: building the parser imports neither Pillow nor numpy (tests/test_cli.py checks they agree).
 MAX_PIXELS_DEFAULT = 80_000_000
 
-_SUBCOMMANDS: tuple[Callable, ...] = (_add_figures, _add_download, _add_credits, _add_train, _add_colorize, _add_evaluate)
+_SUBCOMMANDS: tuple[Callable, ...] = (_add_figures, _add_tidy, _add_download, _add_credits, _add_train, _add_colorize, _add_evaluate)
 
 
 def build_parser() -> argparse.ArgumentParser:

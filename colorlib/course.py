@@ -8,6 +8,8 @@ notebook": no figure code lives twice. ``colorlib figures`` and ``make course`` 
 
 from __future__ import annotations
 
+import functools
+import re
 import time
 from pathlib import Path
 
@@ -24,7 +26,13 @@ __all__ = [
     "colab_url",
     "binder_url",
     "badges",
+    "WIDGET_NOTE",
+    "is_widget_output",
+    "static_twin_side",
+    "widget_note",
+    "tidy_widget_outputs",
     "strip_widget_state",
+    "tidy_notebook",
     "run_notebook",
 ]
 
@@ -86,28 +94,143 @@ def badges(notebook: str) -> str:
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
+#: What a committed widget output says instead of the widget's Python repr
+#: (``AbPlaneWidget(children=(FloatSlider(...``), which is all GitHub would show.
+WIDGET_NOTE = "Interactive widget: run this notebook in Jupyter to use it."
+_TWIN_NOTES = {
+    "below": " Where widgets do not render, the static figure below stands in for it.",
+    "above": " Where widgets do not render, the static figure above stands in for it.",
+    None: "",
+}
+_IMAGES = ("image/png", "image/jpeg", "image/svg+xml")
+# An ipywidgets repr: ``ClassName(`` then the traits that differ from their defaults. A
+# subclass (``AbPlaneWidget``) is known by its container's ``children=(`` or a control's
+# ``layout=Layout(`` / ``style=...Style(``; ipywidgets' own classes by their name.
+_REPR_NAME = re.compile(r"^([A-Za-z_]\w*)\(")
+_WIDGET_TRAITS = re.compile(r"\b(?:children=\(|layout=Layout\(|style=\w*Style\()")
+
+
+@functools.cache
+def _ipywidgets_names() -> frozenset[str]:
+    import ipywidgets
+
+    return frozenset(
+        name for name, value in vars(ipywidgets).items() if isinstance(value, type) and issubclass(value, ipywidgets.Widget)
+    ) | {"interactive"}
+
+
+def _is_widget_repr(text: str) -> bool:
+    name = _REPR_NAME.match(text)
+    return bool(name) and (name.group(1) in _ipywidgets_names() or bool(_WIDGET_TRAITS.search(text)))
+
+
+def _plain_text(data: dict) -> str:
+    text = data.get("text/plain", "")
+    return "".join(text) if isinstance(text, list) else text
+
+
+def is_widget_output(output: dict) -> bool:
+    """Whether a code cell's output displays an ipywidget.
+
+    True for a fresh output (it carries the widget view), for an executed notebook whose
+    widget state is already stripped (its ``text/plain`` is an ipywidgets repr such as
+    ``VBox(children=(...``), and for an output already tidied to :data:`WIDGET_NOTE`.
+    """
+    data = output.get("data")
+    if output.get("output_type") not in ("execute_result", "display_data") or not data:
+        return False
+    if WIDGET_VIEW in data:
+        return True
+    if set(data) != {"text/plain"}:
+        return False
+    text = _plain_text(data)
+    return text.startswith(WIDGET_NOTE) or _is_widget_repr(text)
+
+
+def _has_image(cell: dict) -> bool:
+    return any(kind in output.get("data", {}) for output in cell.get("outputs", []) for kind in _IMAGES)
+
+
+def _is_heading(cell: dict) -> bool:
+    return cell.get("cell_type") == "markdown" and any(line.startswith("#") for line in cell.get("source", "").splitlines())
+
+
+def static_twin_side(cells: list, index: int) -> str | None:
+    """Where the static figure that stands in for the widget of ``cells[index]`` is.
+
+    ``"below"``: a later cell of the same section (up to the next Markdown heading) shows
+    an image; else ``"above"``: an earlier cell of the section does; else ``None``.
+    """
+    for position in range(index + 1, len(cells)):
+        if _is_heading(cells[position]):
+            break
+        if _has_image(cells[position]):
+            return "below"
+    for position in range(index - 1, -1, -1):
+        if _has_image(cells[position]):
+            return "above"
+        if _is_heading(cells[position]):
+            break
+    return None
+
+
+def widget_note(side: str | None) -> str:
+    """The sentence a committed widget output shows (see :func:`tidy_widget_outputs`).
+
+    >>> widget_note("below")
+    'Interactive widget: run this notebook in Jupyter to use it. Where widgets do not render, the static figure below stands in for it.'
+    """
+    return WIDGET_NOTE + _TWIN_NOTES[side]
+
+
+def tidy_widget_outputs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Make a notebook's widget outputs readable where widgets do not render, reproducibly.
+
+    Removes the widget models and views (random ids, per-run state) and replaces each
+    widget output's ``text/plain`` (a Python repr like ``AbPlaneWidget(children=...``,
+    which GitHub would show) with :func:`widget_note`: run it in Jupyter, and where its
+    static twin figure is. Works on fresh outputs and on notebooks executed before (their
+    widget views already stripped); tidying twice changes nothing. Changes ``notebook``
+    in place and returns it.
+    """
+    notebook.metadata.pop("widgets", None)
+    cells = notebook.cells
+    for index, cell in enumerate(cells):
+        for output in cell.get("outputs", []):
+            if is_widget_output(output):
+                output["data"] = nbformat.from_dict({"text/plain": widget_note(static_twin_side(cells, index))})
+    return notebook
+
 
 def strip_widget_state(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Remove what makes a re-run differ: widget models (random ids) and their state.
 
-    A widget's output keeps its ``text/plain`` line; on GitHub, where widgets never
-    render, the static figure beside each widget is what readers see. Changes
-    ``notebook`` in place and returns it.
+    Kept for callers of the earlier name: the same as :func:`tidy_widget_outputs`.
     """
-    notebook.metadata.pop("widgets", None)
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data")
-            if data is not None and WIDGET_VIEW in data:
-                del data[WIDGET_VIEW]
-    return notebook
+    return tidy_widget_outputs(notebook)
+
+
+def tidy_notebook(path: Path) -> bool:
+    """Tidy the widget outputs of an executed notebook file without running it.
+
+    See :func:`tidy_widget_outputs`. Writes the file (atomically) only when something
+    changed; returns whether it did.
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    notebook = tidy_widget_outputs(nbformat.reads(text, as_version=4))
+    tidied = nbformat.writes(notebook)
+    tidied += "" if tidied.endswith("\n") else "\n"  # as nbformat.write ends a file
+    if tidied == text:
+        return False
+    atomic_write(Path(path), lambda name: Path(name).write_text(tidied, encoding="utf-8"))
+    return True
 
 
 def run_notebook(path: Path, *, in_place: bool = False, timeout_s: int = 900) -> float:
     """Execute one notebook top to bottom in its own folder; return the seconds it took.
 
     With ``in_place`` the executed notebook (fresh outputs, no widget state: see
-    :func:`strip_widget_state`) is written back, atomically, so that running the course
+    :func:`tidy_widget_outputs`) is written back, atomically, so that running the course
     twice leaves the same bytes.
     """
     notebook = nbformat.read(path, as_version=4)
@@ -121,7 +244,7 @@ def run_notebook(path: Path, *, in_place: bool = False, timeout_s: int = 900) ->
         coalesce_streams=True,  # one stream output per cell, however the kernel split the prints
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
-    strip_widget_state(notebook)
+    tidy_widget_outputs(notebook)
     if in_place:
         atomic_write(path, lambda name: nbformat.write(notebook, name))
     return time.perf_counter() - started
