@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # Idle OpenMP threads sleep instead of spinning: torch stays fast on a busy 2-core laptop.
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: install course test lab bench browser-check clean
+.PHONY: install course results test lab bench browser-check clean
 
 install: $(STAMP)
 
@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml
 
 course: install
 	$(BIN)/colorlib figures --in-place
+
+# Lesson 06's twelve runs (four losses, three seeds; about half an hour on 2 cores the
+# first time, seconds once runs/ holds them) and their scores, committed in results/.
+results: install
+	$(BIN)/python -m colorlib.lessons.loss_experiment --seeds 0 1 2
 
 test: install
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --doctest-modules colorlib tests notebooks

@@ -100,17 +100,19 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    # A lesson on a 2-core laptop CPU, offline, in minutes: the landscapes' training split,
-    # the frozen encoder's features computed once, the decoder trained on them.
+    # A lesson on a 2-core laptop CPU, offline, in minutes: the course's photos (landscapes
+    # and Caltech-101, split by photographer and category), the frozen encoder's features
+    # of 4 crops per photo computed once, the decoder trained on them for 3 epochs: about
+    # 3 minutes on 2 cores (benchmarks/train_quick_seeds.py).
     "quick": Profile(
         name="quick",
         input_size=64,
-        epochs=8,
+        epochs=3,
         batch_size=32,
         learning_rate=0.003,
         train_images=10_000,
         val_images=10_000,
-        data="landscapes",
+        data="course",
         device="cpu",
         num_workers=0,
         encoder_weights="released",
@@ -139,16 +141,16 @@ PROFILES: dict[str, Profile] = {
 #:
 #: - ``"ablation"``: lesson 04's ablations and extra seeds: a few epochs on one stored crop
 #:   per photo;
-#: - ``"loss_experiment"``: lesson 06's four losses over seeds. In the quick profile a
-#:   classification step costs about 16 MSE steps at 64 x 64 (262 logits per pixel against
-#:   2), so its runs train at 32 x 32 on one stored crop per photo for 2 epochs.
+#: - ``"loss_experiment"``: lesson 06's four losses over seeds: the main run's recipe
+#:   (a classification step scores at a quarter of the resolution and costs about 1.5
+#:   MSE steps: benchmarks/loss_speed.py).
 #:
 #: They are not :class:`Profile` fields: a field would become a flag of ``colorlib train``
 #: and part of every run's recipe, while these only say how the lessons build their runs.
 EXPERIMENTS: dict[str, dict[str, dict[str, int]]] = {
     "quick": {
         "ablation": {"epochs": 3, "views_per_photo": 1},
-        "loss_experiment": {"input_size": 32, "views_per_photo": 1, "epochs": 2},
+        "loss_experiment": {},
     },
     "paper": {
         "ablation": {"epochs": 3, "views_per_photo": 1},

@@ -35,6 +35,7 @@ __all__ = [
     "LOSS_VARIANTS",
     "loss_experiment_config",
     "train_or_reuse",
+    "has_finished_run",
 ]
 
 
@@ -90,7 +91,9 @@ def course_model_path(profile: Profile | None = None) -> Path:
 
 
 def loss_run_dir(loss: str, *, rebalance: bool = False, seed: int = 0, profile: Profile | None = None) -> Path:
-    """The folder of one of notebook 06's runs: ``<repo>/runs/<profile>-<loss>[-rebalanced]-seed<N>``.
+    """The folder of one of notebook 06's runs: ``<repo>/runs/<profile>-<loss>[-rebalanced]-seed<N>``,
+    except the MSE run of seed 0 when the experiment is the main run's recipe (the quick
+    profile): that is the main run, ``<repo>/runs/<profile>``.
 
     Its ``best.pth`` is what :func:`colorlib.load_pretrained` loads; e.g. the seed-0
     rebalanced classification model of the quick profile is
@@ -105,8 +108,10 @@ def loss_run_dir(loss: str, *, rebalance: bool = False, seed: int = 0, profile: 
         raise ValueError("loss_run_dir: class rebalancing applies to the classification loss only")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"loss_run_dir: expected a seed >= 0, got {seed!r}")
-    name = (profile or get_profile()).name
-    return run_dir(name).parent / f"{name}-{loss}{'-rebalanced' if rebalance else ''}-seed{seed}"
+    profile = profile or get_profile()
+    if loss == "mse" and seed == 0 and not experiment_settings(profile, "loss_experiment"):
+        return run_dir(profile.name)  # the experiment is the main run's recipe: its seed 0 is the main run
+    return run_dir(profile.name).parent / f"{profile.name}-{loss}{'-rebalanced' if rebalance else ''}-seed{seed}"
 
 
 #: Notebook 06's rows: name -> (loss, rebalance). Only the loss and the output head differ.
@@ -214,6 +219,22 @@ def train_or_reuse(
         return train(config, resume=True, progress=progress, log=log)
     say(f"{out.name}: reusing the finished run ({completed} epochs)")
     return _finished_run(checkpoint, last_path)
+
+
+def has_finished_run(config: TrainConfig) -> bool:
+    """Whether ``<config.out>`` holds the finished run of ``config``'s recipe: what
+    :func:`train_or_reuse` would only read (a folder that is not a run counts as no run)."""
+    out = Path(config.out)
+    if not (out / LAST_CHECKPOINT).exists() or not (out / BEST_CHECKPOINT).exists():
+        return False
+    try:
+        checkpoint = load_checkpoint(out / LAST_CHECKPOINT)
+    except ValueError:
+        return False
+    if TrainConfig.from_dict(checkpoint.get("config", {})).recipe() != config.recipe():
+        return False
+    completed, steps = int(checkpoint["epoch"]), int(checkpoint["step"])
+    return completed >= config.epochs or (config.max_steps is not None and steps >= config.max_steps)
 
 
 def _finished_run(checkpoint: dict, last_path: Path) -> TrainResult:

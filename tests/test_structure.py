@@ -36,7 +36,7 @@ CORE: tuple[str, ...] = (
 #: The lessons wing, lowest rank first (each may import any core module).
 LESSONS: tuple[str, ...] = (
     "plot", "layers", "color_space", "encoder_anatomy", "decoder_anatomy", "authors_checkpoints",
-    "training", "evaluation", "paper_figures", "dullness", "beyond_mse", "your_photos",
+    "training", "evaluation", "paper_figures", "dullness", "beyond_mse", "loss_experiment", "your_photos",
 )
 #: What no core module may import.
 BANNED_IN_CORE = ("matplotlib", "ipywidgets", "colorlib.lessons")
