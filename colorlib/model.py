@@ -181,6 +181,12 @@ class HintDecoder(nn.Sequential):
 
     Call: ``decoder(features, hints=None)``: features ``(N, 128, h, w)``, hints
     ``(N, 3, 8h, 8w)`` (None: no hint, a mask of zeros); output as :func:`make_decoder`'s.
+
+    >>> decoder = make_decoder(takes_hints=True).eval()
+    >>> features, hints = torch.rand(1, 128, 4, 4), torch.zeros(1, 3, 32, 32)
+    >>> hints[0, :2] = 50.0  # an ab map without a mask is no hint
+    >>> decoder(features, hints).shape, torch.equal(decoder(features, hints), decoder(features))
+    (torch.Size([1, 2, 32, 32]), True)
     """
 
     def forward(self, features: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
@@ -371,6 +377,11 @@ class ColorizationNet(nn.Module):
 
         Raises:
             ValueError: ``hints`` for a network that does not take them.
+
+        >>> net = ColorizationNet(takes_hints=True).eval()
+        >>> features = net.encode(torch.rand(1, 1, 32, 32))
+        >>> net.decode(features, torch.zeros(1, 3, 32, 32)).shape
+        torch.Size([1, 2, 32, 32])
         """
         if not self.takes_hints:
             if hints is not None:
