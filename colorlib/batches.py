@@ -5,7 +5,8 @@
 notes the files it had to skip (``_SkipLog``: grayscale photos have no color to learn,
 unreadable files are named in one warning). With a frozen encoder,
 :func:`encode_photos` computes the encoder's features once and ``_tensor_batches``
-serves them instead of photos.
+serves them instead of photos. ``_hinted_batches`` adds simulated colour hints to each
+batch's inputs, for a network that takes them.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from __future__ import annotations
 import warnings
 from typing import Callable, Iterator, Sequence
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from .data import CropBatch, collate_crops, rgb_batch_to_lightness_ab
 from .distributed import gather_objects
+from .hints import simulated_hint_maps
 from .model import ColorizationNet
 
 __all__ = ["make_loader", "encode_photos"]
@@ -105,6 +108,15 @@ def _photo_batches(loader: DataLoader, device: torch.device, channels_last: bool
 def _tensor_batches(loader: DataLoader, device: torch.device) -> Iterator[Batch]:
     for features, ab in loader:
         yield features.to(device, non_blocking=True).float(), ab.to(device, non_blocking=True).float()
+
+
+def _hinted_batches(batches: Iterator[Batch], *, seed: Sequence[int], first: int = 0) -> Iterator[tuple]:
+    """``((inputs, hints), ab)`` for each ``(inputs, ab)``: hints ``(N, 3, H, W)`` simulated from
+    ``ab`` (:func:`colorlib.hints.simulated_hint_maps`), batch ``i`` from the generator seeded
+    with ``[*seed, first + i]``: the same hints for the same seed and step on every run."""
+    for index, (inputs, ab) in enumerate(batches):
+        ab_maps, masks = simulated_hint_maps(ab, seed=np.random.default_rng([*seed, first + index]))
+        yield (inputs, torch.cat([ab_maps, masks], dim=1)), ab
 
 
 def encode_photos(

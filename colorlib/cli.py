@@ -279,6 +279,11 @@ def _colorize(args: argparse.Namespace) -> int:
         decoded = ahead.pop(path, None)
         return load_image(path, max_pixels=args.max_pixels) if decoded is None else decoded.result()
 
+    hints = None
+    if args.hints is not None:  # checked before the model loads: a bad entry is named at once
+        photo, hints = _photo_and_hints(args, read)
+        read = lambda path: photo  # noqa: E731 - the one photo, read once
+
     from .colorize_files import colorize_paths
     from .weights import load_pretrained
 
@@ -286,10 +291,14 @@ def _colorize(args: argparse.Namespace) -> int:
         model = load_pretrained(args.model, progress=False)
     except (ValueError, OSError) as error:
         raise UsageError(f"cannot load the model {args.model}: {error}") from error
+    if hints is not None and not model.takes_hints:
+        raise UsageError(f"--hints: the model {args.model} does not take colour hints (it was trained without them); "
+                         "use a checkpoint of `colorlib train --hints`")
     try:  # bad arguments are found here, before any photo is read
         outcomes = colorize_paths(
             args.inputs, args.output, model, input_size=args.input_size, recursive=args.recursive,
             output_format=args.format, max_pixels=args.max_pixels, temperature=args.temperature, read=read,
+            hints=hints,
         )
     except (ValueError, OSError) as error:
         raise UsageError(error) from error
@@ -301,6 +310,24 @@ def _colorize(args: argparse.Namespace) -> int:
             failures += 1
             _err("colorize", f"error: {outcome.error}")
     return 1 if failures else 0
+
+
+def _photo_and_hints(args: argparse.Namespace, read: Callable) -> tuple:
+    """The one photo of ``colorlib colorize --hints`` and its hints, read and checked (:func:`colorlib.hints.read_hints`)."""
+    from .hints import read_hints
+
+    if len(args.inputs) != 1 or args.inputs[0].is_dir():
+        raise UsageError("--hints: hints belong to one photo; give exactly one image file (not a folder)")
+    try:
+        photo = read(args.inputs[0])
+    except (ValueError, OSError) as error:
+        raise UsageError(f"{args.inputs[0]}: {error}") from error
+    try:
+        return photo, read_hints(args.hints, photo_height=photo.shape[0], photo_width=photo.shape[1])
+    except OSError as error:
+        raise UsageError(f"--hints: cannot read {args.hints}: {error.strerror or error}") from error
+    except ValueError as error:
+        raise UsageError(f"--hints: {error}") from error
 
 
 def _add_colorize(subparsers) -> None:
@@ -330,6 +357,11 @@ def _add_colorize(subparsers) -> None:
     parser.add_argument("--temperature", type=float, metavar="T",
                         help="annealed-mean temperature of a classification model, a number > 0 "
                              "(Zhang et al.: 0.38; lower is more vivid; default: the model's own)")
+    parser.add_argument("--hints", type=Path, metavar="HINTS.json",
+                        help='colour hints for the one photo IN, a JSON file: {"hints": [{"row": 10, "column": 20, '
+                             '"color": "#rrggbb" (or "ab": [a, b]), "patch": 3}, ...]}, points in pixels of the photo '
+                             "(row 0 at the top). Needs a model trained with `colorlib train --hints`; any other "
+                             "model is refused (exit status 2), as is a bad entry (named by its index)")
     parser.set_defaults(handler=_colorize)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +28,9 @@ from PIL import Image
 from torch import nn
 
 from .files import atomic_write
+from .hints import Hint
 from .images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, find_images, load_image
-from .inference import Upsampling, _check_options, _check_positive, _colorize_loaded, _image_sink, colorize_many
+from .inference import Upsampling, _check_hints, _check_options, _check_positive, _colorize_loaded, _image_sink, colorize_many
 
 __all__ = [
     "OutputFormat",
@@ -241,6 +242,7 @@ def colorize_paths(
     upsample: Upsampling = "bilinear",
     temperature: float | None = None,
     read: Callable[[Path], np.ndarray] | None = None,
+    hints: Sequence[Hint] | None = None,
 ) -> Iterator[ColorizeOutcome]:
     """Colorize image files and folders into ``out_dir``, one outcome per photo, in order.
 
@@ -273,6 +275,8 @@ def colorize_paths(
             reading thread; default ``load_image(path, max_pixels=max_pixels)``. The
             command passes one that takes photos it decoded while torch was loading.
             Its exceptions are reported like the default reader's.
+        hints: colour hints in pixels of the photo (:func:`colorlib.hints.read_hints`),
+            for a model that takes them; ``inputs`` must then be exactly one image file.
 
     Returns:
         An iterator of :class:`ColorizeOutcome`; the work happens as it is consumed.
@@ -280,21 +284,25 @@ def colorize_paths(
     Raises:
         ValueError: at the call, not later: bad ``input_size``/``output_format``/``workers``/
             ``max_pixels``/``temperature`` (or a temperature for a model without an
-            annealed mean), a model without ``input_size`` and no ``input_size``, or an
-            ``out_dir`` that is a file.
+            annealed mean), a model without ``input_size`` and no ``input_size``, an
+            ``out_dir`` that is a file, or hints for a model that does not take them or
+            for more (or less) than one image file.
     """
     input_size, upsample, temperature, max_pixels = _check_options(model, input_size, upsample, temperature, max_pixels)
+    hints = _check_hints(model, hints)
     workers = _check_positive(workers, "workers")
     if read is None:
         read = functools.partial(load_image, max_pixels=max_pixels)
     elif not callable(read):
         raise ValueError(f"read: expected a function path -> uint8 RGB array, got {type(read).__name__}")
     jobs = plan_outputs(inputs, out_dir, recursive=recursive, output_format=output_format)
+    if hints is not None and len(jobs) != 1:
+        raise ValueError(f"hints: hints belong to one photo; give exactly one image file, got {len(jobs)} inputs")
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"out_dir: expected a folder for the results, {out_dir} is a file")
     out_dir.mkdir(parents=True, exist_ok=True)
-    return _colorize_jobs(jobs, model, (input_size, upsample, temperature), read, workers)
+    return _colorize_jobs(jobs, model, (input_size, upsample, temperature), read, workers, hints)
 
 
 def _colorize_jobs(
@@ -303,6 +311,7 @@ def _colorize_jobs(
     options: tuple[int, str, float | None],
     read: Callable[[Path], np.ndarray],
     workers: int,
+    hints: Sequence[Hint] | None = None,
 ) -> Iterator[ColorizeOutcome]:
     """The work of :func:`colorize_paths` on checked arguments; ``options`` is (size, upsample, temperature)."""
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colorlib-read")
@@ -324,7 +333,7 @@ def _colorize_jobs(
     def colorize_read(index: int) -> Image.Image:
         # load_image checks a custom reader's answer; the photo lives only in this call and its bands
         rgb = load_image(reads.pop(index).result(), max_pixels=None)
-        return _colorize_loaded([rgb], model, *options, _image_sink, workers)[0]
+        return _colorize_loaded([rgb], model, *options, _image_sink, workers, hints=hints)[0]
 
     try:
         for index, job in enumerate(jobs):

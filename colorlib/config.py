@@ -70,6 +70,11 @@ class Profile:
             the crops are drawn once instead of every epoch, and each step costs only the
             decoder. Needs ``freeze_encoder``.
         views_per_photo: crops stored per photo with ``cache_features``.
+        hints: train a network that takes colour hints (Zhang et al. 2017): every step
+            draws fresh simulated hints from the batch's true colours (none for about 1
+            photo in 8, so it also learns to colorize alone), seeded by the run's seed
+            and the step; validation uses one fixed seeded set. A regression loss only
+            (mse or l1).
     """
 
     name: str
@@ -92,6 +97,7 @@ class Profile:
     score_downsample: int = 4
     cache_features: bool = False
     views_per_photo: int = 4
+    hints: bool = False
 
     def to_dict(self) -> dict:
         """The profile as a plain dict (for JSON files and checkpoints)."""

@@ -31,6 +31,13 @@ the enlarged a and b are made band by band too (the same numbers as
 its result nothing of full resolution is ever held. The bands are shared out to threads.
 ``benchmarks/colorize_speed.py`` measures this against scikit-image.
 
+**Colour hints.** A network trained with ``colorlib train --hints`` also takes the
+user's hints (:class:`colorlib.hints.Hint`, in pixels of the photo): :func:`colorize`
+and :func:`predict_ab` take ``hints=``, turned into the network's maps at its input size
+(:func:`colorlib.hints.hint_maps` with ``from_size``). :class:`HintColorizer` keeps the
+encoder's features of one photo, so that each new set of hints costs only the decoder
+and the full-resolution merge (a widget that updates as the user clicks).
+
 **Argument order.** Every function here takes the data first and the model second,
 ``(image, model, *, options)``, as :func:`colorlib.colorize_files.colorize_paths` does;
 options are keyword-only. Files and folders (the ``colorlib colorize`` command) and
@@ -51,6 +58,7 @@ from PIL import Image
 from torch import nn
 
 from .color import _F_THRESHOLD, _KAPPA_SLOPE, _RGB_FROM_XYZN, lab_to_network_input, lightness, target_to_ab
+from .hints import Hint, hint_maps
 from .images import DEFAULT_MAX_PIXELS, ImageSource, load_image, resize
 from .model import DOWNSAMPLING_FACTOR, ColorizationNet
 from .modelz import ModelZ
@@ -62,6 +70,7 @@ __all__ = [
     "replace_ab",
     "colorize",
     "colorize_many",
+    "HintColorizer",
 ]
 
 Upsampling = Literal["bilinear", "nearest"]
@@ -134,6 +143,30 @@ def _check_temperature(model: nn.Module, temperature: float | None) -> float | N
     return float(temperature)
 
 
+def _check_hints(model: nn.Module, hints: Sequence[Hint] | None) -> list[Hint] | None:
+    """``None``, or the hints as a list when ``model`` takes them (a ColorizationNet built with ``takes_hints``)."""
+    if hints is None:
+        return None
+    if not (isinstance(model, ColorizationNet) and model.takes_hints):
+        raise ValueError(
+            "hints: this model does not take colour hints (it was trained without them); use a model trained "
+            "with `colorlib train --hints`, or colorlib.propagation to spread hints over its colors"
+        )
+    hints = list(hints)
+    bad = next((i for i, hint in enumerate(hints) if not isinstance(hint, Hint)), None)
+    if bad is not None:
+        raise ValueError(f"hints: expected colorlib.hints.Hint objects, entry {bad} is {type(hints[bad]).__name__}")
+    return hints
+
+
+def _hint_input(hints: Sequence[Hint] | None, rgb_images: Sequence[np.ndarray], input_size: int) -> torch.Tensor | None:
+    """The network's hint maps ``(N, 3, size, size)`` (ab, mask) of the same hints on each photo, or ``None``."""
+    if hints is None:
+        return None
+    maps = [hint_maps(hints, height=input_size, width=input_size, from_size=rgb.shape[:2]) for rgb in rgb_images]
+    return torch.stack([torch.cat(pair) for pair in maps])
+
+
 def _check_options(
     model: nn.Module, input_size: int | None, upsample: str, temperature: float | None, max_pixels: int | None
 ) -> tuple[int, str, float | None, int | None]:
@@ -182,14 +215,16 @@ def _network_input(rgb_images: Sequence[np.ndarray], input_size: int) -> torch.T
     return lab_to_network_input(torch.from_numpy(lightness(small)))[:, None].contiguous()
 
 
-def _run_network(model: nn.Module, inputs: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+def _run_network(
+    model: nn.Module, inputs: torch.Tensor, temperature: float | None = None, hints: torch.Tensor | None = None
+) -> torch.Tensor:
     """``inputs`` L/100 (N, 1, s, s) -> ab (N, 2, s, s) in ab units, float32 on the CPU.
 
     A :class:`~colorlib.model.ColorizationNet` answers through its ``predict_ab`` (so a
     classification model gives ab too), :class:`~colorlib.modelz.ModelZ` through its own
     (L in 0..100); any other module is taken to map L/100 to ab targets ``(ab + 128) / 255``.
-    ``temperature`` (checked by :func:`_check_temperature`) goes to the first two.
-    The model runs in eval mode on its own device; its mode is restored afterwards.
+    ``temperature`` (checked by :func:`_check_temperature`) goes to the first two, ``hints``
+    (N, 3, s, s) (checked by :func:`_check_hints`) to a ColorizationNet. The model runs in eval mode on its own device; its mode is restored afterwards.
     """
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
@@ -200,7 +235,8 @@ def _run_network(model: nn.Module, inputs: torch.Tensor, temperature: float | No
         with torch.inference_mode():
             lightness_over_100 = inputs.to(device=device, dtype=dtype)
             if isinstance(model, ColorizationNet):
-                ab = model.predict_ab(lightness_over_100, temperature)
+                hints = None if hints is None else hints.to(device=device, dtype=dtype)
+                ab = model.predict_ab(lightness_over_100, temperature, hints=hints)
             elif isinstance(model, ModelZ):
                 ab = model.predict_ab(lightness_over_100 * 100.0, temperature)
             else:
@@ -362,6 +398,7 @@ def predict_ab(
     upsample: Upsampling = "bilinear",
     temperature: float | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    hints: Sequence[Hint] | None = None,
 ) -> np.ndarray:
     """The network's a and b for ``image``, at the image's own resolution.
 
@@ -378,13 +415,16 @@ def predict_ab(
             :class:`~colorlib.modelz.ModelZ`, a finite number > 0 (``None``: its own).
         max_pixels: an image file above this many pixels is refused before decoding
             (``None``: no limit); arrays are never refused.
+        hints: colour hints in pixels of the image, for a model that takes them (see
+            :func:`colorize`).
 
     Returns:
         float32 ``(H, W, 2)``: a and b in ab units (about -128..127).
     """
     input_size, upsample, temperature, max_pixels = _check_options(model, input_size, upsample, temperature, max_pixels)
+    hints = _check_hints(model, hints)
     rgb = load_image(image, max_pixels=max_pixels)
-    ab_small = _run_network(model, _network_input([rgb], input_size), temperature)[0]
+    ab_small = _run_network(model, _network_input([rgb], input_size), temperature, _hint_input(hints, [rgb], input_size))[0]
     height, width = rgb.shape[:2]
     ab = _EnlargedAb(ab_small, height, width, upsample).rows(0, height)
     return ab.permute(1, 2, 0).contiguous().numpy()
@@ -432,6 +472,7 @@ def colorize(
     upsample: Upsampling = "bilinear",
     temperature: float | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    hints: Sequence[Hint] | None = None,
 ) -> np.ndarray:
     """Colorize one image, at its own resolution and with its own lightness.
 
@@ -453,15 +494,35 @@ def colorize(
         max_pixels: an image file above this many pixels is refused before decoding
             (``None``: no limit; default :data:`~colorlib.images.DEFAULT_MAX_PIXELS`).
             An array or PIL image already in memory is never refused for its size.
+        hints: colour hints (:class:`colorlib.hints.Hint`) in pixels of the image, for a
+            model that takes them (``colorlib train --hints``; ``model.takes_hints``);
+            ``[]`` is "no hint", the model's automatic colors. ``None``: none given.
 
     Returns:
         uint8 ``(H, W, 3)`` RGB, 0..255.
 
     Raises:
         ValueError: a bad ``input_size``, ``upsample``, ``temperature`` or ``max_pixels``, a
-            model without ``input_size`` and none given; :class:`colorlib.images.ImageReadError`
-            (a ValueError) for an unreadable image.
+            model without ``input_size`` and none given, hints for a model that does not take
+            them or outside the image; :class:`colorlib.images.ImageReadError` (a ValueError)
+            for an unreadable image.
+
+    >>> from colorlib.model import ColorizationNet
+    >>> from colorlib.hints import Hint
+    >>> net = ColorizationNet(input_size=32, takes_hints=True)
+    >>> colorize(np.full((48, 64), 128, np.uint8), net, hints=[Hint(10, 20, (40.0, 0.0), patch_size=5)]).shape
+    (48, 64, 3)
+    >>> colorize(np.full((48, 64), 128, np.uint8), ColorizationNet(input_size=32), hints=[])
+    Traceback (most recent call last):
+    ...
+    ValueError: hints: this model does not take colour hints (it was trained without them); use a model trained with `colorlib train --hints`, or colorlib.propagation to spread hints over its colors
     """
+    if hints is not None:
+        input_size, upsample, temperature, max_pixels = _check_options(model, input_size, upsample, temperature, max_pixels)
+        hints = _check_hints(model, hints)
+        rgb = load_image(image, max_pixels=max_pixels)
+        return _colorize_loaded([rgb], model, input_size, upsample, temperature, _array_sink, torch.get_num_threads(),
+                                hints=hints)[0]
     return colorize_many(
         [image], model, input_size=input_size, upsample=upsample, temperature=temperature, max_pixels=max_pixels
     )[0]
@@ -475,14 +536,17 @@ def _colorize_loaded(
     temperature: float | None,
     make_sink: Callable[[np.ndarray], tuple[object, Callable[[int, np.ndarray], None]]],
     threads: int,
+    hints: Sequence[Hint] | None = None,
 ) -> list:
     """Run the network on a batch of uint8 RGB photos, already read, and merge each at full resolution.
 
     The arguments are checked already (:func:`_check_options`); ``make_sink(rgb)`` gives
     each photo's result and the function that stores its bands (:func:`_array_sink`,
-    :func:`_image_sink`). :mod:`colorlib.colorize_files` calls this too.
+    :func:`_image_sink`). ``hints`` (checked by :func:`_check_hints`) apply to every photo.
+    :mod:`colorlib.colorize_files` calls this too.
     """
-    ab_small = _run_network(model, _network_input(rgb_images, input_size), temperature)
+    hint_input = _hint_input(hints, rgb_images, input_size)
+    ab_small = _run_network(model, _network_input(rgb_images, input_size), temperature, hint_input)
     results = []
     for rgb, ab in zip(rgb_images, ab_small):
         height, width = rgb.shape[:2]
@@ -538,3 +602,74 @@ def colorize_many(
     if batch:
         results += _colorize_loaded(batch, model, input_size, upsample, temperature, _array_sink, threads)
     return results
+
+
+class HintColorizer:
+    """One photo colorized again and again with new hints: the encoder runs once.
+
+    The encoder's features of the photo (and its network input) are computed when the
+    object is made; each :meth:`colorize` runs only the decoder on them with the hints'
+    maps, enlarges the predicted ab and merges them with the photo's own lightness (what
+    a widget needs to answer every click at once). The same colors as
+    :func:`colorize` with the same hints.
+
+    Args:
+        image: any form :func:`colorlib.images.load_image` accepts, ``H`` x ``W`` pixels.
+        model: a :class:`~colorlib.model.ColorizationNet` that takes hints (``takes_hints``).
+        input_size, upsample, max_pixels: as for :func:`colorize`.
+
+    Raises:
+        ValueError: a model that does not take hints, or a bad option.
+
+    >>> from colorlib.model import ColorizationNet
+    >>> from colorlib.hints import Hint
+    >>> photo = np.full((48, 64), 128, np.uint8)
+    >>> colorizer = HintColorizer(photo, ColorizationNet(input_size=32, takes_hints=True))
+    >>> rgb = colorizer.colorize([Hint(10, 20, (40.0, 0.0), patch_size=5)])
+    >>> rgb.shape, rgb.dtype
+    ((48, 64, 3), dtype('uint8'))
+    """
+
+    def __init__(
+        self,
+        image: ImageSource,
+        model: ColorizationNet,
+        *,
+        input_size: int | None = None,
+        upsample: Upsampling = "bilinear",
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        self.input_size, self.upsample, _, max_pixels = _check_options(model, input_size, upsample, None, max_pixels)
+        _check_hints(model, [])
+        self.model = model
+        self.rgb = load_image(image, max_pixels=max_pixels)
+        parameter = next(model.parameters())
+        with torch.inference_mode():
+            lightness_over_100 = _network_input([self.rgb], self.input_size).to(parameter.device, parameter.dtype)
+            was_training = model.training
+            model.eval()
+            try:
+                self.features = model.encode(lightness_over_100)
+            finally:
+                model.train(was_training)
+
+    def predict_ab(self, hints: Sequence[Hint] = ()) -> torch.Tensor:
+        """The network's ab at its input size for these hints: float32 ``(2, size, size)`` on the CPU."""
+        hint_input = _hint_input(_check_hints(self.model, hints), [self.rgb], self.input_size)
+        parameter = next(self.model.parameters())
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.inference_mode():
+                output = self.model.decode(self.features, hint_input.to(parameter.device, parameter.dtype))
+                return self.model.output_to_ab(output)[0].float().cpu()
+        finally:
+            self.model.train(was_training)
+
+    def colorize(self, hints: Sequence[Hint] = ()) -> np.ndarray:
+        """The photo colorized with ``hints`` (in its pixels; none: the automatic colors): uint8 ``(H, W, 3)``."""
+        height, width = self.rgb.shape[:2]
+        result = np.empty(self.rgb.shape, dtype=np.uint8)
+        _merge(self.rgb, _EnlargedAb(self.predict_ab(hints), height, width, self.upsample).rows, _into_array(result),
+               torch.get_num_threads())
+        return result

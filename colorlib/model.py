@@ -18,6 +18,13 @@ Only the last convolution depends on the loss: 2 outputs (a and b) for the paper
 Q logits for a classification loss over Q colour bins (notebook 06). The decoding from
 the raw output to ab is the job of an :class:`OutputDecoder` (a loss from
 :mod:`colorlib.losses`); without one, the output is the paper's ``(ab + 128) / 255``.
+
+**A network that takes colour hints** (Zhang et al. 2017; ``ColorizationNet(takes_hints=True)``,
+:class:`HintDecoder`): the encoder is the same and stays frozen (it sees only ``L``); the
+user's hints, ``(N, 3, H, W)`` = the hinted ab and the mask of :func:`colorlib.hints.hint_maps`,
+are joined to the decoder, as 3 more input channels of its first convolution at each
+resolution (H/8, H/4, H/2; :func:`hints_at`). A mask of zeros is "no hint": the
+network then colorizes on its own, so one network does both.
 """
 
 from __future__ import annotations
@@ -36,7 +43,11 @@ __all__ = [
     "ENCODER_CHILDREN",
     "DOWNSAMPLING_FACTOR",
     "make_encoder",
+    "HINT_CHANNELS",
+    "HINT_AB_SCALE",
     "make_decoder",
+    "hints_at",
+    "HintDecoder",
     "pooled_decoder_output",
     "OutputDecoder",
     "ColorizationNet",
@@ -52,6 +63,10 @@ ENCODER_CHILDREN = 6
 #: 224 -> 28: the encoder halves the size three times (conv1, maxpool, layer2).
 DOWNSAMPLING_FACTOR = 8
 ENCODER_CHANNELS = 128
+#: The hint channels a hint network's decoder takes: the hinted a and b, and the mask.
+HINT_CHANNELS = 3
+#: The hinted ab are divided by this inside the network (-128..127 -> about -1..1).
+HINT_AB_SCALE = 128.0
 
 
 def make_encoder(resnet: nn.Module | None = None) -> nn.Sequential:
@@ -78,27 +93,117 @@ def make_encoder(resnet: nn.Module | None = None) -> nn.Sequential:
     return nn.Sequential(*children)
 
 
-def make_decoder(output_channels: int = 2) -> nn.Sequential:
+def make_decoder(output_channels: int = 2, *, takes_hints: bool = False) -> nn.Sequential:
     """The authors' up-sampling half: (N, 128, h, w) -> (N, output_channels, 8h, 8w), no output activation.
 
     ``output_channels`` is 2 (a and b) for the paper; a classification loss asks for one
     logit per colour bin. Only the last convolution changes.
+
+    ``takes_hints``: a :class:`HintDecoder`, the same layers with the first convolution of
+    each resolution (layers 0, 4 and 8) taking :data:`HINT_CHANNELS` more input channels;
+    its state dict has the same names, three of them with more input channels.
+
+    >>> make_decoder()(torch.zeros(1, 128, 4, 4)).shape
+    torch.Size([1, 2, 32, 32])
+    >>> make_decoder(takes_hints=True)[0]
+    Conv2d(131, 128, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
     """
-    return nn.Sequential(
-        nn.Conv2d(ENCODER_CHANNELS, 128, kernel_size=3, padding=1),
+    extra = HINT_CHANNELS if takes_hints else 0
+    layers = [
+        nn.Conv2d(ENCODER_CHANNELS + extra, 128, kernel_size=3, padding=1),
         nn.BatchNorm2d(128),
         nn.ReLU(),
         nn.Upsample(scale_factor=2),
-        nn.Conv2d(128, 64, kernel_size=3, padding=1),
+        nn.Conv2d(128 + extra, 64, kernel_size=3, padding=1),
         nn.BatchNorm2d(64),
         nn.ReLU(),
         nn.Upsample(scale_factor=2),
-        nn.Conv2d(64, 32, kernel_size=3, padding=1),
+        nn.Conv2d(64 + extra, 32, kernel_size=3, padding=1),
         nn.BatchNorm2d(32),
         nn.ReLU(),
         nn.Conv2d(32, output_channels, kernel_size=3, padding=1),
         nn.Upsample(scale_factor=2),
-    )
+    ]
+    return HintDecoder(*layers) if takes_hints else nn.Sequential(*layers)
+
+
+def hints_at(hints: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Hint maps at the network's input size, shrunk to one of the decoder's resolutions.
+
+    Each output pixel covers a ``f`` x ``f`` block of input pixels (``f = H / h``):
+
+    - its mask is the block's **maximum**: 1 when any pixel of the block is hinted, so that
+      a hint of one pixel at 224 x 224 is still a hint at 28 x 28 (an average would make it
+      1/64, hard to tell from no hint);
+    - its ab is the **mean over the block's hinted pixels** (the ab map averaged with the
+      mask as weights), divided by :data:`HINT_AB_SCALE`: the colour the user asked for,
+      not diluted by the unhinted pixels around it; 0 where nothing is hinted.
+
+    Args:
+        hints: float ``(N, 3, H, W)``: a and b in Lab units (about -128..127) and the mask
+            (1 hinted, 0 not), as :func:`colorlib.hints.hint_maps` gives them.
+        size: ``(h, w)``, dividing ``(H, W)`` by the same whole factor.
+
+    Returns:
+        float ``(N, 3, h, w)``: ``a / 128``, ``b / 128`` (0 where unhinted) and the mask.
+
+    >>> hints = torch.zeros(1, 3, 4, 4); hints[0, :, 0, 0] = torch.tensor([64.0, -32.0, 1.0])
+    >>> hints_at(hints, (2, 2))[0, :, 0, 0].tolist()
+    [0.5, -0.25, 1.0]
+    >>> hints_at(hints, (2, 2))[0, 2].tolist()
+    [[1.0, 0.0], [0.0, 0.0]]
+    """
+    if hints.ndim != 4 or hints.shape[1] != HINT_CHANNELS:
+        raise ValueError(f"hints_at: expected hints shaped (N, {HINT_CHANNELS}, H, W), got {tuple(hints.shape)}")
+    height, width = hints.shape[-2:]
+    factor = height // size[0]
+    if factor < 1 or size[0] * factor != height or size[1] * factor != width:
+        raise ValueError(f"hints_at: {height}x{width} hints do not shrink to {size[0]}x{size[1]} by a whole factor")
+    mask = hints[:, 2:]
+    ab = hints[:, :2] * mask
+    if factor > 1:
+        covered = F.avg_pool2d(mask, factor)
+        ab = F.avg_pool2d(ab, factor) / covered.clamp_min(1e-6)  # 0 / 1e-6 = 0 where nothing is hinted
+        mask = F.max_pool2d(mask, factor)
+    return torch.cat([ab / HINT_AB_SCALE, mask], dim=1)
+
+
+class HintDecoder(nn.Sequential):
+    """:func:`make_decoder`'s layers, with the hints joined at each resolution (``takes_hints=True``).
+
+    A convolution whose ``in_channels`` is :data:`HINT_CHANNELS` more than what reaches it
+    gets the hints shrunk to its resolution (:func:`hints_at`) concatenated after its input
+    channels: the first convolution at H/8 (the encoder's features), at H/4 and at H/2.
+
+    Why at each resolution and not only at the input: at H/8 a hint covers a block of 8 x 8
+    pixels; joined again at H/4 and H/2 the decoder can also place the colour where it
+    was asked for, at no cost worth counting (3 of 131, 131 and 67 input channels).
+
+    Call: ``decoder(features, hints=None)``: features ``(N, 128, h, w)``, hints
+    ``(N, 3, 8h, 8w)`` (None: no hint, a mask of zeros); output as :func:`make_decoder`'s.
+
+    >>> decoder = make_decoder(takes_hints=True).eval()
+    >>> features, hints = torch.rand(1, 128, 4, 4), torch.zeros(1, 3, 32, 32)
+    >>> hints[0, :2] = 50.0  # an ab map without a mask is no hint
+    >>> decoder(features, hints).shape, torch.equal(decoder(features, hints), decoder(features))
+    (torch.Size([1, 2, 32, 32]), True)
+    """
+
+    def forward(self, features: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+        batch, _, height, width = features.shape
+        if hints is None:
+            hints = features.new_zeros(batch, HINT_CHANNELS, DOWNSAMPLING_FACTOR * height, DOWNSAMPLING_FACTOR * width)
+        expected = (batch, HINT_CHANNELS, DOWNSAMPLING_FACTOR * height, DOWNSAMPLING_FACTOR * width)
+        if tuple(hints.shape) != expected:
+            raise ValueError(f"HintDecoder: expected hints shaped {expected} for features {tuple(features.shape)}, "
+                             f"got {tuple(hints.shape)}")
+        hints = hints.to(features.dtype)
+        x = features
+        for layer in self:
+            if isinstance(layer, nn.Conv2d) and layer.in_channels == x.shape[1] + HINT_CHANNELS:
+                x = torch.cat([x, hints_at(hints, tuple(x.shape[-2:]))], dim=1)
+            x = layer(x)
+        return x
 
 
 def pooled_decoder_output(decoder: nn.Sequential, features: torch.Tensor, *, pool: int) -> torch.Tensor:
@@ -168,12 +273,17 @@ class ColorizationNet(nn.Module):
         input_convention: ``"L/100"`` (colorlib) or ``"luma"`` (the authors' code fed
             ``skimage.color.rgb2gray``); recorded for what it says, the network takes
             any 0..1 lightness.
+        takes_hints: the decoder also takes colour hints (:class:`HintDecoder`); the
+            encoder is the same. ``False`` gives exactly the paper's network (the
+            authors' checkpoints load into it).
 
     Attribute ``input_normalisation``: ``None`` (the paper: ``L / 100`` goes in as it is) or
     ``(mean, std)``: the input is standardised first, as ImageNet's own preprocessing
     does (:data:`IMAGENET_GRAY`); an ablation of notebook 04.
 
-    Input: ``(N, 1, H, W)`` float, ``L / 100`` in 0..1, H and W divisible by 8.
+    Input: ``(N, 1, H, W)`` float, ``L / 100`` in 0..1, H and W divisible by 8; for a
+    network that takes hints, also ``hints=`` ``(N, 3, H, W)`` (ab in Lab units and the
+    mask, :func:`colorlib.hints.hint_maps`; ``None``: no hint).
     Output: ``(N, C, H, W)`` float: for the paper (C = 2) ab on the target scale
     ``(ab + 128) / 255`` (about 0..1; not clamped). :meth:`predict_ab` gives ab in ab
     units for any decoder.
@@ -185,10 +295,11 @@ class ColorizationNet(nn.Module):
         decoder: OutputDecoder | None = None,
         input_size: int | None = None,
         input_convention: str = "L/100",
+        takes_hints: bool = False,
     ) -> None:
         super().__init__()
         self.encoder = make_encoder()
-        self.decoder = make_decoder(2 if decoder is None else decoder.output_channels)
+        self.decoder = make_decoder(2 if decoder is None else decoder.output_channels, takes_hints=takes_hints)
         # A plain attribute, not a sub-module: the decoder's state lives in checkpoints'
         # own entry, so the state dict stays exactly the authors' layout.
         self.__dict__["output_decoder"] = decoder
@@ -204,13 +315,24 @@ class ColorizationNet(nn.Module):
         """``"mse"`` for the paper's output, else the decoder's name."""
         return "mse" if self.output_decoder is None else self.output_decoder.name
 
-    def predict_ab(self, lightness: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+    @property
+    def takes_hints(self) -> bool:
+        """Whether the decoder takes colour hints (:class:`HintDecoder`)."""
+        return isinstance(self.decoder, HintDecoder)
+
+    def predict_ab(
+        self, lightness: torch.Tensor, temperature: float | None = None, *, hints: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """``L / 100`` (N, 1, H, W) -> ab (N, 2, H, W) in ab units (about -128..127).
 
         Uses the model in whatever mode it is in; ``temperature`` is passed to a
-        classification decoder (the annealed mean) and must be ``None`` otherwise.
+        classification decoder (the annealed mean) and must be ``None`` otherwise;
+        ``hints`` as for the forward pass.
         """
-        output = self(lightness)
+        return self.output_to_ab(self(lightness, hints=hints), temperature)
+
+    def output_to_ab(self, output: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """The raw output (N, C, H, W) -> ab (N, 2, H, W) in ab units, as :meth:`predict_ab` decodes it."""
         if self.output_decoder is None:
             if temperature is not None:
                 raise ValueError("temperature applies to classification models only; this model regresses ab (MSE)")
@@ -249,7 +371,26 @@ class ColorizationNet(nn.Module):
             lightness = (lightness - mean) / std
         return self.encoder(lightness)
 
-    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+    def decode(self, features: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        """The decoder alone: the encoder's features ``(N, 128, h, w)`` (and, for a network
+        that takes hints, ``hints`` ``(N, 3, 8h, 8w)``) -> the raw output ``(N, C, 8h, 8w)``.
+
+        Raises:
+            ValueError: ``hints`` for a network that does not take them.
+
+        >>> net = ColorizationNet(takes_hints=True).eval()
+        >>> features = net.encode(torch.rand(1, 1, 32, 32))
+        >>> net.decode(features, torch.zeros(1, 3, 32, 32)).shape
+        torch.Size([1, 2, 32, 32])
+        """
+        if not self.takes_hints:
+            if hints is not None:
+                raise ValueError("hints: this network does not take colour hints (it was built without "
+                                 "takes_hints=True, trained without --hints)")
+            return self.decoder(features)
+        return self.decoder(features, hints)
+
+    def forward(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         if lightness.ndim != 4 or lightness.shape[1] != 1:
             raise ValueError(
                 "ColorizationNet: expected L/100 shaped (N, 1, H, W), "
@@ -261,7 +402,7 @@ class ColorizationNet(nn.Module):
                 f"ColorizationNet: height and width must be divisible by {DOWNSAMPLING_FACTOR}, "
                 f"got {height}x{width} (resize to 224x224, say)"
             )
-        return self.decoder(self.encode(lightness))
+        return self.decode(self.encode(lightness), hints)
 
 
 # --------------------------------------------------------------------------------------

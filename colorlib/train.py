@@ -19,7 +19,10 @@ Batches are pairs ``(inputs, ab)``: ``inputs`` is ``L / 100`` ``(N, 1, H, W)``, 
 ``cache_features``, the frozen encoder's output ``(N, 128, H/8, W/8)`` computed once for
 ``views_per_photo`` random crops of each photo (:func:`encode_photos`; only the decoder
 then runs, in training and in validation alike); ``ab`` is the true ab ``(N, 2, H, W)``
-in ab units. The loss (:mod:`colorlib.losses`) turns the network's raw output and the
+in ab units. With ``hints`` (a network that takes colour hints), ``inputs`` is the pair
+``(inputs, hints)``: hints ``(N, 3, H, W)`` simulated afresh from ``ab`` at every step
+(:func:`colorlib.hints.simulated_hint_maps`, seeded by the run's seed and the step), the
+same ones at every validation. The loss (:mod:`colorlib.losses`) turns the network's raw output and the
 true ab into a number.
 
 :func:`train` writes into its output folder (:mod:`colorlib.checkpointing`):
@@ -63,7 +66,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset, TensorDataset
 
-from .batches import Batch, _photo_batches, _SkipLog, _tensor_batches, encode_photos, make_loader
+from .batches import Batch, _hinted_batches, _photo_batches, _SkipLog, _tensor_batches, encode_photos, make_loader
 from .callbacks import Callback, LogLines, ProgressBars, StopOnDivergence
 from .checkpointing import (BEST_CHECKPOINT, HISTORY_FILE, HISTORY_FORMAT, LAST_CHECKPOINT, RunProgress,
                             load_checkpoint, restore_rng_states, rng_states, save_run_files)
@@ -178,6 +181,8 @@ class TrainConfig(TrainSettings):
             raise ValueError(f"score_downsample: expected one of {SCORE_DOWNSAMPLES}, got {self.score_downsample!r}")
         if self.rebalance and self.loss != "classification":
             raise ValueError("rebalance: class rebalancing applies to the classification loss only")
+        if self.hints and self.loss == "classification":
+            raise ValueError("hints: a network that takes hints trains with a regression loss (mse or l1), not classification")
         if self.cache_features and (not self.freeze_encoder or self.encoder_as_the_authors):
             raise ValueError("cache_features: the encoder's features can be stored only when the encoder is frozen "
                              "(with its batch norm in eval mode: not with encoder_as_the_authors)")
@@ -247,18 +252,13 @@ def _epoch_seed(seed: int, epoch: int, rank: int) -> int:
 
 
 # --------------------------------------------------------------------------------------
-# Baselines.
-# --------------------------------------------------------------------------------------
-
-
-# --------------------------------------------------------------------------------------
 # The loop, one piece at a time.
 # --------------------------------------------------------------------------------------
 
 
 def train_step(
     network: nn.Module,
-    inputs: torch.Tensor,
+    inputs: torch.Tensor | tuple[torch.Tensor, ...],
     ab: torch.Tensor,
     loss_fn: ColorLoss,
     optimizer: torch.optim.Optimizer,
@@ -272,15 +272,16 @@ def train_step(
             ``L / 100`` ``(N, 1, H, W)`` in 0..1, or only its decoder taking the encoder's
             features ``(N, 128, H/8, W/8)`` (``cache_features``); either may be wrapped in
             DDP or ``torch.compile``. Its output: ``(N, C, H, W)``, the loss's raw output.
-        inputs: what ``network`` takes, float32, on its device.
+        inputs: what ``network`` takes, float32, on its device; a tuple is passed as
+            separate arguments (``(features, hints)`` for a network that takes hints).
         ab: the true ab ``(N, 2, H, W)`` float32 in ab units, about -128..127.
         loss_fn: a loss of :mod:`colorlib.losses` (``make_loss("mse")`` is the paper's).
         optimizer: Adam over the trainable parameters, say.
         amp: run the forward pass under bfloat16 autocast (GPUs); the loss is computed
             in float32.
     """
-    with torch.autocast(device_type=inputs.device.type, dtype=torch.bfloat16, enabled=amp):
-        output = network(inputs)
+    with torch.autocast(device_type=ab.device.type, dtype=torch.bfloat16, enabled=amp):
+        output = network(*inputs) if isinstance(inputs, tuple) else network(inputs)
     loss = loss_fn(output.float(), ab)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -330,8 +331,8 @@ def validate(network: nn.Module, batches: Iterable[Batch], loss_fn: ColorLoss, *
     total, images = 0.0, 0
     with torch.inference_mode():
         for inputs, ab in batches:
-            with torch.autocast(device_type=inputs.device.type, dtype=torch.bfloat16, enabled=amp):
-                output = network(inputs)
+            with torch.autocast(device_type=ab.device.type, dtype=torch.bfloat16, enabled=amp):
+                output = network(*inputs) if isinstance(inputs, tuple) else network(inputs)
             total += float(loss_fn(output.float(), ab)) * len(ab)
             images += len(ab)
     network.train(was_training)
@@ -382,11 +383,15 @@ class _Training:
     progress: RunProgress
     skips: _SkipLog
 
-    def batches(self, loader: DataLoader) -> Iterator[Batch]:
-        """``(inputs, ab)`` on the device: stored features, or ``L / 100`` of the loader's photos."""
-        if self.config.cache_features:
-            return _tensor_batches(loader, self.device)
-        return _photo_batches(loader, self.device, self.channels_last, self.skips)
+    def batches(self, loader: DataLoader, *, step: int | None = None) -> Iterator[Batch]:
+        """``(inputs, ab)`` on the device: stored features, or ``L / 100`` of the loader's photos; with
+        ``hints``, ``((inputs, hints), ab)``, hints seeded by the step for training (the steps
+        from ``step``), the same every time for validation (``step=None``)."""
+        batches = (_tensor_batches(loader, self.device) if self.config.cache_features
+                   else _photo_batches(loader, self.device, self.channels_last, self.skips))
+        if not self.config.hints:
+            return batches
+        return _hinted_batches(batches, seed=(self.config.seed % 2**64, self.rank, int(step is None)), first=step or 0)
 
 
 def _output_folder(config: TrainConfig, *, resume: bool, overwrite: bool) -> Path:
@@ -418,7 +423,7 @@ def _model_and_data(config: TrainConfig, device: torch.device) -> tuple[Coloriza
     _seed_everything(config.seed)
     train_set, val_set = build_datasets(config.data, config.input_size, config.train_images, config.val_images, seed=config.seed)
     model = build_colorization_net(config.encoder_weights, freeze_encoder=config.freeze_encoder,
-                                   input_size=config.input_size)
+                                   input_size=config.input_size, takes_hints=config.hints)
     if config.input_normalisation:
         model.input_normalisation = IMAGENET_GRAY
     if config.cache_features:
@@ -522,7 +527,7 @@ def _train_steps(run: _Training, epoch: int, callbacks: Sequence[Callback]) -> t
     # Under DDP a process whose batch was all unreadable files skips a step; join() lets
     # the others finish the epoch without waiting for it.
     with run.ddp.join() if run.ddp is not None else nullcontext():
-        mean, images, steps = train_epoch(run.network, run.batches(run.train_loader), run.loss_fn, run.optimizer,
+        mean, images, steps = train_epoch(run.network, run.batches(run.train_loader, step=run.progress.step), run.loss_fn, run.optimizer,
                                           amp=run.amp, max_steps=remaining, on_step=on_step)
     run.progress.step += steps
     if run.device.type == "cuda":
@@ -573,7 +578,8 @@ def _checkpoint(run: _Training) -> dict:
         "rng": rng_states(),
         "config": config.to_dict(),
         "meta": {"input_size": config.input_size, "input_convention": "L/100", "loss": config.loss,
-                 "profile": config.name, "input_normalisation": model.input_normalisation},
+                 "profile": config.name, "input_normalisation": model.input_normalisation,
+                 "takes_hints": model.takes_hints},
         "loss_state": {k: (v.detach().cpu() if isinstance(v, torch.Tensor) else v) for k, v in run.loss_fn.state().items()},
     }
 
@@ -656,7 +662,8 @@ def _run_epochs(run: _Training, callbacks: Sequence[Callback]) -> TrainResult:
 
 class _DecoderOnly(nn.Module):
     """The decoder of a model as a module of its own: what learns, and is validated, on
-    stored encoder features ``(N, 128, H/8, W/8)`` (and what DDP wraps then).
+    stored encoder features ``(N, 128, H/8, W/8)`` (and hints ``(N, 3, H, W)`` for a network
+    that takes them; what DDP wraps then).
 
     For a classification loss scoring at ``1 / d`` of the resolution (``d`` even) it outputs
     the logits already pooled to ``(H/d, W/d)`` (:func:`colorlib.model.pooled_decoder_output`):
@@ -668,10 +675,10 @@ class _DecoderOnly(nn.Module):
         score_downsample = getattr(loss_fn, "score_downsample", 1)
         self.pool = score_downsample if score_downsample % 2 == 0 else 1
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         if self.pool > 1:
             return pooled_decoder_output(self.decoder, features, pool=self.pool)
-        return self.decoder(features)
+        return self.decoder(features) if hints is None else self.decoder(features, hints)
 
 
 def _with_loss(model: ColorizationNet, loss_fn: ColorLoss, config: TrainConfig) -> ColorizationNet:

@@ -232,9 +232,10 @@ def checkpoint_metadata(checkpoint: dict) -> dict:
     """What a colorlib training checkpoint says about its network.
 
     Returns:
-        ``{"input_size", "input_convention", "loss", "profile"}``. Checkpoints written
-        before this record existed give their config's ``input_size`` (``image_size`` in
-        colorlib 0.1) and ``"mse"``.
+        ``{"input_size", "input_convention", "loss", "profile", "takes_hints"}``.
+        Checkpoints written before this record existed give their config's ``input_size``
+        (``image_size`` in colorlib 0.1), ``"mse"`` and their config's ``hints`` (``False``
+        before hint networks existed).
     """
     meta = dict(checkpoint.get("meta") or {})
     config = checkpoint.get("config") or {}
@@ -242,6 +243,7 @@ def checkpoint_metadata(checkpoint: dict) -> dict:
     meta.setdefault("input_convention", "L/100")
     meta.setdefault("loss", config.get("loss", "mse"))
     meta.setdefault("profile", config.get("profile"))
+    meta.setdefault("takes_hints", bool(config.get("hints", False)))
     return meta
 
 
@@ -271,8 +273,9 @@ def load_pretrained(name_or_path: str | os.PathLike = "paper", *, progress: bool
         progress: show a progress bar while downloading.
 
     Returns:
-        The network, with ``input_size``, ``input_convention`` and (for a
-        classification model) its ``output_decoder`` set from the checkpoint.
+        The network, with ``input_size``, ``input_convention``, (for a classification
+        model) its ``output_decoder`` and (for a checkpoint of ``colorlib train --hints``)
+        a decoder that takes colour hints (``takes_hints``) set from the checkpoint.
 
     Raises:
         colorlib.hub.DownloadError: a named checkpoint is not cached and cannot be downloaded.
@@ -300,7 +303,7 @@ def load_pretrained(name_or_path: str | os.PathLike = "paper", *, progress: bool
         )
     net = ColorizationNet(
         freeze_encoder=True, decoder=decoder, input_size=meta.get("input_size"),
-        input_convention=meta.get("input_convention", "L/100"),
+        input_convention=meta.get("input_convention", "L/100"), takes_hints=bool(meta.get("takes_hints")),
     )
     if meta.get("input_normalisation"):
         net.input_normalisation = tuple(meta["input_normalisation"])
@@ -338,6 +341,7 @@ def build_colorization_net(
     decoder=None,
     input_size: int | None = None,
     download_timeout_s: float = 20.0,
+    takes_hints: bool = False,
 ) -> ColorizationNet:
     """A :class:`ColorizationNet` whose encoder starts from pretrained weights.
 
@@ -357,6 +361,7 @@ def build_colorization_net(
         decoder: the output decoder (a loss of :mod:`colorlib.losses`); ``None``: MSE.
         input_size: recorded on the model (the size it will be trained at).
         download_timeout_s: socket timeout for torchvision's download.
+        takes_hints: a decoder that also takes colour hints (:class:`~colorlib.model.HintDecoder`).
 
     Returns:
         A model in training mode; the decoder is randomly initialised.
@@ -365,7 +370,7 @@ def build_colorization_net(
         raise ValueError(
             f"encoder_weights: expected 'imagenet', 'released' or 'random', got {encoder_weights!r}"
         )
-    net = ColorizationNet(freeze_encoder=freeze_encoder, decoder=decoder, input_size=input_size)
+    net = ColorizationNet(freeze_encoder=freeze_encoder, decoder=decoder, input_size=input_size, takes_hints=takes_hints)
     if encoder_weights == "imagenet":
         try:
             net.encoder = make_encoder(_imagenet_resnet18(download_timeout_s))

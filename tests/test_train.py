@@ -213,7 +213,7 @@ def test_checkpoints_history_and_load_pretrained(tmp_path):
     assert not loaded.training
     # The checkpoint carries what the network needs: its input size, convention and loss.
     assert checkpoint["meta"] == {"input_size": 32, "input_convention": "L/100", "loss": "mse", "profile": "quick",
-                                  "input_normalisation": None}
+                                  "input_normalisation": None, "takes_hints": False}
     assert (loaded.input_size, loaded.input_convention, loaded.loss_name) == (32, "L/100", "mse")
     # The returned model is the last one; its validation loss is the last epoch's.
     _, val_set = build_datasets("samples", 32, 8, 4)
