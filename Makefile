@@ -25,7 +25,7 @@ course: install
 # Lesson 06's twelve runs (four losses, three seeds; about half an hour on 2 cores the
 # first time, seconds once runs/ holds them) and their scores, committed in results/.
 results: install
-	$(BIN)/python -m colorlib.lessons.loss_experiment --seeds 0 1 2
+	$(BIN)/python scripts/loss_experiment.py --seeds 0 1 2
 
 test: install
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --doctest-modules colorlib tests notebooks

@@ -50,6 +50,7 @@ widgets and lesson-only experiments live:
 - :mod:`~colorlib.lessons.paper_figures` (05): the paper's PDF and its Figures 1, 5, 6;
 - :mod:`~colorlib.lessons.dullness` (05): the toy experiment on MSE's averaging;
 - :mod:`~colorlib.lessons.beyond_mse` (06): bins drawn, modes, temperature and pixel widgets, the loss table;
+- :mod:`~colorlib.lessons.loss_experiment` (06): the four losses over seeds, scored; the results file;
 - :mod:`~colorlib.lessons.your_photos` (07): the photo colorizer widget;
 
 The names below are imported on first use (PEP 562), so ``colorlib --version`` and

@@ -8,7 +8,6 @@ notebook": no figure code lives twice. ``colorlib figures`` and ``make course`` 
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 from pathlib import Path
@@ -110,18 +109,20 @@ _REPR_NAME = re.compile(r"^([A-Za-z_]\w*)\(")
 _WIDGET_TRAITS = re.compile(r"\b(?:children=\(|layout=Layout\(|style=\w*Style\()")
 
 
-@functools.cache
-def _ipywidgets_names() -> frozenset[str]:
-    import ipywidgets
-
-    return frozenset(
-        name for name, value in vars(ipywidgets).items() if isinstance(value, type) and issubclass(value, ipywidgets.Widget)
-    ) | {"interactive"}
+#: ipywidgets' own classes, known by name (the core does not import ipywidgets).
+IPYWIDGETS_NAMES: frozenset[str] = frozenset({
+    "Accordion", "AppLayout", "BoundedFloatText", "BoundedIntText", "Box", "Button", "Checkbox", "ColorPicker",
+    "Combobox", "DatePicker", "Dropdown", "FileUpload", "FloatLogSlider", "FloatProgress", "FloatRangeSlider",
+    "FloatSlider", "FloatText", "GridBox", "GridspecLayout", "HBox", "HTML", "HTMLMath", "Image", "IntProgress",
+    "IntRangeSlider", "IntSlider", "IntText", "Label", "Output", "Password", "Play", "RadioButtons", "Select",
+    "SelectMultiple", "SelectionRangeSlider", "SelectionSlider", "Stack", "Tab", "TagsInput", "Text", "Textarea",
+    "ToggleButton", "ToggleButtons", "TwoByTwoLayout", "VBox", "Valid", "interactive",
+})
 
 
 def _is_widget_repr(text: str) -> bool:
     name = _REPR_NAME.match(text)
-    return bool(name) and (name.group(1) in _ipywidgets_names() or bool(_WIDGET_TRAITS.search(text)))
+    return bool(name) and (name.group(1) in IPYWIDGETS_NAMES or bool(_WIDGET_TRAITS.search(text)))
 
 
 def _plain_text(data: dict) -> str:

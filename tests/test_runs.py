@@ -90,15 +90,19 @@ def test_every_loss_run_has_its_own_folder_and_settings(clone):
     assert len(folders) == 8
     assert {f.name for f in folders if f.name.endswith("seed1")} == {
         "quick-mse-seed1", "quick-l1-seed1", "quick-classification-seed1", "quick-classification-rebalanced-seed1"}
+    # The quick experiment is the main run's recipe, so its MSE run of seed 0 is the main run.
+    assert EXPERIMENTS["quick"]["loss_experiment"] == {}
+    assert loss_run_dir("mse", seed=0, profile=quick) == course_model_path(quick).parent == clone / "runs" / "quick"
+    assert loss_experiment_config("mse", seed=0, profile=quick).recipe() == TrainConfig.from_profile(quick).recipe()
     for loss in LOSS_NAMES:
         settings = loss_experiment_config(loss, seed=3, profile=quick)
         assert (settings.loss, settings.seed, settings.rebalance) == (loss, 3, False)
-        changes = EXPERIMENTS["quick"]["loss_experiment"]
-        assert changes == {"input_size": 32, "views_per_photo": 1, "epochs": 2}
-        assert {k: getattr(settings, k) for k in changes} == changes
+        main_run = TrainConfig.from_profile(quick, loss=loss, seed=3).recipe()
+        assert settings.recipe() == main_run  # only the loss and seed differ from the main run
         assert Path(settings.out) == loss_run_dir(loss, seed=3, profile=quick)
     on_paper = loss_experiment_config("mse", profile=paper)
     assert (on_paper.input_size, on_paper.epochs) == (224, 100)  # the paper profile keeps its own settings
+    assert loss_run_dir("mse", seed=0, profile=paper) == clone / "runs" / "paper"  # the paper profile alike
 
 
 def test_every_experiment_changes_only_profile_fields_in_every_profile():

@@ -4,7 +4,7 @@ scored on Kodak24, the classifiers at two temperatures; and the file that keeps 
 Twelve runs (four losses, three seeds) take about half an hour on two cores, more than a
 lesson should make its reader wait. So the lesson trains seed 0 of each loss itself and
 reads the other seeds from ``results/loss_experiment-<profile>.json``, which
-``make results`` (``python -m colorlib.lessons.loss_experiment``) writes by training
+``make results`` (``scripts/loss_experiment.py``) writes by training
 or reusing every run. Each entry records the run's recipe: an entry whose recipe is not
 the current one is never used, and a run present in ``runs/`` always wins over the file.
 The lesson checks that its own seed 0 gives the file's numbers.
@@ -12,7 +12,6 @@ The lesson checks that its own seed 0 gives the file's numbers.
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -171,18 +170,3 @@ def write_results(path: Path, entries: dict[str, dict]) -> None:
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m colorlib.lessons.loss_experiment [--seeds 0 1 2]``: train or reuse every
-    run, score it, and write :func:`results_file`."""
-    parser = argparse.ArgumentParser(description="Train or reuse lesson 06's runs and write their scores.")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args = parser.parse_args(argv)
-    _, entries = loss_experiment(seeds=args.seeds, train=True, log=print)
-    write_results(results_file(), entries)
-    print(f"wrote {results_file().relative_to(repo_root() or Path.cwd()).as_posix()}")
-
-
-if __name__ == "__main__":
-    main()
