@@ -9,6 +9,7 @@ notebook": no figure code lives twice. ``colorlib figures`` and ``make course`` 
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -20,11 +21,14 @@ from .files import atomic_write
 
 __all__ = [
     "notebook_paths",
-    "REPOSITORY",
-    "INSTALL_CELL",
+    "BRANCH",
+    "github_repository",
+    "course_repository",
+    "install_cell",
     "colab_url",
     "binder_url",
     "badges",
+    "set_links",
     "WIDGET_NOTE",
     "is_widget_output",
     "static_twin_side",
@@ -59,36 +63,99 @@ def notebook_paths(folder: Path | None = None) -> list[Path]:
     return paths
 
 
-#: The course's public repository on GitHub (owner/name): the lessons' Colab and Binder
-#: links and their install cell point here.
-REPOSITORY = "colorlib-course/colorizing-grayscale-photographs"
+#: The branch the lessons' links and install cell point to.
 BRANCH = "main"
 
-#: The first code cell of every lesson: on Colab or Binder, install colorlib from the
-#: repository when it is missing; where it is installed (here, in CI) it does nothing.
-INSTALL_CELL = f"""\
-# On Colab or Binder: install colorlib when it is missing (does nothing where it is installed).
-import importlib.util, subprocess, sys
-if importlib.util.find_spec("colorlib") is None:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/{REPOSITORY}@{BRANCH}"])"""
+_GITHUB_REMOTE = re.compile(r"(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)([\w.-]+)/([\w.-]+?)(?:\.git)?/?")
 
 
-def colab_url(notebook: str) -> str:
-    """Open ``notebooks/<notebook>`` in Google Colab."""
-    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/notebooks/{notebook}"
+def github_repository(url: str | None) -> str | None:
+    """``owner/name`` of a GitHub remote URL, or ``None`` for any other URL (or none).
+
+    >>> github_repository("https://github.com/someone/colorizing-grayscale-photographs.git")
+    'someone/colorizing-grayscale-photographs'
+    >>> github_repository("git@github.com:someone/course.git"), github_repository("/home/me/course")
+    ('someone/course', None)
+    """
+    match = _GITHUB_REMOTE.fullmatch((url or "").strip())
+    return f"{match.group(1)}/{match.group(2)}" if match else None
 
 
-def binder_url(notebook: str) -> str:
-    """Open ``notebooks/<notebook>`` on mybinder.org (built from environment.yml)."""
-    return f"https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}?labpath=notebooks%2F{notebook}"
+def course_repository(root: Path | None = None) -> str | None:
+    """The GitHub repository (``owner/name``) this checkout was cloned from: its ``origin``
+    remote, so that a fork's lessons link to the fork. ``None`` where there is no GitHub
+    remote (no git, no remote, a local clone): then the lessons carry no Colab or Binder link."""
+    root = root or repo_root()
+    if root is None:
+        return None
+    try:
+        found = subprocess.run(["git", "-C", str(root), "config", "--get", "remote.origin.url"],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return github_repository(found.stdout)
 
 
-def badges(notebook: str) -> str:
-    """The Markdown line with the "Open in Colab" and "Binder" badges of one lesson."""
+def install_cell(repository: str | None) -> str:
+    """The first code cell of every lesson. With a GitHub ``repository``: on Colab or Binder,
+    install colorlib from it when it is missing (where it is installed, as here and in CI, it
+    does nothing). Without one: say how to install the course, and stop if it is missing."""
+    if repository is None:
+        return (
+            "# colorlib comes with the course's repository: `make install` there (pip install -e .).\n"
+            "import importlib.util\n"
+            "if importlib.util.find_spec(\"colorlib\") is None:\n"
+            "    raise ModuleNotFoundError(\"colorlib is not installed: run `make install` in the course's folder\")"
+        )
     return (
-        f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook)}) "
-        f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder_url(notebook)})"
+        "# On Colab or Binder: install colorlib when it is missing (does nothing where it is installed).\n"
+        "import importlib.util, subprocess, sys\n"
+        "if importlib.util.find_spec(\"colorlib\") is None:\n"
+        f"    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"git+https://github.com/{repository}@{BRANCH}\"])"
     )
+
+
+def colab_url(notebook: str, *, repository: str) -> str:
+    """Open ``notebooks/<notebook>`` of ``repository`` (``owner/name``) in Google Colab."""
+    return f"https://colab.research.google.com/github/{repository}/blob/{BRANCH}/notebooks/{notebook}"
+
+
+def binder_url(notebook: str, *, repository: str) -> str:
+    """Open ``notebooks/<notebook>`` of ``repository`` on mybinder.org (built from environment.yml)."""
+    return f"https://mybinder.org/v2/gh/{repository}/{BRANCH}?labpath=notebooks%2F{notebook}"
+
+
+def badges(notebook: str, *, repository: str | None) -> str:
+    """The Markdown line with the "Open in Colab" and "Binder" badges of one lesson; empty
+    without a GitHub ``repository``."""
+    if repository is None:
+        return ""
+    return (
+        f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook, repository=repository)}) "
+        f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder_url(notebook, repository=repository)})"
+    )
+
+
+_BADGE_LINE = re.compile(r"^\[!\[Open in Colab\].*$\n?\n?", re.M)
+_INSTALL_HEADS = ("# On Colab or Binder: install colorlib", "# colorlib comes with the course's repository")
+
+
+def set_links(notebook: nbformat.NotebookNode, name: str, *, repository: str | None) -> nbformat.NotebookNode:
+    """Point a lesson's badges (under its title) and install cell (its first code cell) to
+    ``repository``, or drop the badges and use the offline install cell where it is ``None``.
+    Only a lesson (``NN_<name>.ipynb``, not a solutions notebook) gets badges; notebooks
+    without a title cell or install cell are left as they are."""
+    cells = notebook.cells
+    lesson = re.fullmatch(r"\d\d_\w+\.ipynb", name) is not None and not name.endswith("_solutions.ipynb")
+    if lesson and cells and cells[0].cell_type == "markdown" and cells[0].source.startswith("# "):
+        title, _, rest = cells[0].source.partition("\n\n")
+        rest = _BADGE_LINE.sub("", rest, count=1)
+        line = badges(name, repository=repository)
+        cells[0].source = f"{title}\n\n{line}\n\n{rest}" if line else f"{title}\n\n{rest}"
+    first_code = next((cell for cell in cells if cell.cell_type == "code"), None)
+    if first_code is not None and first_code.source.startswith(_INSTALL_HEADS):
+        first_code.source = install_cell(repository)
+    return notebook
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -230,11 +297,13 @@ def tidy_notebook(path: Path) -> bool:
 def run_notebook(path: Path, *, in_place: bool = False, timeout_s: int = 900) -> float:
     """Execute one notebook top to bottom in its own folder; return the seconds it took.
 
-    With ``in_place`` the executed notebook (fresh outputs, no widget state: see
-    :func:`tidy_widget_outputs`) is written back, atomically, so that running the course
+    The lesson's links first point to this checkout's GitHub remote, or go where it has
+    none (:func:`set_links`). With ``in_place`` the executed notebook (fresh outputs, no
+    widget state: see :func:`tidy_widget_outputs`) is written back, atomically, so that running the course
     twice leaves the same bytes.
     """
     notebook = nbformat.read(path, as_version=4)
+    set_links(notebook, path.name, repository=course_repository())
     started = time.perf_counter()
     NotebookClient(
         notebook,

@@ -12,9 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from colorlib.course import INSTALL_CELL, badges, notebook_paths
+from colorlib.course import badges, course_repository, install_cell, notebook_paths, set_links
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 LESSONS = notebook_paths(NOTEBOOKS)
@@ -37,23 +38,59 @@ def test_a_lesson_opens_with_links_objectives_prerequisites_and_time(lesson):
     cells = _cells(lesson)
     top = _text(cells[0])
     assert cells[0]["cell_type"] == "markdown" and top.startswith("# ")
-    assert badges(lesson.name) in top
+    assert badges(lesson.name, repository=_linked_repository(lesson)) in top
     objectives = re.search(r"\*\*What you will learn\*\*\n((?:- .*\n?)+)", top)
     assert objectives and 3 <= len(objectives.group(1).strip().splitlines()) <= 5
     assert "**You need:**" in top and re.search(r"\*\*Time:\*\* about \d+ minutes", top)
 
 
+def _linked_repository(lesson: Path) -> str | None:
+    """The GitHub repository a committed lesson's Colab badge points to, or None without badges."""
+    found = re.search(r"colab\.research\.google\.com/github/([\w.-]+/[\w.-]+)/blob/", _text(_cells(lesson)[0]))
+    return found.group(1) if found else None
+
+
+def test_every_lesson_links_to_the_same_repository_or_none():
+    # make course points the links at the checkout's GitHub remote (a fork gets its own) and
+    # leaves them out where there is none; the committed lessons agree with each other.
+    assert len({_linked_repository(lesson) for lesson in LESSONS}) == 1
+    assert "colorlib-course/colorizing-grayscale-photographs" not in {_linked_repository(l) for l in LESSONS}
+
+
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name[:2])
 def test_the_first_code_cell_installs_colorlib_only_where_it_is_missing(lesson):
     first_code = next(cell for cell in _cells(lesson) if cell["cell_type"] == "code")
-    assert _text(first_code) == INSTALL_CELL
+    assert _text(first_code) == install_cell(_linked_repository(lesson))
 
 
-def test_the_install_cell_does_nothing_where_colorlib_is_installed():
+@pytest.mark.parametrize("repository", ["someone/course", None])
+def test_the_install_cell_does_nothing_where_colorlib_is_installed(repository):
     # pip would fail here (no network to GitHub): the cell must not call it at all.
     guard = "import subprocess\ndef refuse(*a, **k):\n    raise SystemExit('pip was called')\nsubprocess.check_call = refuse\n"
-    finished = subprocess.run([sys.executable, "-c", guard + INSTALL_CELL], capture_output=True, text=True)
+    finished = subprocess.run([sys.executable, "-c", guard + install_cell(repository)], capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
+
+
+def test_links_follow_the_remote_and_vanish_without_one(tmp_path):
+    lesson = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 09 · A lesson\n\n[![Open in Colab](x)](y) [![Binder](z)](w)\n\nText."),
+        nbformat.v4.new_code_cell(install_cell("old/place")),
+    ])
+    set_links(lesson, "09_a_lesson.ipynb", repository="fork/course")
+    assert lesson.cells[0].source == f"# 09 · A lesson\n\n{badges('09_a_lesson.ipynb', repository='fork/course')}\n\nText."
+    assert "colab.research.google.com/github/fork/course/blob/main/notebooks/09_a_lesson.ipynb" in lesson.cells[0].source
+    assert "git+https://github.com/fork/course@main" in lesson.cells[1].source
+    set_links(lesson, "09_a_lesson.ipynb", repository=None)
+    assert lesson.cells[0].source == "# 09 · A lesson\n\nText."
+    assert lesson.cells[1].source == install_cell(None) and "github" not in lesson.cells[1].source
+    set_links(lesson, "09_a_lesson.ipynb", repository="fork/course")  # and back
+    assert "colab.research.google.com/github/fork/course/blob/main" in lesson.cells[0].source
+    # The remote of a real checkout: a GitHub URL gives owner/name, a local path none.
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "notebooks").mkdir()
+    assert course_repository(tmp_path) is None
+    subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", "https://github.com/fork/course.git"], check=True)
+    assert course_repository(tmp_path) == "fork/course"
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name[:2])
