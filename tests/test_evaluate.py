@@ -13,7 +13,7 @@ from PIL import Image
 from colorlib import cli, evaluate, metrics
 from colorlib.color import lab_to_rgb, rgb_to_lab
 from colorlib.config import get_profile
-from colorlib.datasets import landscapes_split
+from colorlib.splits import course_photos_split, evenly_spaced
 from colorlib.images import load_image
 from colorlib.lessons import dullness, evaluation
 from colorlib.model import ColorizationNet
@@ -59,9 +59,9 @@ def test_mean_ab_by_hand_and_the_constant_baseline():
 
 
 @pytest.mark.needs_data
-def test_training_mean_ab_of_the_quick_profile_is_the_landscapes_training_mean():
+def test_training_mean_ab_of_the_quick_profile_is_the_course_photos_training_mean():
     a, b = evaluate.training_mean_ab(get_profile("quick"), max_images=20)
-    files = landscapes_split()[0][:20]
+    files = evenly_spaced(course_photos_split()[0], count=20)  # landscapes and Caltech-101 in their shares
     pixels = np.concatenate([metrics.ab_of(load_image(path)).reshape(-1, 2) for path in files])
     assert (a, b) == pytest.approx(tuple(pixels.mean(axis=0)))
 

@@ -82,7 +82,8 @@ def test_config_comes_from_the_profile_with_overrides(tmp_path):
     quick = TrainConfig.from_profile("quick", epochs=None, learning_rate=0.002)
     assert quick.encoder_weights == "released" and quick.learning_rate == 0.002
     assert quick.epochs == PROFILES["quick"].epochs  # None leaves the profile's value
-    assert (quick.data, quick.cache_features, quick.loss) == ("landscapes", True, "mse")
+    assert (quick.data, quick.cache_features, quick.loss) == ("course", True, "mse")
+    assert (quick.input_size, quick.views_per_photo, quick.epochs, quick.score_downsample) == (64, 4, 3, 4)
     assert Path(quick.out).parts[-2:] == ("runs", "quick")
     # A run's configuration is its profile plus run settings: no field is restated.
     assert isinstance(quick, Profile) and quick.profile == "quick"
@@ -139,7 +140,7 @@ def test_recipe_leaves_out_the_machine_settings():
                                      channels_last=True)
     assert moved.recipe() == base.recipe() and moved.to_dict() != base.to_dict()
     assert set(base.to_dict()) - set(base.recipe()) == MACHINE_FIELDS
-    for change in ({"learning_rate": 0.01}, {"seed": 1}, {"epochs": 3}, {"views_per_photo": 2}, {"max_steps": 5}):
+    for change in ({"learning_rate": 0.01}, {"seed": 1}, {"epochs": 5}, {"views_per_photo": 2}, {"max_steps": 5}):
         assert TrainConfig.from_profile("quick", out="runs/a", **change).recipe() != base.recipe(), change
 
 
