@@ -435,7 +435,7 @@ def _model_and_data(config: TrainConfig, device: torch.device) -> tuple[Coloriza
 
 
 #: The last run's stored features and what decided them: a run in the same process with
-#: the same photos, crops and encoder (lesson 07's losses of one seed) reuses them.
+#: the same photos, crops and encoder (lesson 06's losses of one seed) reuses them.
 _LAST_STORED_FEATURES: dict[tuple, tuple[TensorDataset, TensorDataset]] = {}
 
 
@@ -447,16 +447,17 @@ def _stored_features(config: TrainConfig, model: ColorizationNet, train_set: Dat
     Only the named data sets (a folder may change between runs) are kept. The key holds
     the seed, which decides the crops and a random encoder's weights. The encoding
     forks the random generator, so reusing it changes nothing that follows."""
-    if config.data not in NAMED_DATA:  # a folder may change between runs: encode it afresh
+    def encode() -> tuple[TensorDataset, TensorDataset]:
         return (encode_photos(model, train_set, views=config.views_per_photo, seed=config.seed, device=device),
                 encode_photos(model, val_set, views=1, device=device))
+
+    if config.data not in NAMED_DATA:  # a folder may change between runs: encode it afresh
+        return encode()
     key = (config.data, config.input_size, config.train_images, config.val_images, config.views_per_photo,
            config.seed, config.encoder_weights, config.input_normalisation, str(device))
     if key not in _LAST_STORED_FEATURES:
         _LAST_STORED_FEATURES.clear()  # one entry: a few hundred MB at most
-        encoded_train = encode_photos(model, train_set, views=config.views_per_photo, seed=config.seed, device=device)
-        encoded_val = encode_photos(model, val_set, views=1, device=device)
-        _LAST_STORED_FEATURES[key] = (encoded_train, encoded_val)
+        _LAST_STORED_FEATURES[key] = encode()
     return _LAST_STORED_FEATURES[key]
 
 
