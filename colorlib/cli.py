@@ -61,7 +61,7 @@ def _image_side(text: str) -> int:
 
 def _figures(args: argparse.Namespace) -> int:
     from .config import PROFILE_ENV, get_profile
-    from .course import notebook_paths, run_notebook
+    from .course import notebook_paths, read_lesson_times, readme_with_times, run_notebook, write_lesson_times
 
     if args.profile:
         os.environ[PROFILE_ENV] = args.profile  # the notebook kernels inherit it; this process ends soon
@@ -72,10 +72,21 @@ def _figures(args: argparse.Namespace) -> int:
     if args.only:
         paths = [p for p in paths if any(p.name.startswith(prefix) for prefix in args.only)]
     print(f"profile: {get_profile().name}; {len(paths)} notebooks", flush=True)
+    folder = paths[0].parent if paths else None
+    # Lesson times are recorded only for the course's own run (in place, the default profile).
+    times = read_lesson_times(folder) if args.in_place and folder is not None and get_profile().name == "quick" else None
     for path in paths:
         print(f"running {path.name} ...", flush=True)
-        seconds = run_notebook(path, in_place=args.in_place)
+        seconds = run_notebook(path, in_place=args.in_place, times=times)
         print(f"  {path.name}: {seconds:.0f} s", flush=True)
+        if times is not None:
+            write_lesson_times(folder, times)
+    readme = folder.parent / "README.md" if times is not None else None
+    if readme is not None and readme.exists():
+        text = readme.read_text(encoding="utf-8")
+        updated = readme_with_times(text, times)
+        if updated != text:
+            readme.write_text(updated, encoding="utf-8")
     return 0
 
 

@@ -8,6 +8,7 @@ notebook": no figure code lives twice. ``colorlib figures`` and ``make course`` 
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -37,6 +38,14 @@ __all__ = [
     "strip_widget_state",
     "tidy_notebook",
     "run_notebook",
+    "LESSON_TIMES_FILE",
+    "read_lesson_times",
+    "write_lesson_times",
+    "record_run_time",
+    "duration_text",
+    "time_line",
+    "set_time_line",
+    "readme_with_times",
 ]
 
 
@@ -294,13 +303,16 @@ def tidy_notebook(path: Path) -> bool:
     return True
 
 
-def run_notebook(path: Path, *, in_place: bool = False, timeout_s: int = 900) -> float:
+def run_notebook(path: Path, *, in_place: bool = False, timeout_s: int = 900,
+                 times: dict[str, dict[str, float]] | None = None) -> float:
     """Execute one notebook top to bottom in its own folder; return the seconds it took.
 
     The lesson's links first point to this checkout's GitHub remote, or go where it has
     none (:func:`set_links`). With ``in_place`` the executed notebook (fresh outputs, no
     widget state: see :func:`tidy_widget_outputs`) is written back, atomically, so that running the course
-    twice leaves the same bytes.
+    twice leaves the same bytes. With ``times`` (:func:`read_lesson_times`), a lesson's
+    measured time is recorded there (:func:`record_run_time`) and its "**Time:**" line
+    rewritten from it (:func:`set_time_line`); solutions notebooks are not timed.
     """
     notebook = nbformat.read(path, as_version=4)
     set_links(notebook, path.name, repository=course_repository())
@@ -314,7 +326,138 @@ def run_notebook(path: Path, *, in_place: bool = False, timeout_s: int = 900) ->
         coalesce_streams=True,  # one stream output per cell, however the kernel split the prints
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
+    seconds = time.perf_counter() - started
     tidy_widget_outputs(notebook)
+    if times is not None and not path.stem.endswith("_solutions"):
+        record_run_time(times, path.stem, seconds)
+        set_time_line(notebook, times[path.stem])
     if in_place:
         atomic_write(path, lambda name: nbformat.write(notebook, name))
-    return time.perf_counter() - started
+    return seconds
+
+
+# --------------------------------------------------------------------------------------
+# How long each lesson takes: one file, read by the lesson headers and README.
+# --------------------------------------------------------------------------------------
+
+#: The one place a lesson's time is written, in the notebooks folder: per lesson (file
+#: stem), ``study_minutes`` (an estimate for reading and the exercises, set by hand) and
+#: ``run_seconds`` (measured by ``make course``). The lessons' "**Time:**" lines and
+#: README's lesson table are written from it.
+LESSON_TIMES_FILE = "lesson_times.json"
+_TIMES_FORMAT = "colorlib-lesson-times-v1"
+#: A measured time replaces the stored one only when it moves by more than this share,
+#: so that running the course twice leaves the file, the headers and README unchanged.
+RUN_TIME_TOLERANCE = 0.25
+
+
+def read_lesson_times(folder: Path) -> dict[str, dict[str, float]]:
+    """The lessons' times from ``folder / LESSON_TIMES_FILE``: ``{stem: {"study_minutes",
+    "run_seconds"}}``; empty when there is no file.
+
+    Raises:
+        ValueError: a file that is not a lesson-times file.
+    """
+    path = Path(folder) / LESSON_TIMES_FILE
+    if not path.exists():
+        return {}
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(document, dict) or document.get("format") != _TIMES_FORMAT:
+        raise ValueError(f"{path}: expected a lesson-times file (format {_TIMES_FORMAT!r})")
+    return {stem: dict(entry) for stem, entry in document["lessons"].items()}
+
+
+def write_lesson_times(folder: Path, times: dict[str, dict[str, float]]) -> None:
+    """Write ``times`` (as :func:`read_lesson_times` returns them) to ``folder / LESSON_TIMES_FILE``, sorted."""
+    document = {"format": _TIMES_FORMAT,
+                "lessons": {stem: {key: times[stem][key] for key in sorted(times[stem])} for stem in sorted(times)}}
+    text = json.dumps(document, indent=1) + "\n"
+    atomic_write(Path(folder) / LESSON_TIMES_FILE, lambda name: Path(name).write_text(text, encoding="utf-8"))
+
+
+def record_run_time(times: dict[str, dict[str, float]], stem: str, seconds: float, *,
+                    tolerance: float = RUN_TIME_TOLERANCE) -> bool:
+    """Store a measured run time of lesson ``stem`` in ``times`` if it differs from the stored
+    one by more than ``tolerance`` (a share); return whether it was stored.
+
+    >>> times = {"01_lab": {"study_minutes": 45, "run_seconds": 100}}
+    >>> record_run_time(times, "01_lab", 110), times["01_lab"]["run_seconds"]
+    (False, 100)
+    >>> record_run_time(times, "01_lab", 140.4), times["01_lab"]["run_seconds"]
+    (True, 140)
+    """
+    if not seconds >= 0:
+        raise ValueError(f"record_run_time: expected seconds >= 0, got {seconds!r}")
+    entry = times.setdefault(stem, {})
+    stored = entry.get("run_seconds")
+    if stored is not None and abs(seconds - stored) <= tolerance * max(stored, 1):
+        return False
+    entry["run_seconds"] = int(round(seconds))
+    return True
+
+
+def duration_text(seconds: float) -> str:
+    """A run time as a reader wants it.
+
+    >>> duration_text(42), duration_text(75), duration_text(400)
+    ('under a minute', 'about 1 minute', 'about 7 minutes')
+    """
+    if seconds < 60:
+        return "under a minute"
+    minutes = round(seconds / 60)
+    return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def time_line(entry: dict[str, float]) -> str:
+    """A lesson header's "**Time:**" line from its :func:`read_lesson_times` entry.
+
+    >>> time_line({"study_minutes": 45, "run_seconds": 95})
+    '**Time:** about 45 minutes to study; the notebook runs in about 2 minutes on a 2-core CPU (measured by `make course`).'
+    """
+    study, run = entry.get("study_minutes"), entry.get("run_seconds")
+    parts = [f"about {study:g} minutes to study" if study is not None else None,
+             f"the notebook runs in {duration_text(run)} on a 2-core CPU (measured by `make course`)" if run is not None else None]
+    return "**Time:** " + "; ".join(part for part in parts if part) + "."
+
+
+_TIME_PARAGRAPH = re.compile(r"^\*\*Time:\*\*.*?(?=\n\n|\Z)", re.S | re.M)
+
+
+def set_time_line(notebook: nbformat.NotebookNode, entry: dict[str, float] | None) -> nbformat.NotebookNode:
+    """Replace the "**Time:**" paragraph of a lesson's first cell with :func:`time_line`
+    (added at the end of the cell where there is none); nothing without an ``entry``."""
+    cells = notebook.cells
+    if not entry or not cells or cells[0].cell_type != "markdown":
+        return notebook
+    line = time_line(entry)
+    source = cells[0].source
+    cells[0].source = (_TIME_PARAGRAPH.sub(lambda _: line, source, count=1) if _TIME_PARAGRAPH.search(source)
+                       else f"{source.rstrip()}\n\n{line}")
+    return notebook
+
+
+def readme_with_times(text: str, times: dict[str, dict[str, float]]) -> str:
+    """README's text with the "time" cell of each lesson's row (the row linking to
+    ``notebooks/<stem>.ipynb``) rewritten from ``times``: "45 min to study, runs in about 2 minutes".
+
+    The lesson table's header must have a column named ``time``.
+    """
+    lines = text.split("\n")
+    column = None
+    for number, line in enumerate(lines):
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        if "time" in cells:
+            column = cells.index("time")
+            continue
+        if not cells or column is None:
+            column = column if cells else None
+            continue
+        stem = next((s for s in times if f"(notebooks/{s}.ipynb)" in line), None)
+        if stem is None or len(cells) <= column:
+            continue
+        entry = times[stem]
+        parts = [f"{entry['study_minutes']:g} min to study" if "study_minutes" in entry else None,
+                 f"runs in {duration_text(entry['run_seconds'])}" if "run_seconds" in entry else None]
+        cells[column] = ", ".join(part for part in parts if part)
+        lines[number] = "| " + " | ".join(cells) + " |"
+    return "\n".join(lines)
