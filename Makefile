@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 course: install
 	$(BIN)/colorlib figures --in-place
 
-# Lesson 06's twelve runs (four losses, three seeds; about half an hour on 2 cores the
+# Lesson 07's twelve runs (four losses, three seeds; about half an hour on 2 cores the
 # first time, seconds once runs/ holds them) and their scores, committed in results/.
 results: install
 	$(BIN)/python scripts/loss_experiment.py --seeds 0 1 2

@@ -36,22 +36,22 @@ or the lessons wing. Each imports only the modules listed before it:
 - :mod:`~colorlib.course`: runs the notebooks; the lessons' links and install cell;
 - :mod:`~colorlib.cli`: the colorlib command;
 
-**The lessons wing** (:mod:`colorlib.lessons`), one module per notebook, where figures,
-widgets and lesson-only experiments live:
+**The lessons wing** (:mod:`colorlib.lessons`), one module per notebook (its number in
+brackets; A1 is the appendix), where figures, widgets and lesson-only experiments live:
 
 - :mod:`~colorlib.lessons.plot` (all): saving figures, image grids;
-- :mod:`~colorlib.lessons.layers` (02, 03): describing layers, counting parameters;
+- :mod:`~colorlib.lessons.layers` (02, 03, A1): describing layers, counting parameters;
 - :mod:`~colorlib.lessons.color_space` (01): Lab edits, swatches, the ab plane; their sliders;
 - :mod:`~colorlib.lessons.encoder_anatomy` (02): Figure 2's table, Figures 3 and 4, feature maps, receptive fields;
 - :mod:`~colorlib.lessons.decoder_anatomy` (03): mosaics, the border frame, the checkerboard, up-sampling;
-- :mod:`~colorlib.lessons.authors_checkpoints` (02, 03): what the authors' checkpoint files contain;
+- :mod:`~colorlib.lessons.authors_checkpoints` (A1): what the authors' checkpoint files contain;
 - :mod:`~colorlib.lessons.training` (04): constant baselines, where a step's time goes;
 - :mod:`~colorlib.lessons.evaluation` (05): the comparison grid of colorizers;
 - :mod:`~colorlib.lessons.paper_figures` (05): the paper's PDF and its Figures 1, 5, 6;
-- :mod:`~colorlib.lessons.dullness` (05): the toy experiment on MSE's averaging;
-- :mod:`~colorlib.lessons.beyond_mse` (06): bins drawn, modes, temperature and pixel widgets, the loss table;
-- :mod:`~colorlib.lessons.loss_experiment` (06): the four losses over seeds, scored; the results file;
-- :mod:`~colorlib.lessons.your_photos` (07): the photo colorizer widget;
+- :mod:`~colorlib.lessons.dullness` (06): the toy experiment on MSE's averaging, dullness on photos;
+- :mod:`~colorlib.lessons.beyond_mse` (07): bins drawn, modes, temperature and pixel widgets, the loss table;
+- :mod:`~colorlib.lessons.loss_experiment` (07): the four losses over seeds, scored; the results file;
+- :mod:`~colorlib.lessons.your_photos` (09): the photo colorizer widget;
 
 The names below are imported on first use (PEP 562), so ``colorlib --version`` and
 ``import colorlib`` start without loading torch:

@@ -99,7 +99,7 @@ def _add_figures(subparsers) -> None:
     parser.add_argument("--profile", choices=PROFILE_NAMES, help="overrides COLORLIB_PROFILE")
     parser.add_argument("--in-place", action="store_true", help="write the fresh outputs back into the notebooks")
     parser.add_argument("--notebooks", type=Path, help="the notebooks folder (default: the repository's)")
-    parser.add_argument("--only", nargs="+", metavar="NN", help="run only notebooks whose names start so (01 03 ...)")
+    parser.add_argument("--only", nargs="+", metavar="NN", help="run only notebooks whose names start so (01 03 A1 ...)")
     parser.set_defaults(handler=_figures)
 
 

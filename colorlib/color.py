@@ -436,7 +436,7 @@ def lab_to_network_input(lightness: ArrayLike) -> ArrayLike:
     The authors' code fed ``skimage.color.rgb2gray`` instead: luma, the weighted sum
     ``0.2125 R + 0.7154 G + 0.0721 B`` of the gamma-encoded sRGB values, in 0..1. Both
     grow with brightness, but they are not equal (mid gray 0.5 has luma 0.5 and
-    ``L / 100`` 0.53). Notebook 03 shows that the released weights give nearly the same
+    ``L / 100`` 0.53). Appendix A1 shows that the released weights give nearly the same
     colours with either input (a mean difference of about 1 ab unit).
 
     Args:

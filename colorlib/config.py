@@ -60,7 +60,7 @@ class Profile:
             before the encoder (the paper feeds it as it is).
         start_from_gray: start the last convolution at "predict gray" (not in the authors'
             code; saves most of a short run's steps).
-        loss: ``"mse"`` (the paper), ``"l1"`` or ``"classification"`` (notebook 06).
+        loss: ``"mse"`` (the paper), ``"l1"`` or ``"classification"`` (notebook 07).
         rebalance: classification only: Zhang et al.'s class rebalancing.
         score_downsample: classification only: score the logits at ``1 / score_downsample``
             of the photo's resolution, as Zhang et al. did (4: the logits average-pooled
@@ -147,7 +147,7 @@ PROFILES: dict[str, Profile] = {
 #:
 #: - ``"ablation"``: lesson 04's ablations and extra seeds: a few epochs on one stored crop
 #:   per photo;
-#: - ``"loss_experiment"``: lesson 06's four losses over seeds: the main run's recipe
+#: - ``"loss_experiment"``: lesson 07's four losses over seeds: the main run's recipe
 #:   (a classification step scores at a quarter of the resolution and costs about 1.5
 #:   MSE steps: benchmarks/loss_speed.py).
 #:

@@ -21,6 +21,8 @@ from .config import repo_root
 from .files import atomic_write
 
 __all__ = [
+    "NOTEBOOK_NAME",
+    "is_course_notebook",
     "notebook_paths",
     "BRANCH",
     "github_repository",
@@ -49,8 +51,27 @@ __all__ = [
 ]
 
 
+#: A course notebook's file name: a lesson ``NN_<name>.ipynb`` (01, 02, ...) or an appendix
+#: ``AN_<name>.ipynb`` (A1, A2, ...). Names sort in course order: the lessons by number, then the
+#: appendices (``"A"`` sorts after every digit).
+NOTEBOOK_NAME = re.compile(r"(?:\d\d|A\d)_\w+\.ipynb")
+
+
+def is_course_notebook(name: str) -> bool:
+    """Whether a file name is a lesson's or an appendix's (not a solutions notebook, not a scratch file).
+
+    >>> [is_course_notebook(n) for n in ("05_evaluation.ipynb", "A1_checkpoints.ipynb", "scratch.ipynb")]
+    [True, True, False]
+    >>> is_course_notebook("05_evaluation_solutions.ipynb")
+    False
+    """
+    return NOTEBOOK_NAME.fullmatch(name) is not None and not name.endswith("_solutions.ipynb")
+
+
 def notebook_paths(folder: Path | None = None) -> list[Path]:
-    """The course notebooks, ``NN_*.ipynb`` in lesson order.
+    """The course notebooks in course order: the lessons ``NN_*.ipynb`` by number, then the
+    appendices ``AN_*.ipynb``. A number the course does not have (yet) is simply absent: the
+    order, and the lessons' navigation that follows it, skip it.
 
     Raises:
         FileNotFoundError: no notebooks folder (colorlib installed outside the repository,
@@ -66,8 +87,8 @@ def notebook_paths(folder: Path | None = None) -> list[Path]:
         folder = root / "notebooks"
     if not Path(folder).is_dir():
         raise FileNotFoundError(f"cannot find the notebooks folder {folder}: expected a folder of NN_*.ipynb lessons")
-    paths = sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
-    if not paths:
+    paths = sorted(p for p in Path(folder).glob("*.ipynb") if is_course_notebook(p.name))
+    if not any(p.name[0].isdigit() for p in paths):
         raise FileNotFoundError(f"no lesson notebooks (NN_*.ipynb) in {folder}")
     return paths
 
@@ -152,10 +173,11 @@ _INSTALL_HEADS = ("# On Colab or Binder: install colorlib", "# colorlib comes wi
 def set_links(notebook: nbformat.NotebookNode, name: str, *, repository: str | None) -> nbformat.NotebookNode:
     """Point a lesson's badges (under its title) and install cell (its first code cell) to
     ``repository``, or drop the badges and use the offline install cell where it is ``None``.
-    Only a lesson (``NN_<name>.ipynb``, not a solutions notebook) gets badges; notebooks
-    without a title cell or install cell are left as they are."""
+    Only a lesson or an appendix (:func:`is_course_notebook`: ``NN_<name>.ipynb``,
+    ``AN_<name>.ipynb``, not a solutions notebook) gets badges; notebooks without a title
+    cell or install cell are left as they are."""
     cells = notebook.cells
-    lesson = re.fullmatch(r"\d\d_\w+\.ipynb", name) is not None and not name.endswith("_solutions.ipynb")
+    lesson = is_course_notebook(name)
     if lesson and cells and cells[0].cell_type == "markdown" and cells[0].source.startswith("# "):
         title, _, rest = cells[0].source.partition("\n\n")
         rest = _BADGE_LINE.sub("", rest, count=1)

@@ -417,7 +417,7 @@ def evaluate_command(
 
 
 # --------------------------------------------------------------------------------------
-# Notebook 06: one table for several losses, each trained with several seeds.
+# Notebook 07: one table for several losses, each trained with several seeds.
 # --------------------------------------------------------------------------------------
 
 # (Appended here; its import belongs with the ones at the top of the module.)

@@ -22,7 +22,7 @@ array, read it with :func:`colorlib.images.load_image` under the caller's
 paper authors' code fed ``skimage.color.rgb2gray`` instead: luma, the weighted sum
 ``0.2125 R + 0.7154 G + 0.0721 B`` of the gamma-encoded sRGB values, 0..1. Both grow with
 brightness but they are not equal (mid gray 0.5 has luma 0.5 and ``L / 100`` 0.534);
-notebook 03 shows that the authors' released weights give nearly the same colors with
+appendix A1 shows that the authors' released weights give nearly the same colors with
 either.
 
 **Large photos.** Steps 2 and 3 work in bands of rows small enough for the CPU cache:

@@ -1,4 +1,4 @@
-"""Losses beyond MSE: regression (MSE, L1) and Zhang et al.'s colour classification (notebook 06).
+"""Losses beyond MSE: regression (MSE, L1) and Zhang et al.'s colour classification (notebook 07).
 
 The paper regresses ab with a mean squared error. Zhang, Isola and Efros (*Colorful
 Image Colorization*, ECCV 2016) explain why that gives dull colours: a grass photo
@@ -460,7 +460,7 @@ def loss_from_state(state: dict) -> ColorLoss:
 
 
 # --------------------------------------------------------------------------------------
-# Notebook 06: drawing the bins and the rebalancing weights, and reading a predicted
+# Notebook 07: drawing the bins and the rebalancing weights, and reading a predicted
 # distribution (its modes, and the mean that MSE would answer).
 # --------------------------------------------------------------------------------------
 

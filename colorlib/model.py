@@ -15,7 +15,7 @@ fills the encoder with ImageNet weights and ``weights.load_pretrained`` loads a 
 network. This module imports no loader.
 
 Only the last convolution depends on the loss: 2 outputs (a and b) for the paper's MSE,
-Q logits for a classification loss over Q colour bins (notebook 06). The decoding from
+Q logits for a classification loss over Q colour bins (notebook 07). The decoding from
 the raw output to ab is the job of an :class:`OutputDecoder` (a loss from
 :mod:`colorlib.losses`); without one, the output is the paper's ``(ab + 128) / 255``.
 

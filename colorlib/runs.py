@@ -5,7 +5,7 @@ lesson that offers it agree:
 
 - :func:`course_model_path`: the main run of a profile (lesson 04, ``colorlib train``),
   ``runs/<profile>/best.pth``;
-- :func:`loss_run_dir`: one run of the loss experiment (lesson 06),
+- :func:`loss_run_dir`: one run of the loss experiment (lesson 07),
   ``runs/<profile>-<loss>[-rebalanced]-seed<N>``;
 - :func:`course_model_candidates`: what the photo lesson (07) offers, built from the two above.
 
@@ -41,7 +41,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ModelCandidate:
-    """A model that notebook 07 can offer, if it exists.
+    """A model that notebook 09 can offer, if it exists.
 
     Attributes:
         label: its name in the menu.
@@ -63,7 +63,7 @@ class ModelCandidate:
 
 
 def course_model_candidates(*, profile: Profile | None = None) -> list[ModelCandidate]:
-    """The models of the course, in menu order: the released one, notebook 04's, notebook 06's.
+    """The models of the course, in menu order: the released one, notebook 04's, notebook 07's.
 
     Args:
         profile: whose runs to look for (default :func:`colorlib.get_profile`).
@@ -77,9 +77,9 @@ def course_model_candidates(*, profile: Profile | None = None) -> list[ModelCand
             "run notebook 04 (or `colorlib train`) to make it",
         ),
         ModelCandidate(
-            "classification model (notebook 06)",
+            "classification model (notebook 07)",
             loss_run_dir("classification", rebalance=True, seed=0, profile=profile) / BEST_CHECKPOINT,
-            "run notebook 06 to make it",
+            "run notebook 07 to make it",
         ),
     ]
 
@@ -91,7 +91,7 @@ def course_model_path(profile: Profile | None = None) -> Path:
 
 
 def loss_run_dir(loss: str, *, rebalance: bool = False, seed: int = 0, profile: Profile | None = None) -> Path:
-    """The folder of one of notebook 06's runs: ``<repo>/runs/<profile>-<loss>[-rebalanced]-seed<N>``,
+    """The folder of one of notebook 07's runs: ``<repo>/runs/<profile>-<loss>[-rebalanced]-seed<N>``,
     except the MSE run of seed 0 when the experiment is the main run's recipe (the quick
     profile): that is the main run, ``<repo>/runs/<profile>``.
 
@@ -114,7 +114,7 @@ def loss_run_dir(loss: str, *, rebalance: bool = False, seed: int = 0, profile: 
     return run_dir(profile.name).parent / f"{profile.name}-{loss}{'-rebalanced' if rebalance else ''}-seed{seed}"
 
 
-#: Notebook 06's rows: name -> (loss, rebalance). Only the loss and the output head differ.
+#: Notebook 07's rows: name -> (loss, rebalance). Only the loss and the output head differ.
 LOSS_VARIANTS: dict[str, tuple[str, bool]] = {
     "MSE (the paper)": ("mse", False),
     "L1": ("l1", False),
@@ -127,7 +127,7 @@ LOSS_VARIANTS: dict[str, tuple[str, bool]] = {
 
 def loss_experiment_config(loss: str, *, rebalance: bool = False, seed: int = 0,
                            profile: Profile | None = None) -> TrainConfig:
-    """The training settings of one of notebook 06's runs.
+    """The training settings of one of notebook 07's runs.
 
     The profile's settings as :data:`colorlib.config.EXPERIMENTS` changes them for the
     ``"loss_experiment"``, the loss, rebalancing and seed, and :func:`loss_run_dir` as the

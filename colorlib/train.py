@@ -435,7 +435,7 @@ def _model_and_data(config: TrainConfig, device: torch.device) -> tuple[Coloriza
 
 
 #: The last run's stored features and what decided them: a run in the same process with
-#: the same photos, crops and encoder (lesson 06's losses of one seed) reuses them.
+#: the same photos, crops and encoder (lesson 07's losses of one seed) reuses them.
 _LAST_STORED_FEATURES: dict[tuple, tuple[TensorDataset, TensorDataset]] = {}
 
 

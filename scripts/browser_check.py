@@ -8,7 +8,7 @@ runs all its cells, and then, for every widget output:
 - every visible slider is moved with the keyboard, every dropdown set to another option,
   every toggle-button group switched and every toggle button and checkbox clicked, and
   after each the widget's picture or text must change. Plain buttons are not pressed
-  (lesson 07's saves a file).
+  (lesson 09's saves a file).
 
 Any JavaScript console error or page error, any cell that raised, or a widget that did not
 render or did not react fails the check (exit status 1, naming notebook, cell and control).
@@ -322,7 +322,7 @@ def _check_widget(page, output, *, where: str, report: Report, timeout_s: float)
     controls = 0
     for slider in output.locator(".widget-slider").all():
         if not slider.is_visible():
-            continue  # e.g. lesson 07's temperature, shown only for classification models
+            continue  # e.g. lesson 09's temperature, shown only for classification models
         controls += 1
         handle = slider.locator(".noUi-handle").first
         at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")

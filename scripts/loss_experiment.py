@@ -1,4 +1,4 @@
-"""Train or reuse lesson 06's runs (four losses over seeds, the main run's recipe), score
+"""Train or reuse lesson 07's runs (four losses over seeds, the main run's recipe), score
 each on Kodak24 and write ``results/loss_experiment-<profile>.json``, which the lesson reads
 for the seeds it does not train itself.
 

@@ -1,4 +1,4 @@
-"""colorlib.lessons.beyond_mse: lesson 06's scoring (downscaled photos, score_colors,
+"""colorlib.lessons.beyond_mse: lesson 07's scoring (downscaled photos, score_colors,
 score_colorizer, seed_table) on two tiny photos whose numbers are worked out by hand and
 checked against scikit-image.
 

@@ -260,7 +260,7 @@ def test_summarise_distribution_by_hand():
 
 
 # --------------------------------------------------------------------------------------
-# Lesson 05: how AuC and PSNR score one answer; a toy world where L tells red from blue.
+# Lesson 06's toy: how AuC and PSNR score one answer; a toy world where L tells red from blue.
 # --------------------------------------------------------------------------------------
 
 

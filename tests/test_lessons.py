@@ -29,8 +29,29 @@ def _text(cell: dict) -> str:
     return "".join(cell["source"])
 
 
-def test_the_course_has_lessons_01_to_07():
-    assert [p.name[:2] for p in LESSONS] == ["01", "02", "03", "04", "05", "06", "07"]
+def test_the_course_has_its_lessons_in_order_then_the_appendix():
+    # 08 (colour hints) is not part of this checkout yet: the order, and the navigation, skip it.
+    assert [p.name[:2] for p in LESSONS] == ["01", "02", "03", "04", "05", "06", "07", "09", "A1"]
+
+
+def test_notebook_paths_lists_lessons_by_number_then_appendices_and_nothing_else(tmp_path):
+    for name in ("10_later.ipynb", "02_early.ipynb", "A2_more.ipynb", "A1_forensics.ipynb",
+                 "scratch.ipynb", "B1_not_an_appendix.ipynb", "2_short.ipynb", "03_x_solutions.ipynb"):
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    assert [p.name for p in notebook_paths(tmp_path)] == [
+        "02_early.ipynb", "10_later.ipynb", "A1_forensics.ipynb", "A2_more.ipynb"]
+    appendix_only = tmp_path / "appendix_only"
+    appendix_only.mkdir()
+    (appendix_only / "A1_forensics.ipynb").write_text("{}", encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match="no lesson notebooks"):
+        notebook_paths(appendix_only)
+
+
+def test_an_appendix_gets_badges_like_a_lesson_and_a_solutions_notebook_none():
+    for name, badged in (("A1_forensics.ipynb", True), ("A1_forensics_solutions.ipynb", False)):
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A1 · Appendix\n\nText.")])
+        set_links(notebook, name, repository="fork/course")
+        assert ("colab.research.google.com/github/fork/course/blob/main/notebooks/" + name in notebook.cells[0].source) == badged
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name[:2])

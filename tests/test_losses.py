@@ -352,7 +352,7 @@ def test_bad_names_options_and_temperatures():
 
 
 # --------------------------------------------------------------------------------------
-# Notebook 06: drawing the bins and weights, the modes of a predicted distribution.
+# Notebook 07: drawing the bins and weights, the modes of a predicted distribution.
 # --------------------------------------------------------------------------------------
 
 

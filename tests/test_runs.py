@@ -56,14 +56,14 @@ def clone(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
-def test_lesson_07_offers_the_models_lessons_04_and_06_write(name, clone):
+def test_lesson_09_offers_the_models_lessons_04_and_07_write(name, clone):
     profile = get_profile(name)
     released, course, classification = course_model_candidates(profile=profile)
     assert released.source == "paper" and released.available
     # Notebook 04 (colorlib train) writes to TrainConfig.from_profile's default folder.
     assert Path(TrainConfig.from_profile(profile).out) == course.source.parent == course_model_path(profile).parent
     assert course.source == clone / "runs" / name / "best.pth"
-    # Notebook 06 trains loss_experiment_config(...) and lesson 07 offers its seed-0 rebalanced run.
+    # Notebook 07 trains loss_experiment_config(...) and lesson 09 offers its seed-0 rebalanced run.
     folder = loss_run_dir("classification", rebalance=True, seed=0, profile=profile)
     assert classification.source == folder / "best.pth"
     assert Path(loss_experiment_config("classification", rebalance=True, seed=0, profile=profile).out) == folder

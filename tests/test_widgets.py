@@ -366,7 +366,7 @@ def test_feature_map_browser_on_an_encoder_and_its_static_twin():
         draw_feature_map_browser(browser, layers=["conv9"])
 
 
-# --- notebook 07: colorize your own photos --------------------------------------------------
+# --- notebook 09: colorize your own photos --------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -505,7 +505,7 @@ def test_colorized_by_models_figure(colorizer_files):
         draw_colorized_by_models(photo, {})
 
 
-# --- notebook 06: the temperature slider and one pixel's distribution ------------------------
+# --- notebook 07: the temperature slider and one pixel's distribution ------------------------
 
 
 @pytest.fixture(scope="module")

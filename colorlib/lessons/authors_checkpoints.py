@@ -1,4 +1,4 @@
-"""What the authors' released checkpoint files contain: checkpoint forensics (notebook 03).
+"""What the authors' released checkpoint files contain: checkpoint forensics (appendix A1).
 
 Each file is opened the safe way (:func:`colorlib.weights.load_authors_module`: an
 allow-list, no pickle code runs). :func:`describe_checkpoint` lists what one file holds;

@@ -1,4 +1,4 @@
-"""Beyond MSE (notebook 06): the ab bins drawn on the ab plane, class rebalancing, the
+"""Beyond MSE (notebook 07): the ab bins drawn on the ab plane, class rebalancing, the
 modes of a predicted distribution, the temperature and pixel-distribution widgets with
 their static twins, and the table of losses over seeds.
 """
@@ -114,7 +114,7 @@ class TemperatureView:
 
 
 class TemperatureExplorer:
-    """Notebook 06's temperature slider: one photo colorized at the annealed-mean temperature ``T``.
+    """Notebook 07's temperature slider: one photo colorized at the annealed-mean temperature ``T``.
 
     Moving the slider recolours the photo (:func:`colorlib.colorize` with ``temperature=T``)
     and updates the line under it: colourfulness (and its ratio to the photo's own), AuC
@@ -272,7 +272,7 @@ class PixelPrediction:
 
 
 class PixelDistributionExplorer:
-    """Notebook 06's pixel picker: a classification model's colour distribution at one pixel.
+    """Notebook 07's pixel picker: a classification model's colour distribution at one pixel.
 
     Two sliders pick a pixel of the network's ``s`` x ``s`` input grid (``s`` the model's
     ``input_size``). The picture shows the photo with the pixel marked, and the ab plane
@@ -754,7 +754,7 @@ def score_colors(
     *,
     true_ab: Sequence[np.ndarray] | None = None,
 ) -> dict[str, float]:
-    """The numbers of notebook 06's table for one set of colorized photos.
+    """The numbers of notebook 07's table for one set of colorized photos.
 
     Args:
         predictions: uint8 RGB ``(H, W, 3)``, one per photo, shaped like it.

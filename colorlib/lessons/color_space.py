@@ -1,6 +1,7 @@
-"""Every widget of the course, each with a static twin.
+"""The Lab colour space (notebook 01): Lab edits, swatches and the ab plane, with their
+sliders; each widget has a static twin.
 
-The widgets, built with ipywidgets:
+The widgets of notebook 01, built with ipywidgets:
 
 - :func:`lab_swatch_widget`: ``L``, ``a`` and ``b`` sliders driving a colour swatch
   that shows its sRGB value (0..1, 0..255 and hex) and warns when the Lab colour is
@@ -8,19 +9,15 @@ The widgets, built with ipywidgets:
 - :func:`photo_color_widget`: on a photo, a chroma slider (0 to 2), a hue-rotation
   slider (degrees) and toggles that switch the ``a`` and ``b`` channels off. Static
   twin: :func:`plot_photo_edits`.
-- :class:`AbPlaneWidget` (notebook 01): an ``L`` slider and the ab plane at that
-  lightness, the displayable colours drawn, the rest blank. Static twin: :func:`plot_ab_planes`.
-- :class:`FeatureMapBrowser` (notebook 02): a layer menu and a channel slider over the
-  encoder's feature maps. Static twin: :func:`draw_feature_map_browser`.
-- :class:`UpsamplingComparison` (notebook 03): the released model's colours with the last
-  up-sampling nearest or bilinear, and a zoom. Static twin: :func:`draw_nearest_vs_bilinear`.
-- :class:`TemperatureExplorer` (notebook 06): a classification model's annealed-mean
-  temperature on a photo, with its colourfulness and AuC. Static twin: :func:`draw_temperatures`.
-- :class:`PixelDistributionExplorer` (notebook 06): the predicted colour distribution at one
-  pixel, its modes, its mean and the MSE model's answer. Static twin: :func:`draw_pixel_distributions`.
-- :class:`PhotoColorizer` (notebook 07): upload a photo or pick a sample, pick a model
-  (and a classification model's temperature), see the input, the result and its a and b
-  channels, save the result. Static twin: :func:`draw_colorized_by_models`.
+- :class:`AbPlaneWidget`: an ``L`` slider and the ab plane at that lightness, the
+  displayable colours drawn, the rest blank. Static twin: :func:`plot_ab_planes`.
+
+The other lessons' widgets live in their lessons' modules, each with its static twin:
+:class:`colorlib.lessons.encoder_anatomy.FeatureMapBrowser` (notebook 02),
+:class:`colorlib.lessons.decoder_anatomy.UpsamplingComparison` (notebook 03),
+:class:`colorlib.lessons.beyond_mse.TemperatureExplorer` and
+:class:`colorlib.lessons.beyond_mse.PixelDistributionExplorer` (notebook 07),
+:class:`colorlib.lessons.your_photos.PhotoColorizer` (notebook 09).
 
 Readers on GitHub see no widgets, so every widget has a matplotlib figure that shows
 the same thing for a few fixed settings. The widgets keep their state in Python
@@ -659,26 +656,6 @@ def plot_ab_planes(
     figure.suptitle("The (a, b) a screen can show at each lightness L (white: no sRGB colour)", fontsize=11)
     figure.tight_layout()
     return figure
-
-
-# --------------------------------------------------------------------------------------
-# Notebook 02: a browser for the encoder's feature maps (layer and channel).
-# --------------------------------------------------------------------------------------
-
-
-# --------------------------------------------------------------------------------------
-# Notebook 06: a classification model's temperature, and its distribution at one pixel.
-# --------------------------------------------------------------------------------------
-
-
-# --------------------------------------------------------------------------------------
-# Notebook 03: the last up-sampling, nearest or bilinear.
-# --------------------------------------------------------------------------------------
-
-
-# --------------------------------------------------------------------------------------
-# Notebook 07: colorize your own photos.
-# --------------------------------------------------------------------------------------
 
 
 def _finite_number(value: object, what: str, minimum: float | None = None) -> float:

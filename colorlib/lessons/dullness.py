@@ -1,4 +1,4 @@
-"""Why MSE makes colours dull: a toy experiment with a closed form, and a classification remedy.
+"""Why MSE makes colours dull (notebook 06): a toy experiment with a closed form, and a classification remedy.
 
 The paper's Section 6 guesses that its dull colours come from the mean squared error
 loss, which "will try to average the colours". This module turns the guess into an
@@ -426,7 +426,7 @@ def plot_toy_experiment(
 
 
 # --------------------------------------------------------------------------------------
-# Lesson 05: how the metrics score one answer, and a toy world where L does tell.
+# Lesson 06: how the metrics score one answer on the toy, and a toy world where L does tell.
 # (Appended here; its import belongs with the ones at the top of the module.)
 # --------------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Evaluation on the test set (notebook 05): the comparison grid of colorizers.
+"""Evaluation on the test set (notebook 05): the comparison grid of colorizers (notebooks 06
+and 07 draw theirs with it too).
 """
 
 from __future__ import annotations

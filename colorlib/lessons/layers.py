@@ -1,4 +1,4 @@
-"""Describing layers and counting parameters (notebooks 02 and 03, and the checkpoint appendix).
+"""Describing layers and counting parameters (notebooks 02 and 03, and appendix A1).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Lesson 06's experiment over seeds: four losses trained with the main run's recipe, each
+"""Lesson 07's experiment over seeds: four losses trained with the main run's recipe, each
 scored on Kodak24, the classifiers at two temperatures; and the file that keeps the scores.
 
 Twelve runs (four losses, three seeds) take about half an hour on two cores, more than a
@@ -164,7 +164,7 @@ def write_results(path: Path, entries: dict[str, dict]) -> None:
         return value
 
     document = {
-        "about": "Lesson 06's loss experiment: Kodak24 at half size, scored by "
+        "about": "Lesson 07's loss experiment: Kodak24 at half size, scored by "
                  "colorlib.lessons.beyond_mse.score_colors; written by `make results`.",
         "runs": {key: {"recipe": e["recipe"], "scores": rounded(e["scores"])} for key, e in entries.items()},
     }

@@ -1,4 +1,4 @@
-"""Colorize your own photos (notebook 07): the photo colorizer widget and its static twin.
+"""Colorize your own photos (notebook 09): the photo colorizer widget and its static twin.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def _credit(path: str | Path) -> str:
 
 
 class PhotoColorizer:
-    """Notebook 07's widget: upload a photo or pick a sample, pick a model, see and save the result.
+    """Notebook 09's widget: upload a photo or pick a sample, pick a model, see and save the result.
 
     Controls: ``upload`` (an ``ipywidgets.FileUpload``), ``source`` (the photo: the
     samples, and "your photo" once one is uploaded), ``model`` (the available models),
