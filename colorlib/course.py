@@ -363,8 +363,9 @@ def run_notebook(path: Path, *, in_place: bool = False, timeout_s: int = 900,
 # --------------------------------------------------------------------------------------
 
 #: The one place a lesson's time is written, in the notebooks folder: per lesson (file
-#: stem), ``study_minutes`` (an estimate for reading and the exercises, set by hand) and
-#: ``run_seconds`` (measured by ``make course``). The lessons' "**Time:**" lines and
+#: stem), ``study_minutes`` (an estimate for reading and the exercises, set by hand),
+#: ``run_seconds`` (measured by ``make course``, with the lesson's runs already in
+#: ``runs/``) and ``trains`` (true where a first run trains the lesson's models). The lessons' "**Time:**" lines and
 #: README's lesson table are written from it.
 LESSON_TIMES_FILE = "lesson_times.json"
 _TIMES_FORMAT = "colorlib-lesson-times-v1"
@@ -439,7 +440,10 @@ def time_line(entry: dict[str, float]) -> str:
     study, run = entry.get("study_minutes"), entry.get("run_seconds")
     parts = [f"about {study:g} minutes to study" if study is not None else None,
              f"the notebook runs in {duration_text(run)} on a 2-core CPU (measured by `make course`)" if run is not None else None]
-    return "**Time:** " + "; ".join(part for part in parts if part) + "."
+    line = "**Time:** " + "; ".join(part for part in parts if part) + "."
+    if entry.get("trains"):
+        line += " Its first run also trains the lesson's models, for several minutes more; `runs/` keeps them for the next."
+    return line
 
 
 _TIME_PARAGRAPH = re.compile(r"^\*\*Time:\*\*.*?(?=\n\n|\Z)", re.S | re.M)
@@ -479,7 +483,8 @@ def readme_with_times(text: str, times: dict[str, dict[str, float]]) -> str:
             continue
         entry = times[stem]
         parts = [f"{entry['study_minutes']:g} min to study" if "study_minutes" in entry else None,
-                 f"runs in {duration_text(entry['run_seconds'])}" if "run_seconds" in entry else None]
+                 f"runs in {duration_text(entry['run_seconds'])}" if "run_seconds" in entry else None,
+                 "its first run trains for several minutes more" if entry.get("trains") else None]
         cells[column] = ", ".join(part for part in parts if part)
         lines[number] = "| " + " | ".join(cells) + " |"
     return "\n".join(lines)

@@ -59,3 +59,13 @@ def test_readme_rows_take_their_time_from_the_file():
     assert written[4] == "| [01 Lab](notebooks/01_lab.ipynb) | colour | 45 min to study, runs in about 2 minutes | Figure 1 |"
     assert written[5] == "| [02 Encoder](notebooks/02_encoder.ipynb) | features | ~40 min |  |"  # no entry: left alone
     assert written[0] == "Intro | not a table" and written[-1] == "After the table."
+
+
+def test_a_lesson_that_trains_says_so_in_both_places():
+    entry = {"study_minutes": 30, "run_seconds": 200, "trains": True}
+    assert course.time_line(entry).endswith(" Its first run also trains the lesson's models, for several minutes more; "
+                                            "`runs/` keeps them for the next.")
+    row = "| notebook | what | time |\n| --- | --- | --- |\n| [04](notebooks/04_training.ipynb) | training | ? |"
+    assert course.readme_with_times(row, {"04_training": entry}).splitlines()[-1] == (
+        "| [04](notebooks/04_training.ipynb) | training | 30 min to study, runs in about 3 minutes, "
+        "its first run trains for several minutes more |")

@@ -15,7 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from colorlib.course import badges, course_repository, install_cell, notebook_paths, set_links
+from colorlib.course import (badges, course_repository, install_cell, notebook_paths, read_lesson_times,
+                             readme_with_times, set_links, time_line)
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 LESSONS = notebook_paths(NOTEBOOKS)
@@ -145,3 +146,17 @@ def test_committed_executed_without_errors_paths_or_widget_state(notebook):
 def test_every_lesson_has_its_solutions_and_nothing_else_is_there():
     solutions = sorted(p.name for p in (NOTEBOOKS / "solutions").glob("*.ipynb"))
     assert solutions == [f"{p.stem}_solutions.ipynb" for p in LESSONS]
+
+
+def test_lesson_times_come_from_one_file_that_headers_and_readme_follow():
+    # make course measures each lesson into notebooks/lesson_times.json and writes the lessons'
+    # Time lines and README's time column from it: the three agree.
+    times = read_lesson_times(NOTEBOOKS)
+    assert sorted(times) == sorted(lesson.stem for lesson in LESSONS)
+    for lesson in LESSONS:
+        entry = times[lesson.stem]
+        assert entry["study_minutes"] > 0 and entry["run_seconds"] > 0, lesson.name
+        assert time_line(entry) in _text(_cells(lesson)[0]), lesson.name
+    readme = (NOTEBOOKS.parent / "README.md").read_text(encoding="utf-8")
+    assert readme_with_times(readme, times) == readme
+    assert all(f"(notebooks/{lesson.name})" in readme for lesson in LESSONS)
