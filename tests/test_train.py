@@ -6,6 +6,7 @@ whole file takes well under a minute on two cores.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -35,7 +36,7 @@ from colorlib.distributed import choose_device, global_mean
 from colorlib.lessons.training import constant_prediction_loss, mean_target
 from colorlib.losses import make_loss
 from colorlib.model import ColorizationNet
-from colorlib.train import TrainConfig, start_from_gray, train, train_step, validate
+from colorlib.train import TrainConfig, epoch_order, start_from_gray, train, train_step, validate
 from colorlib.weights import CHECKPOINT_FORMAT, build_colorization_net, load_pretrained
 
 REPO = Path(__file__).resolve().parent.parent
@@ -612,3 +613,60 @@ def test_runs_of_the_same_photos_crops_and_encoder_share_their_stored_features(t
     assert first.history[0]["val_loss"] == again.history[0]["val_loss"] == fresh.history[0]["val_loss"]
     train(_tiny(tmp_path / "other-seed", epochs=1, seed=1, cache_features=True), progress=False)
     assert len(encoded) == 6  # another seed draws other crops
+
+
+# --------------------------------------------------------------------------------------
+# The order of an epoch, and a loop written by hand (lesson 04) against train().
+# --------------------------------------------------------------------------------------
+
+
+def test_epoch_order_is_a_seeded_permutation_per_epoch():
+    first = epoch_order(50, seed=3, epoch=1)
+    assert first.dtype == torch.int64 and sorted(first.tolist()) == list(range(50))
+    assert torch.equal(first, epoch_order(50, seed=3, epoch=1))
+    assert not torch.equal(first, epoch_order(50, seed=3, epoch=2))
+    assert torch.equal(epoch_order(50, seed=3, epoch=2), epoch_order(50, seed=4, epoch=1))  # seed + epoch decides
+    for size, seed, epoch in ((0, 0, 1), (5, -1, 1), (5, 0, -1)):
+        with pytest.raises(ValueError, match="epoch_order"):
+            epoch_order(size, seed=seed, epoch=epoch)
+
+
+class _Start(Callback):
+    """Notes the run's starting decoder, its stored training tensors and its sampler's orders."""
+
+    def begin_run(self, run):
+        self.decoder = copy.deepcopy(run.model.decoder)
+        self.features, self.ab = run.train_loader.dataset.tensors
+        self.orders = []
+        for epoch in (1, 2):
+            run.sampler.set_epoch(epoch)
+            self.orders.append(list(run.sampler))
+
+
+def _loop_by_hand(decoder, features, ab, *, batch_size, lr, seed, epoch=1) -> float:
+    """Lesson 04's loop for one epoch: the mean training loss."""
+    optimizer = torch.optim.Adam(decoder.parameters(), lr=lr)
+    order = epoch_order(len(features), seed=seed, epoch=epoch)
+    decoder.train()
+    total = 0.0
+    for first in range(0, len(order), batch_size):
+        batch = order[first:first + batch_size]
+        loss = torch.nn.functional.mse_loss(decoder(features[batch].float()), ab_to_target(ab[batch].float()))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(batch)
+    return total / len(order)
+
+
+def test_a_loop_written_by_hand_in_epoch_order_gives_trains_first_epoch(tmp_path):
+    start = _Start()
+    config = _tiny(tmp_path / "run", epochs=1, cache_features=True, batch_size=3)  # 32 crops: a last batch of 2
+    result = train(config, progress=False, callbacks=[start])
+    assert start.orders == [epoch_order(len(start.features), seed=config.seed, epoch=e).tolist() for e in (1, 2)]
+    by_hand = _loop_by_hand(start.decoder, start.features, start.ab, batch_size=config.batch_size,
+                            lr=config.learning_rate, seed=config.seed)
+    assert by_hand == pytest.approx(result.history[0]["train_loss"], rel=1e-12, abs=0)
+    other_order = _loop_by_hand(copy.deepcopy(start.decoder), start.features, start.ab, batch_size=config.batch_size,
+                                lr=config.learning_rate, seed=config.seed, epoch=2)
+    assert other_order != pytest.approx(result.history[0]["train_loss"], rel=1e-6)  # the check can tell orders apart
