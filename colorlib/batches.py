@@ -6,7 +6,8 @@ notes the files it had to skip (``_SkipLog``: grayscale photos have no color to 
 unreadable files are named in one warning). With a frozen encoder,
 :func:`encode_photos` computes the encoder's features once and ``_tensor_batches``
 serves them instead of photos. ``_hinted_batches`` adds simulated colour hints to each
-batch's inputs, for a network that takes them.
+batch's inputs, for a network that takes them. :func:`epoch_order` is the order in which
+an epoch visits the training items.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .distributed import gather_objects
 from .hints import simulated_hint_maps
 from .model import ColorizationNet
 
-__all__ = ["make_loader", "encode_photos"]
+__all__ = ["make_loader", "epoch_order", "encode_photos"]
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -61,6 +62,33 @@ def make_loader(
         generator=generator,
         **extra,
     )
+
+
+def epoch_order(size: int, *, seed: int, epoch: int) -> torch.Tensor:
+    """The order in which :func:`colorlib.train.train` visits the training set in ``epoch`` (one process).
+
+    A fresh permutation every epoch, drawn from a generator seeded with ``seed + epoch``:
+    what the run's sampler (torch's ``DistributedSampler(shuffle=True, seed=seed)`` after
+    ``set_epoch(epoch)``) draws, written out so that a loop of one's own (lesson 04) can
+    visit the stored crops in the library's order. Epochs count from 1. Under DDP each
+    process takes every ``world``-th index of this order (padded to a multiple of ``world``).
+
+    Args:
+        size: the number of training items (stored crops, or photos), at least 1.
+        seed: the run's seed (``TrainConfig.seed``), 0 or more.
+        epoch: the epoch, 1 for the first.
+
+    Returns:
+        int64 ``(size,)``: a permutation of ``0 .. size - 1``, the same for the same arguments.
+
+    Raises:
+        ValueError: a ``size`` below 1 or a negative ``seed`` or ``epoch``.
+    """
+    if size < 1:
+        raise ValueError(f"epoch_order: expected at least one item, got size={size}")
+    if seed < 0 or epoch < 0:
+        raise ValueError(f"epoch_order: expected a seed and an epoch of 0 or more, got seed={seed}, epoch={epoch}")
+    return torch.randperm(size, generator=torch.Generator().manual_seed(seed + epoch))
 
 
 class _SkipLog:

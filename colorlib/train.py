@@ -11,6 +11,7 @@ The loop is a few small functions that a notebook can call and show:
 - :func:`train_step`: forward, loss, backward, optimizer step, for one batch;
 - :func:`train_epoch`: :func:`train_step` over a loader, the mean loss;
 - :func:`validate`: the mean loss over a loader, without gradients;
+- :func:`epoch_order` (of :mod:`colorlib.batches`): the order in which an epoch visits the training items;
 - :func:`train`: all of it with resume, history, divergence checks and DDP. It owns the
   process while it runs: it seeds the global random generators, and on a GPU it sets
   cuDNN's autotuner and TF32 (left set afterwards).
@@ -66,7 +67,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset, TensorDataset
 
-from .batches import Batch, _hinted_batches, _photo_batches, _SkipLog, _tensor_batches, encode_photos, make_loader
+from .batches import Batch, _hinted_batches, _photo_batches, _SkipLog, _tensor_batches, encode_photos, epoch_order, make_loader
 from .callbacks import Callback, LogLines, ProgressBars, StopOnDivergence
 from .checkpointing import (BEST_CHECKPOINT, HISTORY_FILE, HISTORY_FORMAT, LAST_CHECKPOINT, RunProgress,
                             load_checkpoint, restore_rng_states, rng_states, save_run_files)
@@ -86,6 +87,7 @@ __all__ = [
     "train_epoch",
     "validate",
     "start_from_gray",
+    "epoch_order",
     "train",
 ]
 
@@ -435,7 +437,8 @@ def _model_and_data(config: TrainConfig, device: torch.device) -> tuple[Coloriza
 
 
 #: The last run's stored features and what decided them: a run in the same process with
-#: the same photos, crops and encoder (lesson 07's losses of one seed) reuses them.
+#: the same photos, crops and encoder (lesson 07's losses of one seed; lesson 04's check of
+#: the learner's loop, :func:`colorlib.lessons.training.stored_features`) reuses them.
 _LAST_STORED_FEATURES: dict[tuple, tuple[TensorDataset, TensorDataset]] = {}
 
 

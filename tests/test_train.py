@@ -6,6 +6,7 @@ whole file takes well under a minute on two cores.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -15,7 +16,7 @@ import sys
 import textwrap
 import time
 import warnings
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +33,11 @@ from colorlib.color import ab_to_target, mse_to_ab_rmse
 from colorlib.config import FIELD_CHOICES, MACHINE_FIELDS, PROFILES, Profile
 from colorlib.data import build_datasets, rgb_batch_to_lightness_ab
 from colorlib.distributed import choose_device, global_mean
+from colorlib.lessons import training as lesson
 from colorlib.lessons.training import constant_prediction_loss, mean_target
 from colorlib.losses import make_loss
 from colorlib.model import ColorizationNet
-from colorlib.train import TrainConfig, start_from_gray, train, train_step, validate
+from colorlib.train import TrainConfig, epoch_order, start_from_gray, train, train_step, validate
 from colorlib.weights import CHECKPOINT_FORMAT, build_colorization_net, load_pretrained
 
 REPO = Path(__file__).resolve().parent.parent
@@ -612,3 +614,135 @@ def test_runs_of_the_same_photos_crops_and_encoder_share_their_stored_features(t
     assert first.history[0]["val_loss"] == again.history[0]["val_loss"] == fresh.history[0]["val_loss"]
     train(_tiny(tmp_path / "other-seed", epochs=1, seed=1, cache_features=True), progress=False)
     assert len(encoded) == 6  # another seed draws other crops
+
+
+# --------------------------------------------------------------------------------------
+# The order of an epoch, and a loop written by hand (lesson 04) against train().
+# --------------------------------------------------------------------------------------
+
+
+def test_epoch_order_is_a_seeded_permutation_per_epoch():
+    first = epoch_order(50, seed=3, epoch=1)
+    assert first.dtype == torch.int64 and sorted(first.tolist()) == list(range(50))
+    assert torch.equal(first, epoch_order(50, seed=3, epoch=1))
+    assert not torch.equal(first, epoch_order(50, seed=3, epoch=2))
+    assert torch.equal(epoch_order(50, seed=3, epoch=2), epoch_order(50, seed=4, epoch=1))  # seed + epoch decides
+    for size, seed, epoch in ((0, 0, 1), (5, -1, 1), (5, 0, -1)):
+        with pytest.raises(ValueError, match="epoch_order"):
+            epoch_order(size, seed=seed, epoch=epoch)
+
+
+class _Start(Callback):
+    """Notes the run's starting decoder, its stored training tensors and its sampler's orders."""
+
+    def begin_run(self, run):
+        self.decoder = copy.deepcopy(run.model.decoder)
+        self.features, self.ab = run.train_loader.dataset.tensors
+        self.orders = []
+        for epoch in (1, 2):
+            run.sampler.set_epoch(epoch)
+            self.orders.append(list(run.sampler))
+
+
+def _loop_by_hand(decoder, features, ab, *, batch_size, lr, seed, epoch=1) -> float:
+    """Lesson 04's loop for one epoch: the mean training loss."""
+    optimizer = torch.optim.Adam(decoder.parameters(), lr=lr)
+    order = epoch_order(len(features), seed=seed, epoch=epoch)
+    decoder.train()
+    total = 0.0
+    for first in range(0, len(order), batch_size):
+        batch = order[first:first + batch_size]
+        loss = torch.nn.functional.mse_loss(decoder(features[batch].float()), ab_to_target(ab[batch].float()))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(batch)
+    return total / len(order)
+
+
+def test_a_loop_written_by_hand_in_epoch_order_gives_trains_first_epoch(tmp_path):
+    start = _Start()
+    config = _tiny(tmp_path / "run", epochs=1, cache_features=True, batch_size=3)  # 32 crops: a last batch of 2
+    result = train(config, progress=False, callbacks=[start])
+    assert start.orders == [epoch_order(len(start.features), seed=config.seed, epoch=e).tolist() for e in (1, 2)]
+    by_hand = _loop_by_hand(start.decoder, start.features, start.ab, batch_size=config.batch_size,
+                            lr=config.learning_rate, seed=config.seed)
+    assert by_hand == pytest.approx(result.history[0]["train_loss"], rel=1e-12, abs=0)
+    other_order = _loop_by_hand(copy.deepcopy(start.decoder), start.features, start.ab, batch_size=config.batch_size,
+                                lr=config.learning_rate, seed=config.seed, epoch=2)
+    assert other_order != pytest.approx(result.history[0]["train_loss"], rel=1e-6)  # the check can tell orders apart
+
+
+def test_lesson_04_stored_features_are_the_runs_and_its_epoch_starts_where_it_is_told(tmp_path, monkeypatch):
+    from colorlib import train as training_module
+
+    monkeypatch.setattr(training_module, "_LAST_STORED_FEATURES", {})
+    config = _tiny(tmp_path / "loop", epochs=1, cache_features=True, views_per_photo=1)
+    state = torch.get_rng_state()
+    train_features, train_ab, val_features, val_ab = lesson.stored_features(config)
+    assert torch.equal(torch.get_rng_state(), state)  # the global generator untouched
+    assert train_features.shape == (8, 128, 4, 4) and train_ab.shape == (8, 2, 32, 32)
+    assert val_features.shape == (4, 128, 4, 4) and val_ab.shape == (4, 2, 32, 32)
+    assert train_features.dtype == train_ab.dtype == torch.float16
+    torch.manual_seed(1)
+    model = build_colorization_net("random", input_size=32)
+    start_from_gray(model)
+    start = copy.deepcopy(model.decoder.state_dict())
+    entry = lesson.library_first_epoch(config, start, train_features=train_features)  # the run trains on these very tensors
+    by_hand = _loop_by_hand(model.decoder, train_features, train_ab, batch_size=config.batch_size,
+                            lr=config.learning_rate, seed=config.seed)
+    assert entry["epoch"] == 1 and by_hand == pytest.approx(entry["train_loss"], rel=1e-12, abs=0)
+    assert entry["val_loss"] == pytest.approx(validate(model.decoder, [(val_features.float(), val_ab.float())], make_loss("mse"))[0],
+                                              rel=1e-5)  # one batch here, config.batch_size there
+    with pytest.raises(ValueError, match="its own features"):
+        lesson.library_first_epoch(config, start, train_features=train_features.clone())
+    training_module._LAST_STORED_FEATURES.clear()  # train() encodes afresh: the same crops and (random) encoder
+    fresh = _Start()
+    train(replace(config, out=str(tmp_path / "fresh")), progress=False, callbacks=[fresh])
+    assert torch.equal(fresh.features, train_features) and torch.equal(fresh.ab, train_ab)
+    with pytest.raises(ValueError, match="cache_features"):
+        lesson.stored_features(_tiny(tmp_path / "photos", cache_features=False))
+
+
+def test_lesson_04_loop_config_is_the_profiles_recipe_on_fewer_crops():
+    config = lesson.loop_config(PROFILES["quick"])
+    quick = PROFILES["quick"]
+    assert (config.input_size, config.batch_size, config.learning_rate, config.seed) == (quick.input_size, quick.batch_size, quick.learning_rate, 0)
+    assert (config.train_images, config.views_per_photo, config.epochs, config.device) == (lesson.LOOP_PHOTOS, 1, 3, "cpu")
+    assert config.cache_features and config.start_from_gray and Path(config.out).name == "quick-your-loop"
+
+
+def test_lesson_04_live_curve_and_filmstrip(tmp_path, monkeypatch):
+    from colorlib import config as config_module
+
+    monkeypatch.setattr(config_module, "repo_root", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    curve = lesson.LiveLossCurve(start_val_loss=0.004, references={"gray": 0.0044}, epochs=2, title="t")
+    curve.add({"epoch": 1, "train_loss": 0.01, "val_loss": 0.0038, "step_losses": [0.004, 0.05, 0.006]})
+    curve.add({"epoch": 2, "train_loss": 0.005, "val_loss": 0.0036})
+    assert curve.val == [(0, 0.004), (1, 0.0038), (2, 0.0036)] and [x for x, _ in curve.steps] == pytest.approx([1 / 3, 2 / 3, 1])
+    assert curve.figure.axes[0].get_yscale() == "log"
+    torch.manual_seed(0)
+    model = build_colorization_net("random", input_size=32)
+    start_from_gray(model)
+    rgb = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (2, 3, 32, 32), dtype=np.uint8))
+    filmstrip = lesson.Filmstrip(model, rgb)
+    filmstrip.add("epoch 1", model.decoder.train())
+    assert model.decoder.training  # its mode restored
+    chroma = filmstrip.mean_chroma()
+    assert list(chroma) == ["epoch 1", "truth"] and chroma["epoch 1"] == pytest.approx(0.0, abs=1e-3)  # gray start
+    assert filmstrip.rows["epoch 1"].shape == (2, 32, 32, 3)
+    figure = filmstrip.figure(titles=["a", "b"])
+    assert len(figure.axes) == 3 * 2  # gray input, epoch 1, truth
+    assert filmstrip.save(figure) == tmp_path / "figures" / lesson.FILMSTRIP_FIGURE
+
+
+def test_lesson_04_filmstrip_photos_are_the_most_colourful_candidates():
+    config = _tiny(Path("unused"), val_images=6)
+    rgb, names = lesson.filmstrip_photos(config, count=2, candidates=6)
+    assert rgb.shape == (2, 3, 32, 32) and rgb.dtype == torch.uint8 and len(names) == 2
+    _, val_set = build_datasets("samples", 32, 8, 6)
+    chroma = sorted(float(torch.linalg.vector_norm(rgb_batch_to_lightness_ab(val_set[i]["rgb"][None])[1], dim=1).mean())
+                    for i in range(6))
+    shown = [float(torch.linalg.vector_norm(rgb_batch_to_lightness_ab(photo[None])[1], dim=1).mean()) for photo in rgb]
+    assert shown == pytest.approx(chroma[::-1][:2])
