@@ -36,7 +36,8 @@ def plot_comparison_grid(
         rows: ``{row label: one uint8 RGB image per photo}``, in order; a label is wrapped at
             16 characters, and a "\\n" in it starts a new line.
         block_size: photos per block.
-        size: a panel's width in inches (its height follows the photos' usual shape).
+        size: a panel's width in inches (its height follows the photos' shape when they share one
+            orientation; square otherwise).
 
     Raises:
         ValueError: no photos, a row that is ``None`` or has the wrong number of images.
@@ -54,9 +55,11 @@ def plot_comparison_grid(
     labels = ["ground truth", *rows]
     sources = [[image.rgb for image in images], *rows.values()]
     blocks = -(-len(images) // block_size)
-    # Panels as tall as the photos' typical shape (a square panel around a 3:2 photo leaves
-    # empty bands), row labels written horizontally and wrapped, at a readable size.
-    aspect = float(np.median([image.rgb.shape[0] / image.rgb.shape[1] for image in images]))
+    # Panels shaped like the photos when they are all landscape (or all portrait): a square
+    # panel around a 3:2 photo leaves empty bands. Mixed orientations keep square panels, so
+    # that neither kind is shrunk. Row labels are written horizontally and wrapped.
+    shapes = [image.rgb.shape[0] / image.rgb.shape[1] for image in images]
+    aspect = max(shapes) if max(shapes) <= 1 or min(shapes) >= 1 else 1.0
     label_width = 1.5
     figure, axes = plt.subplots(
         blocks * len(labels), block_size, squeeze=False,
