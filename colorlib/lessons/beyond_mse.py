@@ -407,17 +407,39 @@ def _draw_pixel_prediction(photo_axis, plane_axis, explorer: PixelDistributionEx
                        edgecolors="black", linewidths=0.7)
     modes = prediction.modes
     plane_axis.plot(*zip(modes.first, modes.second), color="#444444", lw=0.8, ls="--")
-    for number, (ab, mass) in enumerate(((modes.first, modes.first_mass), (modes.second, modes.second_mass)), start=1):
-        plane_axis.annotate(f"mode {number}: {mass:.0%}", ab, xytext=(6, 6), textcoords="offset points", fontsize=8)
-    marks = [(modes.mean, "s", "mean (T = 1): what MSE would answer"),
-             (prediction.annealed, "^", f"annealed mean, T = {explorer.temperature:g}")]
+    # Numbered by mass: mode 1 holds the larger share (the most likely bin need not, once its
+    # neighbours are counted); equal shares at whole percents get one decimal.
+    ranked = sorted(((modes.first, modes.first_mass), (modes.second, modes.second_mass)), key=lambda mode: -mode[1])
+    digits = 1 if round(100 * ranked[0][1]) == round(100 * ranked[1][1]) else 0
+    for number, (ab, mass) in enumerate(ranked, start=1):
+        plane_axis.annotate(f"mode {number}: {100 * mass:.{digits}f}%", ab, xytext=(7, 5), textcoords="offset points",
+                            fontsize=8, bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.8, "lw": 0})
+    marks = [(modes.mean, "s", "#1f77b4", "mean (T = 1): what MSE would answer"),
+             (prediction.annealed, "^", "#ff7f0e", f"annealed mean, T = {explorer.temperature:g}")]
     if prediction.mse is not None:
-        marks.append((prediction.mse, "X", "the MSE model's prediction"))
-    marks.append((prediction.truth, "*", "true colour"))
-    for ab, marker, label in marks:
-        plane_axis.plot(*ab, marker=marker, markersize=8, markerfacecolor="white", markeredgecolor="black",
-                        alpha=0.9, linestyle="none", label=label)
+        marks.append((prediction.mse, "X", "#d62728", "the MSE model's prediction"))
+    marks.append((prediction.truth, "*", "#2ca02c", "true colour"))
+    for ab, marker, colour, label in marks:
+        plane_axis.plot(*ab, marker=marker, markersize=8, markerfacecolor=colour, markeredgecolor="black",
+                        markeredgewidth=0.6, linestyle="none", label=label)
     plane_axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    # The answers often lie within a few ab units of each other: a zoom on them, in the empty
+    # lower-left corner of the plane (no sRGB colour is both that green and that blue).
+    answers = np.array([ab for ab, *_ in marks])
+    centre = answers.mean(axis=0)
+    half = max(8.0, float(np.abs(answers - centre).max()) + 4.0)
+    zoom = plane_axis.inset_axes((0.11, 0.05, 0.3, 0.3))
+    zoom.scatter(bins[:, 0], bins[:, 1], s=260.0 * prediction.probabilities / largest, facecolors="none",
+                 edgecolors="#888888", linewidths=0.5)
+    for ab, marker, colour, _ in marks:
+        zoom.plot(*ab, marker=marker, markersize=7, markerfacecolor=colour, markeredgecolor="black",
+                  markeredgewidth=0.6, linestyle="none")
+    zoom.set_xlim(centre[0] - half, centre[0] + half)
+    zoom.set_ylim(centre[1] - half, centre[1] + half)
+    zoom.set_aspect("equal")
+    zoom.tick_params(labelsize=6, length=2, pad=1)
+    zoom.set_title(f"zoom: {2 * half:.0f} x {2 * half:.0f} ab", fontsize=7, pad=2)
+    zoom.set_facecolor("white")
     ab_plane_axes(plane_axis, title="predicted distribution (disc area: probability)")
 
 
@@ -551,7 +573,11 @@ def plot_rebalancing(prior: torch.Tensor, *, weights: torch.Tensor | None = None
     weights = rebalancing_weights(prior, lam=lam, bins=bins) if weights is None else weights
     weights = _check_distribution(weights, bins, "plot_rebalancing: weights").numpy()
     probability = (prior / prior.sum()).numpy()
-    figure = plt.figure(figsize=(12.5, 3.8), layout="constrained")
+    # The colour bars lie under their maps (horizontal), so that no label of one panel runs
+    # into the next one, and "weight w" is printed once per meaning: the middle map's bar
+    # and the right panel's y axis.
+    figure = plt.figure(figsize=(12.5, 4.6), layout="constrained")
+    figure.get_layout_engine().set(w_pad=0.08, wspace=0.06)
     left, middle, right = figure.subplots(1, 3)
     seen = probability > 0
     lowest = math.floor(float(np.log10(probability[seen].min())))
@@ -559,18 +585,22 @@ def plot_rebalancing(prior: torch.Tensor, *, weights: torch.Tensor | None = None
     image, extent = bins_on_grid(logged, bins)
     palette = matplotlib.colormaps["viridis"].with_extremes(bad="white", under="#d9d9d9")
     drawn = left.imshow(image, extent=extent, interpolation="nearest", cmap=palette, vmin=lowest, vmax=0)
-    figure.colorbar(drawn, ax=left, shrink=0.8).set_label("log10 share of training pixels", fontsize=8)
+    bar = figure.colorbar(drawn, ax=left, location="bottom", shrink=0.8, aspect=30)
+    bar.set_label("log10 share of the training pixels in the bin", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
     ab_plane_axes(left, title=f"prior: {int(seen.sum())} of {len(bins)} bins occur (gray: never)")
     image, extent = bins_on_grid(weights, bins)
     drawn = middle.imshow(image, extent=extent, interpolation="nearest",
                           cmap=matplotlib.colormaps["magma"].with_extremes(bad="white"))
-    figure.colorbar(drawn, ax=middle, shrink=0.8).set_label("weight w", fontsize=8)
+    bar = figure.colorbar(drawn, ax=middle, location="bottom", shrink=0.8, aspect=30)
+    bar.set_label("rebalancing weight w of the bin", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
     ab_plane_axes(middle, title=f"rebalancing weights: {weights.min():.2f} to {weights.max():.2f}")
     smoothed = smooth_prior(prior, bins).numpy()
     right.semilogx(np.maximum(smoothed, 1e-9), weights, ".", color="#444444")
     right.axhline(1.0, color="#b00020", lw=0.8, label="w = 1: no rebalancing")
     right.set_xlabel("smoothed prior p of the bin (1e-9: never seen)", fontsize=8)
-    right.set_ylabel("weight w", fontsize=8)
+    right.set_ylabel("rebalancing weight w", fontsize=8)
     right.tick_params(labelsize=7, which="both")
     right.legend(fontsize=7)
     right.set_title("rare colours weigh more", fontsize=9)
@@ -721,7 +751,7 @@ LOSS_TABLE_COLUMNS: dict[str, tuple[str, int]] = {
 def downscaled(images: Sequence[EvaluationImage], *, factor: int = 2) -> list[EvaluationImage]:
     """The same whole photos, ``factor`` times smaller on each side (bicubic, :func:`colorlib.images.resize`).
 
-    Kodak24 at half size (384 x 512) makes every metric four times cheaper; a network
+    Kodak24 at half size (384 x 256 or 256 x 384) makes every metric four times cheaper; a network
     that sees the photo at 64 x 64 or 224 x 224 predicts the same colours either way.
 
     Raises:

@@ -4,6 +4,7 @@ and 07 draw theirs with it too).
 
 from __future__ import annotations
 
+import textwrap
 from typing import Sequence
 
 import numpy as np
@@ -32,9 +33,11 @@ def plot_comparison_grid(
 
     Args:
         images: the ground-truth photos, uint8 RGB (H, W, 3) each (any sizes).
-        rows: ``{row label: one uint8 RGB image per photo}``, in order.
+        rows: ``{row label: one uint8 RGB image per photo}``, in order; a label is wrapped at
+            16 characters, and a "\\n" in it starts a new line.
         block_size: photos per block.
-        size: inches per panel.
+        size: a panel's width in inches (its height follows the photos' shape when they share one
+            orientation; square otherwise).
 
     Raises:
         ValueError: no photos, a row that is ``None`` or has the wrong number of images.
@@ -52,8 +55,15 @@ def plot_comparison_grid(
     labels = ["ground truth", *rows]
     sources = [[image.rgb for image in images], *rows.values()]
     blocks = -(-len(images) // block_size)
+    # Panels shaped like the photos when they are all landscape (or all portrait): a square
+    # panel around a 3:2 photo leaves empty bands. Mixed orientations keep square panels, so
+    # that neither kind is shrunk. Row labels are written horizontally and wrapped.
+    shapes = [image.rgb.shape[0] / image.rgb.shape[1] for image in images]
+    aspect = max(shapes) if max(shapes) <= 1 or min(shapes) >= 1 else 1.0
+    label_width = 1.5
     figure, axes = plt.subplots(
-        blocks * len(labels), block_size, figsize=(size * block_size + 0.9, size * blocks * len(labels) + 0.3 * blocks), squeeze=False
+        blocks * len(labels), block_size, squeeze=False,
+        figsize=(size * block_size + label_width, size * aspect * blocks * len(labels) + 0.35 * blocks),
     )
     for index in range(blocks * block_size):
         block, column = divmod(index, block_size)
@@ -68,6 +78,7 @@ def plot_comparison_grid(
             if row == 0:
                 axis.set_title(images[index].name, fontsize=8)
             if column == 0:
-                axis.set_ylabel(label, fontsize=9)
-    figure.tight_layout(h_pad=0.3, w_pad=0.3)
+                wrapped = "\n".join(textwrap.fill(line, 16) for line in label.split("\n"))   # "\n" in a label is kept
+                axis.set_ylabel(wrapped, fontsize=9, rotation=0, ha="right", va="center", labelpad=6)
+    figure.tight_layout(h_pad=0.4, w_pad=0.3)
     return figure
