@@ -180,6 +180,7 @@ def test_hint_explorer_click_colour_patch_remove_and_method():
     photo = _halves()
     explorer = hints_lesson.HintExplorer(photo, hinted, default_color="truth", scale=2)
     assert explorer.hints == [] and explorer.selected is None
+    assert hints_lesson.CLICK_TARGET in explorer.picture._dom_classes
     before = explorer.picture.value
     explorer._on_click({"dataX": 8, "dataY": 6, "type": "click"})  # a click in pixels of the shown picture
     assert len(explorer.hints) == 1 and explorer.selected == 0

@@ -49,6 +49,7 @@ __all__ = [
     "draw_hint_counts",
     "ObjectHintResult",
     "one_hint_per_object",
+    "CLICK_TARGET",
     "HintExplorer",
     "hex_to_ab",
     "ab_to_hex",
@@ -333,6 +334,10 @@ def one_hint_per_object(hint_model: ColorizationNet, *, count: int = 8, size: in
 # --------------------------------------------------------------------------------------
 
 
+#: The CSS class of the picture that takes clicks (scripts/browser_check.py clicks it).
+CLICK_TARGET = "colorlib-click-target"
+
+
 def hex_to_ab(color: str) -> tuple[float, float]:
     """``"#rrggbb"`` -> its CIELAB ``(a, b)`` (the lightness is dropped: a hint keeps the photo's).
 
@@ -383,7 +388,7 @@ class HintExplorer:
     Attributes:
         hints: the current hints; ``selected`` the index of the selected one (or ``None``).
         result: the colorization on display, uint8 ``(H, W, 3)``.
-        picture: the ``Image`` widget that takes clicks (CSS class ``colorlib-click-target``).
+        picture: the ``Image`` widget that takes clicks (CSS class :data:`CLICK_TARGET`).
         widget: the whole thing, to end a notebook cell with.
     """
 
@@ -406,7 +411,7 @@ class HintExplorer:
         self.chooser = widgets.Dropdown(options=[], description="hint")
         self.remove = widgets.Button(description="remove hint", icon="trash")
         self.picture = widgets.Image(format="png")
-        self.picture.add_class("colorlib-click-target")
+        self.picture.add_class(CLICK_TARGET)
         self.status = widgets.HTML()
         self.events = Event(source=self.picture, watched_events=["click"])
         self.events.on_dom_event(self._on_click)
