@@ -38,6 +38,8 @@ from .plot import png_bytes
 
 __all__ = [
     "HINT_COUNTS",
+    "TOY_RED_AB",
+    "TOY_BLUE_AB",
     "PLACEMENT_SEEDS",
     "METHODS",
     "placed_hints",
