@@ -56,6 +56,8 @@ def copy_decoder(target: ColorizationNet, source: ColorizationNet) -> None:
         ValueError: the decoders differ in anything else (another output head, say).
 
     >>> automatic, hinted = ColorizationNet(input_size=32).eval(), ColorizationNet(input_size=32, takes_hints=True).eval()
+    >>> hinted.encoder.load_state_dict(automatic.encoder.state_dict())  # the same encoder, as in a run
+    <All keys matched successfully>
     >>> copy_decoder(hinted, automatic)
     >>> L = torch.rand(1, 1, 32, 32)
     >>> torch.allclose(hinted(L), automatic(L))
