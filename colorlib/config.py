@@ -197,6 +197,9 @@ class TrainSettings(Profile):
         compile: run the model through ``torch.compile``.
         amp: bfloat16 autocast (``None``: on for CUDA, off elsewhere).
         channels_last: ``channels_last`` memory format (``None``: on for CUDA).
+        init_from: start the decoder from this checkpoint's decoder (a path; relative paths
+            from the repository), the hint channels' weights at zero
+            (:mod:`colorlib.warm_start`); ``None``: a fresh decoder.
     """
 
     out: str = "runs/quick"
@@ -205,6 +208,7 @@ class TrainSettings(Profile):
     compile: bool = False
     amp: bool | None = None
     channels_last: bool | None = None
+    init_from: str | None = None
 
     def recipe(self) -> dict:
         """The fields that decide what is learned: :meth:`to_dict` without :data:`MACHINE_FIELDS`.
