@@ -161,11 +161,13 @@ def hint_run_dir(*, seed: int = 0, profile: Profile | None = None) -> Path:
 
 
 def hint_run_config(*, seed: int = 0, profile: Profile | None = None) -> TrainConfig:
-    """The training settings of lesson 08's hint network: the main run's recipe with
-    ``hints`` (fresh simulated hints at every step), its decoder started from the main
-    run's best model (:func:`course_model_path`, as a path relative to the repository, so
-    that the recipe is the same on every machine) with the hint channels at zero
-    (:mod:`colorlib.warm_start`), and :func:`hint_run_dir` as the output folder.
+    """The training settings of lesson 08's hint network: the profile's settings as
+    :data:`colorlib.config.EXPERIMENTS` changes them for ``"hints"`` (in the quick profile
+    one stored crop per photo, 3 epochs), with ``hints`` (fresh simulated hints at every
+    step), its decoder started from the main run's best model (:func:`course_model_path`,
+    as a path relative to the repository, so that the recipe is the same on every machine)
+    with the hint channels at zero (:mod:`colorlib.warm_start`), and :func:`hint_run_dir`
+    as the output folder.
 
     The main run must exist first (``train_or_reuse(TrainConfig.from_profile(profile))``).
     """
@@ -173,8 +175,9 @@ def hint_run_config(*, seed: int = 0, profile: Profile | None = None) -> TrainCo
     start = course_model_path(profile)
     root = run_dir(profile.name).parent.parent
     init_from = start.relative_to(root).as_posix() if start.is_relative_to(root) else str(start)
+    settings = experiment_settings(profile, "hints")
     return TrainConfig.from_profile(profile, hints=True, init_from=init_from, seed=seed,
-                                    out=hint_run_dir(seed=seed, profile=profile))
+                                    out=hint_run_dir(seed=seed, profile=profile), **settings)
 
 
 def train_or_reuse(

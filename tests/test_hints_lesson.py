@@ -12,6 +12,7 @@ import torch
 
 from colorlib import runs
 from colorlib.color import rgb_to_lab
+from colorlib.config import experiment_settings, get_profile
 from colorlib.evaluate import EvaluationImage
 from colorlib.hints import Hint
 from colorlib.inference import HintColorizer
@@ -92,13 +93,18 @@ def test_a_tiny_run_started_from_a_trained_decoder(tmp_path):
     assert started[:, -HINT_CHANNELS:].abs().max() < 1e-6
 
 
-def test_hint_run_config_is_the_main_recipe_with_hints_from_the_main_run():
+def test_hint_run_config_is_the_main_recipe_with_hints_from_the_main_run_and_its_experiment_settings():
     config = runs.hint_run_config(seed=2)
     main = TrainConfig.from_profile()
     assert config.hints and config.seed == 2 and config.init_from == "runs/quick/best.pth"
     assert runs.hint_run_dir(seed=2).name == "quick-hints-seed2" == config.out.split("/")[-1]
+    cheaper = experiment_settings(get_profile("quick"), "hints")
+    assert cheaper and cheaper["views_per_photo"] < main.views_per_photo  # cheap enough for a first run in CI
+    assert {k: getattr(config, k) for k in cheaper} == cheaper
     different = {k for k, v in config.recipe().items() if main.recipe()[k] != v}
-    assert different == {"hints", "init_from", "seed"}
+    assert different == {"hints", "init_from", "seed"} | {k for k, v in cheaper.items() if getattr(main, k) != v}
+    on_paper = runs.hint_run_config(profile=get_profile("paper"))
+    assert (on_paper.epochs, on_paper.input_size) == (100, 224)  # the paper profile keeps its own recipe
     with pytest.raises(ValueError, match="seed"):
         runs.hint_run_dir(seed=-1)
 
