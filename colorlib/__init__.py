@@ -28,6 +28,7 @@ or the lessons wing. Each imports only the modules listed before it:
 - :mod:`~colorlib.batches`: loaders of crops, photos as (L / 100, ab), stored encoder features;
 - :mod:`~colorlib.checkpointing`: checkpoints, run history and RNG state on disk;
 - :mod:`~colorlib.callbacks`: progress, log lines and divergence as small training callbacks;
+- :mod:`~colorlib.warm_start`: a run's decoder started from a trained one, hint channels at zero;
 - :mod:`~colorlib.train`: the training step, epoch, validation, checkpoints, resume, DDP;
 - :mod:`~colorlib.runs`: every run folder's name; reusing a finished run;
 - :mod:`~colorlib.inference`: colorize arrays of any size: predict_ab, colorize, colorize_many;
@@ -52,6 +53,7 @@ brackets; A1 is the appendix), where figures, widgets and lesson-only experiment
 - :mod:`~colorlib.lessons.beyond_mse` (07): bins drawn, modes, temperature and pixel widgets, the loss table;
 - :mod:`~colorlib.lessons.loss_experiment` (07): the four losses over seeds, scored; the results file;
 - :mod:`~colorlib.lessons.your_photos` (09): the photo colorizer widget;
+- :mod:`~colorlib.lessons.hints_lesson` (08): hints vs Levin et al. on Kodak24, the click-to-hint widget (ipyevents);
 
 The names below are imported on first use (PEP 562), so ``colorlib --version`` and
 ``import colorlib`` start without loading torch:

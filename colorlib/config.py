@@ -149,7 +149,11 @@ PROFILES: dict[str, Profile] = {
 #:   per photo;
 #: - ``"loss_experiment"``: lesson 07's four losses over seeds: the main run's recipe
 #:   (a classification step scores at a quarter of the resolution and costs about 1.5
-#:   MSE steps: benchmarks/loss_speed.py).
+#:   MSE steps: benchmarks/loss_speed.py);
+#: - ``"hints"``: lesson 08's hint network, started from the main run's decoder
+#:   (``init_from``): in the quick profile one stored crop per photo and 3 epochs, so that a
+#:   first run of the lesson trains it in a minute or two on 2 cores instead of lesson 04's
+#:   several; in the paper profile the main run's recipe.
 #:
 #: They are not :class:`Profile` fields: a field would become a flag of ``colorlib train``
 #: and part of every run's recipe, while these only say how the lessons build their runs.
@@ -157,10 +161,12 @@ EXPERIMENTS: dict[str, dict[str, dict[str, int]]] = {
     "quick": {
         "ablation": {"epochs": 3, "views_per_photo": 1},
         "loss_experiment": {},
+        "hints": {"epochs": 3, "views_per_photo": 1},
     },
     "paper": {
         "ablation": {"epochs": 3, "views_per_photo": 1},
         "loss_experiment": {},
+        "hints": {},
     },
 }
 
@@ -197,6 +203,9 @@ class TrainSettings(Profile):
         compile: run the model through ``torch.compile``.
         amp: bfloat16 autocast (``None``: on for CUDA, off elsewhere).
         channels_last: ``channels_last`` memory format (``None``: on for CUDA).
+        init_from: start the decoder from this checkpoint's decoder (a path; relative paths
+            from the repository), the hint channels' weights at zero
+            (:mod:`colorlib.warm_start`); ``None``: a fresh decoder.
     """
 
     out: str = "runs/quick"
@@ -205,6 +214,7 @@ class TrainSettings(Profile):
     compile: bool = False
     amp: bool | None = None
     channels_last: bool | None = None
+    init_from: str | None = None
 
     def recipe(self) -> dict:
         """The fields that decide what is learned: :meth:`to_dict` without :data:`MACHINE_FIELDS`.

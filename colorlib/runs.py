@@ -7,7 +7,9 @@ lesson that offers it agree:
   ``runs/<profile>/best.pth``;
 - :func:`loss_run_dir`: one run of the loss experiment (lesson 07),
   ``runs/<profile>-<loss>[-rebalanced]-seed<N>``;
-- :func:`course_model_candidates`: what the photo lesson (07) offers, built from the two above.
+- :func:`hint_run_dir`: the network that takes colour hints (lesson 08),
+  ``runs/<profile>-hints-seed<N>``, started from the main run (:func:`hint_run_config`);
+- :func:`course_model_candidates`: what the photo lesson (09) offers, built from the first two.
 
 :func:`train_or_reuse` trains a run unless its folder already holds the finished run of
 the same recipe, so that running a lesson again costs nothing.
@@ -32,6 +34,8 @@ __all__ = [
     "course_model_candidates",
     "course_model_path",
     "loss_run_dir",
+    "hint_run_dir",
+    "hint_run_config",
     "LOSS_VARIANTS",
     "loss_experiment_config",
     "train_or_reuse",
@@ -142,6 +146,38 @@ def loss_experiment_config(loss: str, *, rebalance: bool = False, seed: int = 0,
     folder = loss_run_dir(loss, rebalance=rebalance, seed=seed, profile=profile)
     settings = experiment_settings(profile, "loss_experiment")
     return TrainConfig.from_profile(profile, loss=loss, rebalance=rebalance, seed=seed, out=folder, **settings)
+
+
+def hint_run_dir(*, seed: int = 0, profile: Profile | None = None) -> Path:
+    """The folder of lesson 08's network that takes colour hints: ``<repo>/runs/<profile>-hints-seed<N>``.
+
+    Raises:
+        ValueError: a negative seed.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"hint_run_dir: expected a seed >= 0, got {seed!r}")
+    profile = profile or get_profile()
+    return run_dir(profile.name).parent / f"{profile.name}-hints-seed{seed}"
+
+
+def hint_run_config(*, seed: int = 0, profile: Profile | None = None) -> TrainConfig:
+    """The training settings of lesson 08's hint network: the profile's settings as
+    :data:`colorlib.config.EXPERIMENTS` changes them for ``"hints"`` (in the quick profile
+    one stored crop per photo, 3 epochs), with ``hints`` (fresh simulated hints at every
+    step), its decoder started from the main run's best model (:func:`course_model_path`,
+    as a path relative to the repository, so that the recipe is the same on every machine)
+    with the hint channels at zero (:mod:`colorlib.warm_start`), and :func:`hint_run_dir`
+    as the output folder.
+
+    The main run must exist first (``train_or_reuse(TrainConfig.from_profile(profile))``).
+    """
+    profile = profile or get_profile()
+    start = course_model_path(profile)
+    root = run_dir(profile.name).parent.parent
+    init_from = start.relative_to(root).as_posix() if start.is_relative_to(root) else str(start)
+    settings = experiment_settings(profile, "hints")
+    return TrainConfig.from_profile(profile, hints=True, init_from=init_from, seed=seed,
+                                    out=hint_run_dir(seed=seed, profile=profile), **settings)
 
 
 def train_or_reuse(

@@ -78,6 +78,7 @@ from .distributed import barrier, broadcast_buffers, choose_device, global_mean,
 from .bins import ab_bins, bin_prior, soft_encode
 from .losses import SCORE_DOWNSAMPLES, ColorLoss, make_loss
 from .model import DOWNSAMPLING_FACTOR, IMAGENET_GRAY, ColorizationNet, pooled_decoder_output
+from .warm_start import warm_start
 from .weights import CHECKPOINT_FORMAT, build_colorization_net
 
 __all__ = [
@@ -697,4 +698,6 @@ def _with_loss(model: ColorizationNet, loss_fn: ColorLoss, config: TrainConfig) 
         model.__dict__["output_decoder"] = loss_fn if config.loss != "mse" else None
     if config.start_from_gray:
         start_from_gray(model)
+    if config.init_from is not None:  # after start_from_gray: the copied decoder replaces it
+        warm_start(model, config.init_from)
     return model

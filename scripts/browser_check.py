@@ -6,9 +6,10 @@ runs all its cells, and then, for every widget output:
 
 - it must have rendered (no "Error displaying widget", no "Loading widget..." left);
 - every visible slider is moved with the keyboard, every dropdown set to another option,
-  every toggle-button group switched and every toggle button and checkbox clicked, and
-  after each the widget's picture or text must change. Plain buttons are not pressed
-  (lesson 09's saves a file).
+  every toggle-button group switched and every toggle button and checkbox clicked, every
+  picture that takes clicks (CSS class :data:`CLICK_TARGET`: lesson 08's hint widget) clicked
+  inside, and after each the widget's picture or text must change. Plain buttons are not
+  pressed (lesson 09's saves a file).
 
 Any JavaScript console error or page error, any cell that raised, or a widget that did not
 render or did not react fails the check (exit status 1, naming notebook, cell and control).
@@ -45,6 +46,8 @@ sys.path.insert(0, str(REPOSITORY))  # colorlib from this checkout, installed or
 from colorlib.course import is_widget_output, notebook_paths  # noqa: E402
 
 CHROMIUM_ENV = "COLORLIB_CHROMIUM"
+#: The CSS class of a picture that takes mouse clicks (colorlib.lessons.hints_lesson.CLICK_TARGET).
+CLICK_TARGET = "colorlib-click-target"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 EMPTY_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
 # JupyterLab settings for the check: nothing saved back (the copies stay as they were
@@ -379,8 +382,20 @@ def _check_widget(page, output, *, where: str, report: Report, timeout_s: float)
             report.checked.append(f"{name}: ticked {'on' if box.is_checked() else 'off'}, re-rendered")
         else:
             report.fail(f"{name}: clicking it did not change the widget's output within {timeout_s:.0f} s")
+    for target in output.locator(f".{CLICK_TARGET}").all():
+        if not target.is_visible():
+            continue
+        controls += 1
+        box = target.bounding_box()
+        spot = {"x": round(box["width"] * 0.4), "y": round(box["height"] * 0.6)}
+        name = f"{where}, picture that takes clicks"
+        if _changes(page, output, lambda: target.click(position=spot), timeout_s=timeout_s):
+            report.checked.append(f"{name}: clicked at {spot['x']}, {spot['y']}, re-rendered")
+        else:
+            report.fail(f"{name}: clicking it at {spot} did not change the widget's output within {timeout_s:.0f} s")
     if controls == 0:
-        report.fail(f"{where}: the widget rendered but shows no slider, dropdown, toggle button or checkbox to try")
+        report.fail(f"{where}: the widget rendered but shows no slider, dropdown, toggle button, checkbox or "
+                    "picture to click to try")
 
 
 def _offline(route, report: Report, *, base: str) -> None:

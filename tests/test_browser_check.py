@@ -18,7 +18,13 @@ _spec.loader.exec_module(browser_check)
 
 def test_the_check_opens_every_lesson_whose_committed_outputs_show_a_widget():
     lessons = browser_check.select_notebooks(None, folder=REPOSITORY / "notebooks")
-    assert [p.name[:2] for p in lessons] == ["01", "02", "03", "07", "09"]
+    assert [p.name[:2] for p in lessons] == ["01", "02", "03", "07", "08", "09"]
+
+
+def test_the_check_clicks_the_class_the_hint_widget_puts_on_its_picture():
+    from colorlib.lessons.hints_lesson import CLICK_TARGET
+
+    assert browser_check.CLICK_TARGET == CLICK_TARGET
 
 
 def test_a_choice_is_a_lesson_prefix_or_a_notebook_file(tmp_path):
@@ -26,7 +32,7 @@ def test_a_choice_is_a_lesson_prefix_or_a_notebook_file(tmp_path):
     other.write_text("{}", encoding="utf-8")
     chosen = browser_check.select_notebooks(["03", str(other)], folder=REPOSITORY / "notebooks")
     assert [p.name for p in chosen] == ["03_upsampling_decoder.ipynb", "scratch.ipynb"]
-    with pytest.raises(browser_check.CheckError, match=r"expected a lesson with widgets \(01, 02, 03, 07, 09\)"):
+    with pytest.raises(browser_check.CheckError, match=r"expected a lesson with widgets \(01, 02, 03, 07, 08, 09\)"):
         browser_check.select_notebooks(["05"], folder=REPOSITORY / "notebooks")
 
 

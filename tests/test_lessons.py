@@ -31,8 +31,7 @@ def _text(cell: dict) -> str:
 
 
 def test_the_course_has_its_lessons_in_order_then_the_appendix():
-    # 08 (colour hints) is not part of this checkout yet: the order, and the navigation, skip it.
-    assert [p.name[:2] for p in LESSONS] == ["01", "02", "03", "04", "05", "06", "07", "09", "A1"]
+    assert [p.name[:2] for p in LESSONS] == ["01", "02", "03", "04", "05", "06", "07", "08", "09", "A1"]
 
 
 def test_notebook_paths_lists_lessons_by_number_then_appendices_and_nothing_else(tmp_path):

@@ -107,7 +107,7 @@ def test_every_loss_run_has_its_own_folder_and_settings(clone):
 
 def test_every_experiment_changes_only_profile_fields_in_every_profile():
     for name, profile in PROFILES.items():
-        assert set(EXPERIMENTS[name]) == {"ablation", "loss_experiment"}
+        assert set(EXPERIMENTS[name]) == {"ablation", "loss_experiment", "hints"}
         for experiment in EXPERIMENTS[name]:
             changes = experiment_settings(profile, experiment)
             TrainConfig.from_profile(profile, **changes)  # every key is a setting with a valid value

@@ -30,13 +30,14 @@ CORE: tuple[str, ...] = (
     "model", "bins", "losses", "metrics", "modelz",
     "weights", "datasets", "splits", "credits", "places205", "samples",
     "data", "distributed", "batches", "checkpointing", "callbacks",
-    "train", "runs", "inference", "colorize_files", "evaluate",
+    "warm_start", "train", "runs", "inference", "colorize_files", "evaluate",
     "course", "cli",
 )
 #: The lessons wing, lowest rank first (each may import any core module).
 LESSONS: tuple[str, ...] = (
     "plot", "layers", "color_space", "encoder_anatomy", "decoder_anatomy", "authors_checkpoints",
     "training", "evaluation", "paper_figures", "dullness", "beyond_mse", "loss_experiment", "your_photos",
+    "hints_lesson",
 )
 #: What no core module may import.
 BANNED_IN_CORE = ("matplotlib", "ipywidgets", "colorlib.lessons")
