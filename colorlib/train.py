@@ -3,8 +3,7 @@
 The paper's recipe (:data:`colorlib.config.PROFILES` ``"paper"``): MSE between the
 predicted and the true ``(ab + 128) / 255``, Adam with learning rate 0.01, 100 epochs at
 224x224 on 40,000 Places205 photos; the authors' code (not the paper) adds batch 64 and a
-frozen ResNet part. The quick profile runs the same loop on the course's landscape photos
-in about three minutes on a laptop CPU.
+frozen ResNet part. The quick profile: the same loop on the course's photos, minutes on 2 cores.
 
 The loop is a few small functions that a notebook can call and show:
 
@@ -437,9 +436,8 @@ def _model_and_data(config: TrainConfig, device: torch.device) -> tuple[Coloriza
     return model, loss_fn, train_set, val_set
 
 
-#: The last run's stored features and what decided them: a run in the same process with
-#: the same photos, crops and encoder (lesson 07's losses of one seed; lesson 04's check of
-#: the learner's loop, :func:`colorlib.lessons.training.stored_features`) reuses them.
+#: The last run's stored features and what decided them, reused by a later run in the same process
+#: (lesson 07's losses of one seed; :func:`colorlib.lessons.training.stored_features`, lesson 04).
 _LAST_STORED_FEATURES: dict[tuple, tuple[TensorDataset, TensorDataset]] = {}
 
 
@@ -448,9 +446,8 @@ def _stored_features(config: TrainConfig, model: ColorizationNet, train_set: Dat
     """The training and validation sets encoded by the frozen encoder (:func:`encode_photos`),
     or the previous run's when it encoded the same photos, crops and encoder.
 
-    Only the named data sets (a folder may change between runs) are kept. The key holds
-    the seed, which decides the crops and a random encoder's weights. The encoding
-    forks the random generator, so reusing it changes nothing that follows."""
+    Only named data sets are kept (a folder may change). The key holds the seed (it decides the
+    crops and a random encoder's weights); encoding forks the generator, so reuse changes nothing."""
     def encode() -> tuple[TensorDataset, TensorDataset]:
         return (encode_photos(model, train_set, views=config.views_per_photo, seed=config.seed, device=device),
                 encode_photos(model, val_set, views=1, device=device))
