@@ -176,3 +176,15 @@ def test_train_or_reuse_trains_once_then_reuses_resumes_or_replaces(tmp_path):
     assert (tmp_path / "odd" / "last.pth").read_bytes() == b"not a checkpoint"
     with pytest.raises(ValueError, match="expected a TrainConfig"):
         train_or_reuse({"epochs": 2})
+
+
+def test_a_stored_recipe_is_the_same_experiment_when_only_a_newer_default_field_is_missing():
+    from colorlib import runs
+    from colorlib.lessons.loss_experiment import same_recipe
+
+    recipe = runs.loss_experiment_config("mse", seed=1).recipe()
+    older = {key: value for key, value in recipe.items() if key != "init_from"}  # written before the field
+    assert older != recipe and same_recipe(older, recipe)
+    assert not same_recipe({**recipe, "epochs": recipe["epochs"] + 1}, recipe)
+    assert not same_recipe({**older, "init_from": "runs/quick/best.pth"}, recipe)
+    assert not same_recipe({"input_size": "big"}, recipe)

@@ -22,6 +22,7 @@ from .. import metrics, runs
 from ..bins import ANNEALED_MEAN_TEMPERATURE
 from ..config import Profile, get_profile, repo_root
 from ..evaluate import EvaluationImage, evaluation_images, model_colorizer
+from ..train import TrainConfig
 from ..weights import load_pretrained
 from .beyond_mse import downscaled, score_colors
 
@@ -33,6 +34,7 @@ __all__ = [
     "loss_experiment",
     "write_results",
     "experiment_photos",
+    "same_recipe",
 ]
 
 #: The temperatures at which the classifiers are scored: Zhang et al.'s annealed mean, and
@@ -138,7 +140,7 @@ def loss_experiment(
             config = runs.loss_experiment_config(loss, rebalance=rebalance, seed=seed, profile=profile)
             key, recipe = f"{variant}, seed {seed}", config.recipe()
             entry = kept.get(key)
-            if not train and not runs.has_finished_run(config) and entry and entry["recipe"] == recipe:
+            if not train and not runs.has_finished_run(config) and entry and same_recipe(entry["recipe"], recipe):
                 scores, source = entry["scores"], "file"
             else:
                 result = runs.train_or_reuse(config)
@@ -170,3 +172,17 @@ def write_results(path: Path, entries: dict[str, dict]) -> None:
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+
+
+def same_recipe(stored: dict, recipe: dict) -> bool:
+    """Whether a recipe stored in a results file and ``recipe`` (:meth:`TrainConfig.recipe`)
+    are the same experiment.
+
+    Both are read as :meth:`colorlib.train.TrainConfig.from_dict` reads a stored run, so a
+    recipe written before a field existed takes the value that the field's absence meant
+    (a new field at its default changes nothing); a recipe that cannot be read is not the same.
+    """
+    try:
+        return TrainConfig.from_dict(stored).recipe() == TrainConfig.from_dict(recipe).recipe()
+    except (TypeError, ValueError):
+        return False
