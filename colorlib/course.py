@@ -471,12 +471,14 @@ def readme_with_times(text: str, times: dict[str, dict[str, float]]) -> str:
     lines = text.split("\n")
     column = None
     for number, line in enumerate(lines):
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        if not line.startswith("|"):  # a table ends at its first line that is not a row
+            column = None
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if "time" in cells:
             column = cells.index("time")
             continue
-        if not cells or column is None:
-            column = column if cells else None
+        if column is None:
             continue
         stem = next((s for s in times if f"(notebooks/{s}.ipynb)" in line), None)
         if stem is None or len(cells) <= column:
