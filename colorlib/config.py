@@ -151,17 +151,18 @@ PROFILES: dict[str, Profile] = {
 #:   (a classification step scores at a quarter of the resolution and costs about 1.5
 #:   MSE steps: benchmarks/loss_speed.py);
 #: - ``"hints"``: lesson 08's hint network, started from the main run's decoder
-#:   (``init_from``): in the quick profile one stored crop per photo and 3 epochs, so that a
-#:   first run of the lesson trains it in a minute or two on 2 cores instead of lesson 04's
-#:   several; in the paper profile the main run's recipe.
+#:   (``init_from``): in the quick profile one stored crop per photo, 6 epochs and a third
+#:   of the main run's learning rate (the decoder is trained already: smaller steps keep
+#:   more of its colouring without hints), so that a first run of the lesson trains it in
+#:   about two minutes on 2 cores; in the paper profile the main run's recipe.
 #:
 #: They are not :class:`Profile` fields: a field would become a flag of ``colorlib train``
 #: and part of every run's recipe, while these only say how the lessons build their runs.
-EXPERIMENTS: dict[str, dict[str, dict[str, int]]] = {
+EXPERIMENTS: dict[str, dict[str, dict[str, int | float]]] = {
     "quick": {
         "ablation": {"epochs": 3, "views_per_photo": 1},
         "loss_experiment": {},
-        "hints": {"epochs": 3, "views_per_photo": 1},
+        "hints": {"epochs": 6, "views_per_photo": 1, "learning_rate": 0.001},
     },
     "paper": {
         "ablation": {"epochs": 3, "views_per_photo": 1},
@@ -171,7 +172,7 @@ EXPERIMENTS: dict[str, dict[str, dict[str, int]]] = {
 }
 
 
-def experiment_settings(profile: Profile, experiment: str) -> dict[str, int]:
+def experiment_settings(profile: Profile, experiment: str) -> dict[str, int | float]:
     """The changes that ``experiment`` (a key of :data:`EXPERIMENTS`' rows) makes to ``profile``.
 
     >>> experiment_settings(get_profile("quick"), "ablation")

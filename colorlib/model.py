@@ -22,9 +22,10 @@ the raw output to ab is the job of an :class:`OutputDecoder` (a loss from
 **A network that takes colour hints** (Zhang et al. 2017; ``ColorizationNet(takes_hints=True)``,
 :class:`HintDecoder`): the encoder is the same and stays frozen (it sees only ``L``); the
 user's hints, ``(N, 3, H, W)`` = the hinted ab and the mask of :func:`colorlib.hints.hint_maps`,
-are joined to the decoder, as 3 more input channels of its first convolution at each
-resolution (H/8, H/4, H/2; :func:`hints_at`). A mask of zeros is "no hint": the
-network then colorizes on its own, so one network does both.
+are joined to the decoder at each resolution (H/8, H/4, H/2; :func:`hints_at`): the hints
+shrunk to that resolution and the same hints spread over the whole photo
+(:func:`spread_hints`), 9 more input channels of the first convolution there. A mask of
+zeros is "no hint": the network then colorizes on its own, so one network does both.
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ __all__ = [
     "make_encoder",
     "HINT_CHANNELS",
     "HINT_AB_SCALE",
+    "HINT_SPREADS",
+    "HINT_FEATURES",
     "make_decoder",
+    "spread_hints",
     "hints_at",
     "HintDecoder",
     "pooled_decoder_output",
@@ -67,6 +71,14 @@ ENCODER_CHANNELS = 128
 HINT_CHANNELS = 3
 #: The hinted ab are divided by this inside the network (-128..127 -> about -1..1).
 HINT_AB_SCALE = 128.0
+#: The widths of the Gaussians that spread the hints over the photo (:func:`spread_hints`),
+#: as fractions of its longer side: one near (8 %), one far (30 %). Why spread at all: the
+#: decoder's convolutions carry a hint at most about a quarter of the photo's width from
+#: where it was given, while one true colour tells something about the whole photo.
+HINT_SPREADS: tuple[float, ...] = (0.08, 0.3)
+#: The channels a hint network's decoder takes at each resolution (:func:`hints_at`): the
+#: hinted a, b and mask there, then a, b and nearness of each spread of :data:`HINT_SPREADS`.
+HINT_FEATURES = HINT_CHANNELS * (1 + len(HINT_SPREADS))
 
 
 def make_encoder(resnet: nn.Module | None = None) -> nn.Sequential:
@@ -100,15 +112,15 @@ def make_decoder(output_channels: int = 2, *, takes_hints: bool = False) -> nn.S
     logit per colour bin. Only the last convolution changes.
 
     ``takes_hints``: a :class:`HintDecoder`, the same layers with the first convolution of
-    each resolution (layers 0, 4 and 8) taking :data:`HINT_CHANNELS` more input channels;
+    each resolution (layers 0, 4 and 8) taking :data:`HINT_FEATURES` more input channels;
     its state dict has the same names, three of them with more input channels.
 
     >>> make_decoder()(torch.zeros(1, 128, 4, 4)).shape
     torch.Size([1, 2, 32, 32])
     >>> make_decoder(takes_hints=True)[0]
-    Conv2d(131, 128, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
+    Conv2d(137, 128, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
     """
-    extra = HINT_CHANNELS if takes_hints else 0
+    extra = HINT_FEATURES if takes_hints else 0
     layers = [
         nn.Conv2d(ENCODER_CHANNELS + extra, 128, kernel_size=3, padding=1),
         nn.BatchNorm2d(128),
@@ -127,10 +139,58 @@ def make_decoder(output_channels: int = 2, *, takes_hints: bool = False) -> nn.S
     return HintDecoder(*layers) if takes_hints else nn.Sequential(*layers)
 
 
-def hints_at(hints: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Hint maps at the network's input size, shrunk to one of the decoder's resolutions.
+def spread_hints(ab: torch.Tensor, mask: torch.Tensor, *, width: float) -> torch.Tensor:
+    """The hints spread over the whole image: every pixel gets a Gaussian-weighted mean of the hinted colours.
 
-    Each output pixel covers a ``f`` x ``f`` block of input pixels (``f = H / h``):
+    A normalised convolution: with ``g`` a Gaussian of standard deviation ``width`` times the
+    image's longer side (not normalised: 1 at its centre),
+
+    ``spread_ab = (g * (ab * mask)) / (g * mask)`` and ``nearness = 1 - exp(-(g * mask))``,
+
+    where ``*`` is a convolution over the whole image (zero outside it). Each pixel takes the
+    colours of the hints nearest to it, the nearer the more; one hint colours the whole image
+    its colour, like Levin et al.'s propagation of one hint, but blind to edges. ``nearness``
+    says how much hint there is near the pixel: 1 - e^-1 = 0.63 on a lone one-pixel hint,
+    towards 0 far from every hint. Where no hint lies within about 7 widths (the Gaussian's
+    weights vanish below 1e-12), and with no hint at all: zeros, as for no hint.
+
+    Args:
+        ab: float ``(N, 2, h, w)``, any units (0 where unhinted or not).
+        mask: float ``(N, 1, h, w)``, 1 on hinted pixels and 0 elsewhere.
+        width: the Gaussian's standard deviation as a fraction of ``max(h, w)``, > 0.
+
+    Returns:
+        float ``(N, 3, h, w)``: the spread a and b (in ``ab``'s units) and the nearness (0..1).
+
+    >>> ab, mask = torch.zeros(1, 2, 5, 5), torch.zeros(1, 1, 5, 5)
+    >>> ab[0, :, 0, 0], mask[0, 0, 0, 0] = torch.tensor([0.5, -0.25]), 1.0
+    >>> spread = spread_hints(ab, mask, width=0.3)
+    >>> spread[0, :2, 4, 4].tolist(), round(spread[0, 2, 0, 0].item(), 3), round(spread[0, 2, 4, 4].item(), 3)
+    ([0.5, -0.25], 0.632, 0.001)
+    """
+    if ab.ndim != 4 or ab.shape[1] != 2 or mask.shape != (ab.shape[0], 1, *ab.shape[2:]):
+        raise ValueError(f"spread_hints: expected ab (N, 2, h, w) and mask (N, 1, h, w), got "
+                         f"{tuple(ab.shape)} and {tuple(mask.shape)}")
+    if not width > 0:
+        raise ValueError(f"spread_hints: expected a width > 0, got {width!r}")
+    rows, columns = ab.shape[-2:]
+    sigma = width * max(rows, columns)
+    stacked = torch.cat([ab * mask, mask], dim=1)
+    for axis, side in ((-2, rows), (-1, columns)):  # separable: rows, then columns; reaching every pixel
+        offsets = torch.arange(1 - side, side, dtype=ab.dtype, device=ab.device)
+        kernel = torch.exp(-0.5 * (offsets / sigma) ** 2).expand(3, 1, -1)
+        shape, padding = ((3, 1, 2 * side - 1, 1), (side - 1, 0)) if axis == -2 else ((3, 1, 1, 2 * side - 1), (0, side - 1))
+        stacked = F.conv2d(stacked, kernel.reshape(shape), padding=padding, groups=3)
+    weight = stacked[:, 2:]
+    spread = torch.where(weight > 1e-12, stacked[:, :2] / weight.clamp_min(1e-12), torch.zeros_like(stacked[:, :2]))
+    return torch.cat([spread, 1 - torch.exp(-weight)], dim=1)
+
+
+def hints_at(hints: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Hint maps at the network's input size, as the decoder takes them at one of its resolutions.
+
+    First the maps are shrunk: each output pixel covers a ``f`` x ``f`` block of input pixels
+    (``f = H / h``):
 
     - its mask is the block's **maximum**: 1 when any pixel of the block is hinted, so that
       a hint of one pixel at 224 x 224 is still a hint at 28 x 28 (an average would make it
@@ -139,19 +199,24 @@ def hints_at(hints: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
       mask as weights), divided by :data:`HINT_AB_SCALE`: the colour the user asked for,
       not diluted by the unhinted pixels around it; 0 where nothing is hinted.
 
+    Then the shrunk hints are spread over the whole image at each width of
+    :data:`HINT_SPREADS` (:func:`spread_hints`).
+
     Args:
         hints: float ``(N, 3, H, W)``: a and b in Lab units (about -128..127) and the mask
             (1 hinted, 0 not), as :func:`colorlib.hints.hint_maps` gives them.
         size: ``(h, w)``, dividing ``(H, W)`` by the same whole factor.
 
     Returns:
-        float ``(N, 3, h, w)``: ``a / 128``, ``b / 128`` (0 where unhinted) and the mask.
+        float ``(N, HINT_FEATURES, h, w)``: ``a / 128``, ``b / 128`` (0 where unhinted) and
+        the mask, then for each spread its a, b (also divided by 128) and nearness.
 
     >>> hints = torch.zeros(1, 3, 4, 4); hints[0, :, 0, 0] = torch.tensor([64.0, -32.0, 1.0])
-    >>> hints_at(hints, (2, 2))[0, :, 0, 0].tolist()
-    [0.5, -0.25, 1.0]
-    >>> hints_at(hints, (2, 2))[0, 2].tolist()
-    [[1.0, 0.0], [0.0, 0.0]]
+    >>> at = hints_at(hints, (2, 2))
+    >>> at.shape, at[0, :3, 0, 0].tolist(), at[0, 2].tolist()
+    (torch.Size([1, 9, 2, 2]), [0.5, -0.25, 1.0], [[1.0, 0.0], [0.0, 0.0]])
+    >>> at[0, 6:8, 1, 1].tolist()  # the wide spread: the one hint's colour, everywhere
+    [0.5, -0.25]
     """
     if hints.ndim != 4 or hints.shape[1] != HINT_CHANNELS:
         raise ValueError(f"hints_at: expected hints shaped (N, {HINT_CHANNELS}, H, W), got {tuple(hints.shape)}")
@@ -165,19 +230,21 @@ def hints_at(hints: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         covered = F.avg_pool2d(mask, factor)
         ab = F.avg_pool2d(ab, factor) / covered.clamp_min(1e-6)  # 0 / 1e-6 = 0 where nothing is hinted
         mask = F.max_pool2d(mask, factor)
-    return torch.cat([ab / HINT_AB_SCALE, mask], dim=1)
+    ab = ab / HINT_AB_SCALE
+    return torch.cat([ab, mask, *(spread_hints(ab, mask, width=spread) for spread in HINT_SPREADS)], dim=1)
 
 
 class HintDecoder(nn.Sequential):
     """:func:`make_decoder`'s layers, with the hints joined at each resolution (``takes_hints=True``).
 
-    A convolution whose ``in_channels`` is :data:`HINT_CHANNELS` more than what reaches it
-    gets the hints shrunk to its resolution (:func:`hints_at`) concatenated after its input
-    channels: the first convolution at H/8 (the encoder's features), at H/4 and at H/2.
+    A convolution whose ``in_channels`` is :data:`HINT_FEATURES` more than what reaches it
+    gets the hints at its resolution (:func:`hints_at`: shrunk, and spread) concatenated
+    after its input channels: the first convolution at H/8 (the encoder's features), at H/4
+    and at H/2.
 
     Why at each resolution and not only at the input: at H/8 a hint covers a block of 8 x 8
     pixels; joined again at H/4 and H/2 the decoder can also place the colour where it
-    was asked for, at no cost worth counting (3 of 131, 131 and 67 input channels).
+    was asked for, at little cost (9 of 137, 137 and 73 input channels).
 
     Call: ``decoder(features, hints=None)``: features ``(N, 128, h, w)``, hints
     ``(N, 3, 8h, 8w)`` (None: no hint, a mask of zeros); output as :func:`make_decoder`'s.
@@ -200,7 +267,7 @@ class HintDecoder(nn.Sequential):
         hints = hints.to(features.dtype)
         x = features
         for layer in self:
-            if isinstance(layer, nn.Conv2d) and layer.in_channels == x.shape[1] + HINT_CHANNELS:
+            if isinstance(layer, nn.Conv2d) and layer.in_channels == x.shape[1] + HINT_FEATURES:
                 x = torch.cat([x, hints_at(hints, tuple(x.shape[-2:]))], dim=1)
             x = layer(x)
         return x

@@ -163,7 +163,7 @@ def hint_run_dir(*, seed: int = 0, profile: Profile | None = None) -> Path:
 def hint_run_config(*, seed: int = 0, profile: Profile | None = None) -> TrainConfig:
     """The training settings of lesson 08's hint network: the profile's settings as
     :data:`colorlib.config.EXPERIMENTS` changes them for ``"hints"`` (in the quick profile
-    one stored crop per photo, 3 epochs), with ``hints`` (fresh simulated hints at every
+    one stored crop per photo, 6 epochs, learning rate 0.001), with ``hints`` (fresh simulated hints at every
     step), its decoder started from the main run's best model (:func:`course_model_path`,
     as a path relative to the repository, so that the recipe is the same on every machine)
     with the hint channels at zero (:mod:`colorlib.warm_start`), and :func:`hint_run_dir`

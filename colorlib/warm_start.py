@@ -2,7 +2,8 @@
 
 A network that takes colour hints (``ColorizationNet(takes_hints=True)``) has the same
 decoder as the automatic one, except that three of its convolutions take
-:data:`colorlib.model.HINT_CHANNELS` more input channels (the hinted a, b and the mask).
+:data:`colorlib.model.HINT_FEATURES` more input channels (the hinted a, b and the mask, and
+the same hints spread over the photo).
 :func:`warm_start` copies an automatic model's decoder into it and sets the weights of
 those extra channels to **zero**: with no hint (a mask of zeros, ab of zeros) the new
 network computes exactly what the automatic model computes, and training only has to
@@ -23,7 +24,7 @@ import torch
 from torch import nn
 
 from .config import repo_root
-from .model import HINT_CHANNELS, ColorizationNet
+from .model import HINT_FEATURES, ColorizationNet
 from .weights import load_pretrained
 
 __all__ = ["resolve_init_path", "copy_decoder", "warm_start"]
@@ -72,8 +73,8 @@ def copy_decoder(target: ColorizationNet, source: ColorizationNet) -> None:
         if other.shape == value.shape:
             copied[name] = other.clone()
         elif (value.ndim == 4 and other.ndim == 4 and value.shape[0] == other.shape[0]
-              and value.shape[1] == other.shape[1] + HINT_CHANNELS and value.shape[2:] == other.shape[2:]):
-            copied[name] = torch.cat([other, other.new_zeros(other.shape[0], HINT_CHANNELS, *other.shape[2:])], dim=1)
+              and value.shape[1] == other.shape[1] + HINT_FEATURES and value.shape[2:] == other.shape[2:]):
+            copied[name] = torch.cat([other, other.new_zeros(other.shape[0], HINT_FEATURES, *other.shape[2:])], dim=1)
         else:
             raise ValueError(f"copy_decoder: {name} is {tuple(other.shape)} in the source, "
                              f"{tuple(value.shape)} in the network being trained")

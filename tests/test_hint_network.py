@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from colorlib.data import rgb_batch_to_lightness_ab
 from colorlib.hints import Hint, hint_maps, read_hints, simulated_hint_maps
 from colorlib.images import resize
 from colorlib.inference import HintColorizer, colorize, network_input, predict_ab
-from colorlib.model import HINT_CHANNELS, ColorizationNet, HintDecoder, hints_at, make_decoder
+from colorlib.model import HINT_CHANNELS, HINT_SPREADS, ColorizationNet, HintDecoder, hints_at, make_decoder, spread_hints
 from colorlib.samples import sample_photo
 from colorlib.train import TrainConfig, train
 from colorlib.weights import load_pretrained
@@ -53,9 +54,10 @@ def test_without_hints_the_network_is_the_papers_and_with_them_only_three_convol
     assert type(make_decoder()) is nn.Sequential and not ColorizationNet().takes_hints
     assert list(plain) == list(hinted)  # the same names, in the same order
     widened = {k: (tuple(plain[k].shape), tuple(hinted[k].shape)) for k in plain if plain[k].shape != hinted[k].shape}
-    assert widened == {"decoder.0.weight": ((128, 128, 3, 3), (128, 131, 3, 3)),
-                       "decoder.4.weight": ((64, 128, 3, 3), (64, 131, 3, 3)),
-                       "decoder.8.weight": ((32, 64, 3, 3), (32, 67, 3, 3))}
+    # 9 channels more each: a, b and the mask, then a, b and nearness of each of the two spreads
+    assert widened == {"decoder.0.weight": ((128, 128, 3, 3), (128, 137, 3, 3)),
+                       "decoder.4.weight": ((64, 128, 3, 3), (64, 137, 3, 3)),
+                       "decoder.8.weight": ((32, 64, 3, 3), (32, 73, 3, 3))}
 
 
 def test_the_authors_checkpoint_still_loads_as_a_network_without_hints():
@@ -69,12 +71,34 @@ def test_hints_at_shrinks_the_mask_by_its_maximum_and_the_ab_by_the_mean_of_the_
     hints[0, :, 1, 1] = torch.tensor([0.0, 32.0, 1.0])  # same 2 x 2 block: the mean of the two
     hints[0, :2, 3, 3] = torch.tensor([100.0, 100.0])   # no mask there: ignored
     small = hints_at(hints, (2, 2))
-    assert small[0, :, 0, 0].tolist() == [0.25, 0.0, 1.0]
+    assert small[0, :3, 0, 0].tolist() == [0.25, 0.0, 1.0]
     assert small[0, 2].tolist() == [[1.0, 0.0], [0.0, 0.0]] and small[0, :2, 1, 1].tolist() == [0.0, 0.0]
     same = hints_at(hints, (4, 4))
     assert same[0, :2, 0, 0].tolist() == [0.5, -0.25] and same[0, :2, 3, 3].tolist() == [0.0, 0.0]
+    assert torch.equal(small[:, 3:], torch.cat([spread_hints(small[:, :2], small[:, 2:3], width=w) for w in HINT_SPREADS], 1))
     with pytest.raises(ValueError, match="whole factor"):
         hints_at(hints, (3, 3))
+
+
+def test_spread_hints_is_the_gaussian_weighted_mean_of_the_hints_worked_by_hand():
+    """Two hints on one row of 1 x 5 pixels, width 0.2 (sigma = 1 pixel): pixel 2 lies 2 from
+    the first hint and 1 from the second, so its weights are e^-2 and e^-0.5."""
+    ab, mask = torch.zeros(1, 2, 1, 5, dtype=torch.float64), torch.zeros(1, 1, 1, 5, dtype=torch.float64)
+    ab[0, :, 0, 0], mask[0, 0, 0, 0] = torch.tensor([10.0, 0.0]), 1.0
+    ab[0, :, 0, 3], mask[0, 0, 0, 3] = torch.tensor([-20.0, 40.0]), 1.0
+    spread = spread_hints(ab, mask, width=0.2)
+    near, far = math.exp(-0.5), math.exp(-2.0)
+    expected_a = (far * 10.0 + near * -20.0) / (far + near)
+    assert spread[0, 0, 0, 2].item() == pytest.approx(expected_a, rel=1e-12)
+    assert spread[0, 1, 0, 2].item() == pytest.approx(near * 40.0 / (far + near), rel=1e-12)
+    assert spread[0, 2, 0, 2].item() == pytest.approx(1 - math.exp(-(far + near)), rel=1e-12)
+    assert spread[0, :2, 0, 0].tolist() == pytest.approx([(10.0 + math.exp(-4.5) * -20.0) / (1 + math.exp(-4.5)),
+                                                          math.exp(-4.5) * 40.0 / (1 + math.exp(-4.5))], rel=1e-12)
+    assert torch.equal(spread_hints(ab, torch.zeros_like(mask), width=0.2), torch.zeros(1, 3, 1, 5, dtype=torch.float64))
+    with pytest.raises(ValueError, match="width > 0"):
+        spread_hints(ab, mask, width=0.0)
+    with pytest.raises(ValueError, match=r"mask \(N, 1, h, w\)"):
+        spread_hints(ab, mask[:, :, :, :3], width=0.2)
 
 
 def test_an_all_zero_mask_gives_the_same_output_whatever_the_ab_map_and_a_hint_changes_it():

@@ -17,7 +17,7 @@ from colorlib.evaluate import EvaluationImage
 from colorlib.hints import Hint
 from colorlib.inference import HintColorizer
 from colorlib.metrics import ab_of
-from colorlib.model import HINT_CHANNELS, ColorizationNet
+from colorlib.model import HINT_FEATURES, ColorizationNet
 from colorlib.lessons import hints_lesson
 from colorlib.train import TrainConfig
 from colorlib.warm_start import copy_decoder, resolve_init_path, warm_start
@@ -47,9 +47,9 @@ def test_copy_decoder_zeroes_the_hint_channels_and_matches_the_automatic_model_w
     automatic, hinted = _nets()
     copy_decoder(hinted, automatic)
     first = hinted.decoder[0].weight
-    assert first.shape[1] == automatic.decoder[0].weight.shape[1] + HINT_CHANNELS
-    assert torch.equal(first[:, -HINT_CHANNELS:], torch.zeros_like(first[:, -HINT_CHANNELS:]))
-    assert torch.equal(first[:, :-HINT_CHANNELS], automatic.decoder[0].weight)
+    assert first.shape[1] == automatic.decoder[0].weight.shape[1] + HINT_FEATURES
+    assert torch.equal(first[:, -HINT_FEATURES:], torch.zeros_like(first[:, -HINT_FEATURES:]))
+    assert torch.equal(first[:, :-HINT_FEATURES], automatic.decoder[0].weight)
     lightness = torch.rand(2, 1, 32, 32)
     with torch.no_grad():
         assert torch.allclose(hinted(lightness), automatic(lightness), atol=1e-5)
@@ -89,8 +89,8 @@ def test_a_tiny_run_started_from_a_trained_decoder(tmp_path):
     result = runs.train_or_reuse(hinted)
     source = trained.model.decoder[0].weight
     started = result.model.decoder[0].weight.detach()
-    assert torch.allclose(started[:, :-HINT_CHANNELS], source, atol=1e-6)
-    assert started[:, -HINT_CHANNELS:].abs().max() < 1e-6
+    assert torch.allclose(started[:, :-HINT_FEATURES], source, atol=1e-6)
+    assert started[:, -HINT_FEATURES:].abs().max() < 1e-6
 
 
 def test_hint_run_config_is_the_main_recipe_with_hints_from_the_main_run_and_its_experiment_settings():
