@@ -372,6 +372,8 @@ _TIMES_FORMAT = "colorlib-lesson-times-v1"
 #: A measured time replaces the stored one only when it moves by more than this share,
 #: so that running the course twice leaves the file, the headers and README unchanged.
 RUN_TIME_TOLERANCE = 0.25
+#: ... or by more than this share where the Time line's words would change.
+RUN_TIME_TEXT_TOLERANCE = 0.1
 
 
 def read_lesson_times(folder: Path) -> dict[str, dict[str, float]]:
@@ -401,20 +403,28 @@ def write_lesson_times(folder: Path, times: dict[str, dict[str, float]]) -> None
 def record_run_time(times: dict[str, dict[str, float]], stem: str, seconds: float, *,
                     tolerance: float = RUN_TIME_TOLERANCE) -> bool:
     """Store a measured run time of lesson ``stem`` in ``times`` if it differs from the stored
-    one by more than ``tolerance`` (a share); return whether it was stored.
+    one by more than ``tolerance`` (a share), or by more than :data:`RUN_TIME_TEXT_TOLERANCE`
+    where the lesson's Time line would then read otherwise (57 s is "under a minute", 70 s
+    "about 1 minute"); return whether it was stored.
 
     >>> times = {"01_lab": {"study_minutes": 45, "run_seconds": 100}}
     >>> record_run_time(times, "01_lab", 110), times["01_lab"]["run_seconds"]
     (False, 100)
     >>> record_run_time(times, "01_lab", 140.4), times["01_lab"]["run_seconds"]
     (True, 140)
+    >>> times = {"08_hints": {"run_seconds": 57}}
+    >>> record_run_time(times, "08_hints", 62), record_run_time(times, "08_hints", 70), times["08_hints"]["run_seconds"]
+    (False, True, 70)
     """
     if not seconds >= 0:
         raise ValueError(f"record_run_time: expected seconds >= 0, got {seconds!r}")
     entry = times.setdefault(stem, {})
     stored = entry.get("run_seconds")
-    if stored is not None and abs(seconds - stored) <= tolerance * max(stored, 1):
-        return False
+    if stored is not None:
+        moved = abs(seconds - stored) / max(stored, 1)
+        same_text = duration_text(seconds) == duration_text(stored)
+        if moved <= tolerance and (same_text or moved <= RUN_TIME_TEXT_TOLERANCE):
+            return False
     entry["run_seconds"] = int(round(seconds))
     return True
 
