@@ -176,12 +176,14 @@ def spread_hints(ab: torch.Tensor, mask: torch.Tensor, *, width: float) -> torch
         raise ValueError(f"spread_hints: expected a width > 0, got {width!r}")
     rows, columns = ab.shape[-2:]
     sigma = width * max(rows, columns)
-    stacked = torch.cat([ab * mask, mask], dim=1)
-    for axis, side in ((-2, rows), (-1, columns)):  # separable: rows, then columns; reaching every pixel
+
+    def gaussian(side: int) -> torch.Tensor:  # over every offset two pixels of a side can have
         offsets = torch.arange(1 - side, side, dtype=ab.dtype, device=ab.device)
-        kernel = torch.exp(-0.5 * (offsets / sigma) ** 2).expand(3, 1, -1)
-        shape, padding = ((3, 1, 2 * side - 1, 1), (side - 1, 0)) if axis == -2 else ((3, 1, 1, 2 * side - 1), (0, side - 1))
-        stacked = F.conv2d(stacked, kernel.reshape(shape), padding=padding, groups=3)
+        return torch.exp(-0.5 * (offsets / sigma) ** 2)
+
+    stacked = torch.cat([ab * mask, mask], dim=1)  # separable: along the height, then along the width
+    stacked = F.conv2d(stacked, gaussian(rows).view(1, 1, -1, 1).expand(3, 1, -1, 1), padding=(rows - 1, 0), groups=3)
+    stacked = F.conv2d(stacked, gaussian(columns).view(1, 1, 1, -1).expand(3, 1, 1, -1), padding=(0, columns - 1), groups=3)
     weight = stacked[:, 2:]
     spread = torch.where(weight > 1e-12, stacked[:, :2] / weight.clamp_min(1e-12), torch.zeros_like(stacked[:, :2]))
     return torch.cat([spread, 1 - torch.exp(-weight)], dim=1)
