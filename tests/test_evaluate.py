@@ -264,40 +264,6 @@ def test_summarise_distribution_by_hand():
 # --------------------------------------------------------------------------------------
 
 
-def test_auc_ties_red_blue_and_their_mean_while_psnr_and_mse_prefer_the_mean():
-    from skimage.color import lab2rgb
-    from skimage.metrics import peak_signal_noise_ratio
-
-    images = dullness.make_toy_images()
-    red, blue = np.array(dullness.TOY_RED_AB), np.array(dullness.TOY_BLUE_AB)
-    mean = (red + blue) / 2
-    scores = {name: dullness.score_constant_answer(images, ab) for name, ab in (("red", red), ("blue", blue), ("mean", mean))}
-    # By hand: red and blue are 120.83 apart; always red is exact on half the pixels and
-    # 120.83 off on the other half, the mean is 60.42 off everywhere: AuC = 100 (1 - 60.42/150).
-    by_hand = 100 * (1 - math.hypot(50, 110) / 2 / 150)
-    assert by_hand == pytest.approx(59.72, abs=0.005)
-    for name in scores:
-        assert scores[name]["auc"] == pytest.approx(by_hand, abs=1e-9)
-    assert scores["red"]["squared_error"] == pytest.approx(7300) and scores["mean"]["squared_error"] == pytest.approx(3650)
-    assert scores["mean"]["psnr"] > scores["red"]["psnr"] + 2
-    # PSNR against scikit-image's, on the same pixels converted by scikit-image.
-    mask = images.object_mask[:, 0]
-    true_lab = np.concatenate([images.lightness[:, 0][mask].numpy()[:, None] * 100, images.ab.permute(0, 2, 3, 1)[mask].numpy()], 1)
-    answer_lab = true_lab.copy()
-    answer_lab[:, 1:] = mean
-    with np.errstate(all="ignore"):
-        expected = peak_signal_noise_ratio(lab2rgb(true_lab[None].astype(np.float64)), lab2rgb(answer_lab[None].astype(np.float64)), data_range=1.0)
-    assert scores["mean"]["psnr"] == pytest.approx(expected, abs=0.01)
-
-
-def test_score_constant_answer_rejects_a_bad_answer():
-    images = dullness.make_toy_images(count=4)
-    with pytest.raises(ValueError, match="one finite"):
-        dullness.score_constant_answer(images, (1.0, 2.0, 3.0))
-    with pytest.raises(ValueError, match="one finite"):
-        dullness.score_constant_answer(images, (float("nan"), 0.0))
-
-
 def test_with_object_lightness_changes_only_the_objects_lightness():
     images = dullness.make_toy_images(count=8)
     told_apart = dullness.with_object_lightness(images, 50, 35)

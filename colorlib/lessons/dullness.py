@@ -45,7 +45,7 @@ from .. import metrics
 from ..bins import ANNEALED_MEAN_TEMPERATURE
 from ..color import lab_to_rgb
 from ..evaluate import EvaluationImage, EvaluationResult
-from ..metrics import ab_error_auc, chroma, psnr
+from ..metrics import chroma
 
 __all__ = [
     "TOY_OBJECT_LIGHTNESS",
@@ -66,7 +66,6 @@ __all__ = [
     "summarise_distribution",
     "ab_swatch",
     "plot_toy_experiment",
-    "score_constant_answer",
     "with_object_lightness",
     "predicted_object_colors",
     "plot_dullness_on_photos",
@@ -426,45 +425,8 @@ def plot_toy_experiment(
 
 
 # --------------------------------------------------------------------------------------
-# Lesson 06: how the metrics score one answer on the toy, and a toy world where L does tell.
-# (Appended here; its import belongs with the ones at the top of the module.)
+# Lesson 06: a toy world where L does tell, and the dullness on photos.
 # --------------------------------------------------------------------------------------
-
-
-def score_constant_answer(images: ToyImages, answer_ab: tuple[float, float]) -> dict[str, float]:
-    """Score the answer "every object has the colour ``answer_ab``" on the toy's object pixels.
-
-    Only the object pixels count (the gray background is the same for every answer).
-    AuC looks at the ab distance ``e`` itself (a pixel gives ``1 - e/150``), PSNR at the
-    squared RGB error, ``squared_error`` is MSE's own measure: so, on the half-red,
-    half-blue toy, always red, always blue and their mean score the same AuC (59.7 %)
-    while PSNR and the squared error prefer the mean.
-
-    Args:
-        images: toy images (:func:`make_toy_images`), L in 0..1, ab in ab units.
-        answer_ab: one (a, b) in ab units, about -128..127.
-
-    Returns:
-        ``{"auc": % 0..100, "psnr": dB on RGB, "squared_error": mean |answer - truth|^2 in ab units^2}``.
-
-    >>> images = make_toy_images()
-    >>> round(score_constant_answer(images, TOY_RED_AB)["auc"], 1)
-    59.7
-    """
-    answer = np.asarray(answer_ab, dtype=np.float64)
-    if answer.shape != (2,) or not np.isfinite(answer).all():
-        raise ValueError(f"score_constant_answer: expected one finite (a, b), got {answer_ab!r}")
-    mask = images.object_mask[:, 0]
-    true_ab = images.ab.permute(0, 2, 3, 1)[mask].double().numpy()[None]            # (1, P, 2)
-    lightness = (images.lightness[:, 0][mask].double().numpy() * 100.0)[None, :, None]  # (1, P, 1)
-    answered_ab = np.broadcast_to(answer, true_ab.shape)
-    true_rgb = lab_to_rgb(np.concatenate([lightness, true_ab], axis=-1))
-    answered_rgb = lab_to_rgb(np.concatenate([lightness, answered_ab], axis=-1))
-    return {
-        "auc": float(ab_error_auc(answered_ab, true_ab)),
-        "psnr": float(psnr(answered_rgb, true_rgb)),
-        "squared_error": float(((answered_ab - true_ab) ** 2).sum(axis=-1).mean()),
-    }
 
 
 def with_object_lightness(images: ToyImages, red_lightness: float, blue_lightness: float) -> ToyImages:
