@@ -248,9 +248,8 @@ def train_or_reuse(
         changed = sorted(key for key, value in config.recipe().items() if stored.get(key) != value)
         say(f"{out.name}: the run there has other settings ({', '.join(changed)}): training again")
         return train(config, overwrite=True, progress=progress, log=log)
-    completed, steps = int(checkpoint["epoch"]), int(checkpoint["step"])
-    finished = completed >= config.epochs or (config.max_steps is not None and steps >= config.max_steps)
-    if not (finished and best_path.exists()):
+    completed = int(checkpoint["epoch"])
+    if not (_is_finished(checkpoint, config) and best_path.exists()):
         say(f"{out.name}: resuming after epoch {completed}")
         return train(config, resume=True, progress=progress, log=log)
     say(f"{out.name}: reusing the finished run ({completed} epochs)")
@@ -269,6 +268,11 @@ def has_finished_run(config: TrainConfig) -> bool:
         return False
     if TrainConfig.from_dict(checkpoint.get("config", {})).recipe() != config.recipe():
         return False
+    return _is_finished(checkpoint, config)
+
+
+def _is_finished(checkpoint: dict, config: TrainConfig) -> bool:
+    """Whether the run of ``checkpoint`` (its ``last.pth``, loaded) did all of ``config``'s epochs or steps."""
     completed, steps = int(checkpoint["epoch"]), int(checkpoint["step"])
     return completed >= config.epochs or (config.max_steps is not None and steps >= config.max_steps)
 

@@ -731,6 +731,8 @@ def test_lesson_04_live_curve_and_filmstrip(tmp_path, monkeypatch):
     assert model.decoder.training  # its mode restored
     chroma = filmstrip.mean_chroma()
     assert list(chroma) == ["epoch 1", "truth"] and chroma["epoch 1"] == pytest.approx(0.0, abs=1e-3)  # gray start
+    by_hand = float(torch.sqrt((filmstrip.ab**2).sum(dim=1)).mean())  # random colours: far from gray
+    assert by_hand > 10 and chroma["truth"] == pytest.approx(by_hand, rel=1e-5)
     assert filmstrip.rows["epoch 1"].shape == (2, 32, 32, 3)
     figure = filmstrip.figure(titles=["a", "b"])
     assert len(figure.axes) == 3 * 2  # gray input, epoch 1, truth

@@ -27,6 +27,7 @@ from ..config import Profile, run_dir
 from ..data import build_datasets, rgb_batch_to_lightness_ab
 from ..distributed import choose_device
 from ..losses import make_loss
+from ..metrics import mean_chroma
 from ..model import IMAGENET_GRAY, ColorizationNet
 from ..train import TrainConfig, _DecoderOnly, _stored_features, train, train_step
 from ..weights import build_colorization_net
@@ -312,8 +313,8 @@ class Filmstrip:
 
     def mean_chroma(self) -> dict[str, float]:
         """The mean chroma (distance of (a, b) from gray, ab units) over the photos' pixels: each recorded row, then ``"truth"``."""
-        rows = {**self.row_ab, "truth": self.ab}
-        return {label: float(torch.linalg.vector_norm(ab, dim=1).mean()) for label, ab in rows.items()}
+        rows = {**self.row_ab, "truth": self.ab}  # every photo the same size: the mean of the photos' means
+        return {label: float(mean_chroma(ab.permute(0, 2, 3, 1).numpy()).mean()) for label, ab in rows.items()}
 
     def figure(self, *, titles: Sequence[str] | None = None, size: float = 1.5) -> Figure:
         """The filmstrip (a pyplot figure): the gray input, the recorded rows, the truth."""
