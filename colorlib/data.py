@@ -145,7 +145,7 @@ class ImageFolderDataset(Dataset):
 
 
 class SampleCropsDataset(Dataset):
-    """Crops of the offline sample photos (the quick profile's data).
+    """Crops of the offline sample photos (the ``"samples"`` data source: tests and small demonstrations).
 
     Args:
         photos: names from :mod:`colorlib.samples`.

@@ -424,15 +424,3 @@ def evaluate_command(
         )
         text += f"\nwrote {json_path}"
     return EvaluationReport(text, problems, summaries)
-
-
-# --------------------------------------------------------------------------------------
-# Notebook 07: one table for several losses, each trained with several seeds.
-# --------------------------------------------------------------------------------------
-
-# (Appended here; its import belongs with the ones at the top of the module.)
-
-
-# (Appended here; its import belongs with the ones at the top of the module.)
-
-

@@ -1,9 +1,9 @@
 """Offline sample photos: colour pictures shipped inside installed packages.
 
-The ``quick`` profile of the course never needs a network: its photos come from
-scikit-image's ``data`` module and matplotlib's sample data. They are split once,
-here, into photos used for training and photos kept for validation, so that no
-validation photo is ever seen in training.
+The ``"samples"`` data source (tests and small demonstrations that need no download)
+takes its photos from scikit-image's ``data`` module and matplotlib's sample data.
+They are split once, here, into photos used for training and photos kept for
+validation, so that no validation photo is ever seen in training.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ __all__ = [
 
 #: The photos the offline "samples" data source trains on (tests and small demonstrations).
 TRAIN_PHOTOS = ("astronaut", "coffee", "rocket", "motorcycle")
-#: Photos the quick profile validates on (never used for training).
+#: The photos the offline "samples" data source validates on (never used for training).
 VALIDATION_PHOTOS = ("chelsea", "grace_hopper")
 SAMPLE_PHOTOS = TRAIN_PHOTOS + VALIDATION_PHOTOS
 
