@@ -53,6 +53,7 @@ __all__ = [
     "hints_at",
     "HintDecoder",
     "pooled_decoder_output",
+    "DecoderOnly",
     "OutputDecoder",
     "ColorizationNet",
 ]
@@ -312,6 +313,32 @@ def pooled_decoder_output(decoder: nn.Sequential, features: torch.Tensor, *, poo
     hidden = decoder[:-2](features)
     weight = sum(F.pad(conv.weight, (b, k - 1 - b, a, k - 1 - a)) for a in range(k) for b in range(k)) / (k * k)
     return F.conv2d(hidden, weight, conv.bias, stride=k, padding=1)
+
+
+class DecoderOnly(nn.Module):
+    """The decoder of a model as a module of its own: what learns, and is validated, on
+    stored encoder features ``(N, 128, H/8, W/8)`` (and hints ``(N, 3, H, W)`` for a network
+    that takes them).
+
+    With ``score_downsample`` even (a classification loss scoring at ``1 / d`` of the
+    resolution) it outputs the logits already pooled to ``(H/d, W/d)``
+    (:func:`pooled_decoder_output`): the same loss and gradients as pooling the full output,
+    without the up-sampling.
+
+    >>> model = ColorizationNet(input_size=64)
+    >>> DecoderOnly(model)(torch.zeros(1, 128, 8, 8)).shape
+    torch.Size([1, 2, 64, 64])
+    """
+
+    def __init__(self, model: "ColorizationNet", *, score_downsample: int = 1) -> None:
+        super().__init__()
+        self.decoder = model.decoder
+        self.pool = score_downsample if score_downsample % 2 == 0 else 1
+
+    def forward(self, features: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        if self.pool > 1:
+            return pooled_decoder_output(self.decoder, features, pool=self.pool)
+        return self.decoder(features) if hints is None else self.decoder(features, hints)
 
 
 class OutputDecoder(Protocol):

@@ -28,11 +28,11 @@ true ab into a number.
 :func:`train` writes into its output folder (:mod:`colorlib.checkpointing`):
 
 - ``last.pth`` after every epoch and ``best.pth`` whenever the validation loss is the
-  lowest so far: dicts ``{"format": CHECKPOINT_FORMAT, "model", "optimizer", "epoch",
-  "step", "rng", "config", "meta", "loss_state", "history", ...}`` of plain types and
-  tensors, written atomically, loadable with ``torch.load(weights_only=True)`` and by
-  :func:`colorlib.load_pretrained` (``meta`` records the input size, input convention,
-  loss and profile: the model it loads knows them);
+  lowest so far (of the weights' moving average, :mod:`colorlib.averaging`, if asked):
+  dicts ``{"format": CHECKPOINT_FORMAT, "model", "optimizer", "epoch", "step", "rng",
+  "config", "meta", "loss_state", "history", ...}`` of plain types and tensors, written
+  atomically, loadable with ``torch.load(weights_only=True)`` and by
+  :func:`colorlib.load_pretrained` (``meta``: input size and convention, loss, profile);
 - ``history.json``: per epoch the training loss, validation loss, images/s, seconds
   and learning rate, plus the counts of skipped files.
 
@@ -64,8 +64,10 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset, TensorDataset
 
+from .averaging import averaging_entries, weight_average
 from .batches import Batch, _hinted_batches, _photo_batches, _SkipLog, _tensor_batches, encode_photos, epoch_order, make_loader
 from .callbacks import Callback, LogLines, ProgressBars, StopOnDivergence
 from .checkpointing import (BEST_CHECKPOINT, HISTORY_FILE, HISTORY_FORMAT, LAST_CHECKPOINT, RunProgress,
@@ -76,7 +78,7 @@ from .data import build_datasets, collate_crops
 from .distributed import barrier, broadcast_buffers, choose_device, global_mean, start_process_group
 from .bins import ab_bins, bin_prior, soft_encode
 from .losses import SCORE_DOWNSAMPLES, ColorLoss, make_loss
-from .model import DOWNSAMPLING_FACTOR, IMAGENET_GRAY, ColorizationNet, pooled_decoder_output
+from .model import DOWNSAMPLING_FACTOR, IMAGENET_GRAY, ColorizationNet, DecoderOnly
 from .warm_start import warm_start
 from .weights import CHECKPOINT_FORMAT, build_colorization_net
 
@@ -142,6 +144,8 @@ class TrainConfig(TrainSettings):
             renamed["name"] = renamed.pop("profile")
         if "loss" in renamed and "score_downsample" not in renamed:  # before the field: every pixel scored
             renamed["score_downsample"] = 1
+        if "loss" in renamed and "weight_average_decay" not in renamed:  # before the field: the weights as trained
+            renamed["weight_average_decay"] = 0.0
         if "image_size" in renamed and "input_size" not in renamed:  # the network's input side, before its one name
             renamed["input_size"] = renamed.pop("image_size")
         name = renamed.get("name")
@@ -181,6 +185,8 @@ class TrainConfig(TrainSettings):
                 raise ValueError(f"{name}: expected one of {', '.join(map(repr, allowed))}, got {getattr(self, name)!r}")
         if self.score_downsample not in SCORE_DOWNSAMPLES:
             raise ValueError(f"score_downsample: expected one of {SCORE_DOWNSAMPLES}, got {self.score_downsample!r}")
+        if not 0 <= self.weight_average_decay < 1:
+            raise ValueError(f"weight_average_decay: expected 0 <= decay < 1 (0: no averaging; 0.99, say), got {self.weight_average_decay}")
         if self.rebalance and self.loss != "classification":
             raise ValueError("rebalance: class rebalancing applies to the classification loss only")
         if self.hints and self.loss == "classification":
@@ -372,8 +378,7 @@ class _Training:
     rank: int
     out: Path
     model: ColorizationNet  # the whole network: what is saved and returned
-    learner: nn.Module  # what learns: the model, or its decoder alone on stored features; validated as it is
-    network: nn.Module  # the learner as the optimizer steps it (DDP, torch.compile)
+    network: nn.Module  # what learns (the model, or its decoder on stored features) as the optimizer steps it (DDP, compile)
     ddp: nn.parallel.DistributedDataParallel | None
     loss_fn: ColorLoss
     optimizer: torch.optim.Optimizer
@@ -384,6 +389,9 @@ class _Training:
     channels_last: bool
     progress: RunProgress
     skips: _SkipLog
+    averaged: AveragedModel | None  # the moving average of the weights (weight_average_decay > 0), or None
+    kept: ColorizationNet  # the network validated, saved as "model" and returned: the model, or its average
+    validated: nn.Module  # what learns, over the kept weights
 
     def batches(self, loader: DataLoader, *, step: int | None = None) -> Iterator[Batch]:
         """``(inputs, ab)`` on the device: stored features, or ``L / 100`` of the loader's photos; with
@@ -476,11 +484,10 @@ def _loaders(config: TrainConfig, train_set: Dataset, val_set: Dataset, *, rank:
     return sampler, train_loader, val_loader
 
 
-def _resume(last_path: Path, model: ColorizationNet, optimizer: torch.optim.Optimizer,
+def _resume(checkpoint: dict, model: ColorizationNet, optimizer: torch.optim.Optimizer,
             learning_rate: float) -> tuple[RunProgress, _SkipLog]:
     """Load ``last.pth`` into ``model`` and ``optimizer`` (at ``learning_rate`` from now on) and the global generators."""
-    checkpoint = load_checkpoint(last_path)
-    model.load_state_dict(checkpoint["model"])
+    model.load_state_dict(checkpoint.get("trained_model", checkpoint["model"]))
     optimizer.load_state_dict(checkpoint["optimizer"])
     for group in optimizer.param_groups:
         group["lr"] = learning_rate
@@ -501,18 +508,27 @@ def _prepare(config: TrainConfig, device: torch.device, *, rank: int, world: int
     model, loss_fn, train_set, val_set = _model_and_data(config, device)
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
-    progress, skips = RunProgress(), _SkipLog()
+    progress, skips, checkpoint = RunProgress(), _SkipLog(), None
     if resume and (out / LAST_CHECKPOINT).exists():
-        progress, skips = _resume(out / LAST_CHECKPOINT, model, optimizer, config.learning_rate)
+        checkpoint = load_checkpoint(out / LAST_CHECKPOINT)
+        progress, skips = _resume(checkpoint, model, optimizer, config.learning_rate)
+    decay = config.weight_average_decay
+    averaged = weight_average(model, decay=decay, checkpoint=checkpoint) if decay > 0 else None
     sampler, train_loader, val_loader = _loaders(config, train_set, val_set, rank=rank, world=world, pin_memory=on_gpu)
-    learner: nn.Module = _DecoderOnly(model, loss_fn) if config.cache_features else model
+
+    def as_learner(network: ColorizationNet) -> nn.Module:
+        pool = getattr(loss_fn, "score_downsample", 1)
+        return DecoderOnly(network, score_downsample=pool) if config.cache_features else network
+
+    learner = as_learner(model)
     ddp = nn.parallel.DistributedDataParallel(learner, device_ids=[device.index] if on_gpu else None) if world > 1 else None
     network = ddp or learner
-    return _Training(config=config, device=device, rank=rank, out=out, model=model, learner=learner,
+    return _Training(config=config, device=device, rank=rank, out=out, model=model,
                      network=torch.compile(network) if config.compile else network, ddp=ddp, loss_fn=loss_fn,
                      optimizer=optimizer, sampler=sampler, train_loader=train_loader, val_loader=val_loader,
                      amp=on_gpu if config.amp is None else config.amp, channels_last=channels_last,
-                     progress=progress, skips=skips)
+                     progress=progress, skips=skips, averaged=averaged, kept=model if averaged is None else averaged.module,
+                     validated=learner if averaged is None else as_learner(averaged.module))
 
 
 def _train_steps(run: _Training, epoch: int, callbacks: Sequence[Callback]) -> tuple[float, int]:
@@ -522,6 +538,8 @@ def _train_steps(run: _Training, epoch: int, callbacks: Sequence[Callback]) -> t
     run.sampler.set_epoch(epoch)
 
     def on_step(steps: int, mean_loss: float) -> None:
+        if run.averaged is not None:
+            run.averaged.update_parameters(run.model)
         for callback in callbacks:
             callback.after_step(epoch, steps, mean_loss)
 
@@ -554,8 +572,9 @@ def _end_epoch(run: _Training, epoch: int, train_total: float, train_images: int
     """Reduce, validate, record the epoch and save its files (process 0); returns the history entry."""
     train_seconds = time.perf_counter() - started
     train_loss, images = _epoch_loss(train_total, train_images, run, epoch, "training", callbacks)
-    broadcast_buffers(run.model)  # every process validates process 0's batch-norm statistics
-    val_mean, val_images = validate(run.learner, run.batches(run.val_loader), run.loss_fn, amp=run.amp)
+    broadcast_buffers(run.model)  # every process validates (and saves) process 0's batch-norm statistics
+    broadcast_buffers(run.kept)
+    val_mean, val_images = validate(run.validated, run.batches(run.val_loader), run.loss_fn, amp=run.amp)
     val_loss, _ = _epoch_loss(val_mean * val_images, val_images, run, epoch, "validation", callbacks)
     run.skips.merge_from_all_processes()
     entry = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "images_per_s": images / train_seconds,
@@ -570,10 +589,11 @@ def _end_epoch(run: _Training, epoch: int, train_total: float, train_images: int
 
 
 def _checkpoint(run: _Training) -> dict:
-    config, model = run.config, run.model
+    config, model = run.config, run.kept
     return {
         "format": CHECKPOINT_FORMAT,
         "model": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
+        **({} if run.averaged is None else averaging_entries(run.averaged, run.model)),
         "optimizer": run.optimizer.state_dict(),
         **run.progress.entries(),
         "skipped": run.skips.entries(),
@@ -656,31 +676,10 @@ def _run_epochs(run: _Training, callbacks: Sequence[Callback]) -> TrainResult:
             callback.after_epoch(entry)
     for callback in callbacks:
         callback.end_run()
-    run.model.eval()
-    return TrainResult(model=run.model, history=run.progress.history, best_val_loss=run.progress.best_val_loss,
+    run.kept.eval()
+    return TrainResult(model=run.kept, history=run.progress.history, best_val_loss=run.progress.best_val_loss,
                        best_epoch=run.progress.best_epoch, out=run.out, skipped_grayscale=list(run.skips.grayscale),
                        skipped_unreadable=list(run.skips.unreadable))
-
-
-class _DecoderOnly(nn.Module):
-    """The decoder of a model as a module of its own: what learns, and is validated, on
-    stored encoder features ``(N, 128, H/8, W/8)`` (and hints ``(N, 3, H, W)`` for a network
-    that takes them; what DDP wraps then).
-
-    For a classification loss scoring at ``1 / d`` of the resolution (``d`` even) it outputs
-    the logits already pooled to ``(H/d, W/d)`` (:func:`colorlib.model.pooled_decoder_output`):
-    the same loss and gradients as pooling the full output, without the up-sampling."""
-
-    def __init__(self, model: ColorizationNet, loss_fn: ColorLoss | None = None) -> None:
-        super().__init__()
-        self.decoder = model.decoder
-        score_downsample = getattr(loss_fn, "score_downsample", 1)
-        self.pool = score_downsample if score_downsample % 2 == 0 else 1
-
-    def forward(self, features: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
-        if self.pool > 1:
-            return pooled_decoder_output(self.decoder, features, pool=self.pool)
-        return self.decoder(features) if hints is None else self.decoder(features, hints)
 
 
 def _with_loss(model: ColorizationNet, loss_fn: ColorLoss, config: TrainConfig) -> ColorizationNet:

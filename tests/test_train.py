@@ -198,7 +198,7 @@ def test_checkpoints_history_and_load_pretrained(tmp_path):
     assert checkpoint["format"] == CHECKPOINT_FORMAT
     assert checkpoint["epoch"] == 2 and checkpoint["step"] == 4
     assert set(checkpoint) == {"format", "model", "optimizer", "epoch", "step", "history", "best_val_loss", "best_epoch",
-                               "skipped", "rng", "config", "meta", "loss_state"}
+                               "skipped", "rng", "config", "meta", "loss_state", "trained_model", "averaged_steps"}
     assert set(checkpoint["rng"]) == {"torch", "cuda", "numpy", "python"}
     assert checkpoint["skipped"] == {"grayscale": [], "unreadable": []}
     assert checkpoint["config"]["input_size"] == 32 and checkpoint["config"]["out"] == str(out)
@@ -564,8 +564,7 @@ def test_distributed_data_parallel_on_two_cpu_processes(tmp_path, closed_port):
 
 
 def test_decoder_only_scores_a_quarter_resolution_loss_on_pooled_logits_exactly():
-    from colorlib.model import make_decoder, pooled_decoder_output
-    from colorlib.train import _DecoderOnly
+    from colorlib.model import DecoderOnly, make_decoder, pooled_decoder_output
 
     torch.manual_seed(0)
     model = ColorizationNet(decoder=make_loss("classification"))
@@ -574,8 +573,8 @@ def test_decoder_only_scores_a_quarter_resolution_loss_on_pooled_logits_exactly(
     for pool in (2, 4, 8):
         expected = torch.nn.functional.avg_pool2d(decoder(features), pool)
         torch.testing.assert_close(pooled_decoder_output(decoder, features, pool=pool), expected, rtol=1e-12, atol=1e-12)
-    learner = _DecoderOnly(model, make_loss("classification", score_downsample=4))
-    assert learner(features).shape == (2, 262, 8, 8) and _DecoderOnly(model, make_loss("classification")).pool == 1
+    learner = DecoderOnly(model, score_downsample=4)
+    assert learner(features).shape == (2, 262, 8, 8) and DecoderOnly(model).pool == 1
     with pytest.raises(ValueError, match="even"):
         pooled_decoder_output(decoder, features, pool=3)
     with pytest.raises(ValueError, match="Upsample"):
@@ -677,7 +676,7 @@ def test_lesson_04_stored_features_are_the_runs_and_its_epoch_starts_where_it_is
     from colorlib import train as training_module
 
     monkeypatch.setattr(training_module, "_LAST_STORED_FEATURES", {})
-    config = _tiny(tmp_path / "loop", epochs=1, cache_features=True, views_per_photo=1)
+    config = _tiny(tmp_path / "loop", epochs=1, cache_features=True, views_per_photo=1, weight_average_decay=0)
     state = torch.get_rng_state()
     train_features, train_ab, val_features, val_ab = lesson.stored_features(config)
     assert torch.equal(torch.get_rng_state(), state)  # the global generator untouched
@@ -710,6 +709,7 @@ def test_lesson_04_loop_config_is_the_profiles_recipe_on_fewer_crops():
     assert (config.input_size, config.batch_size, config.learning_rate, config.seed) == (quick.input_size, quick.batch_size, quick.learning_rate, 0)
     assert (config.train_images, config.views_per_photo, config.epochs, config.device) == (lesson.LOOP_PHOTOS, 1, 3, "cpu")
     assert config.cache_features and config.start_from_gray and Path(config.out).name == "quick-your-loop"
+    assert config.weight_average_decay == 0 and quick.weight_average_decay  # the plain loop: the weights as trained
 
 
 def test_lesson_04_live_curve_and_filmstrip(tmp_path, monkeypatch):
@@ -748,3 +748,63 @@ def test_lesson_04_filmstrip_photos_are_the_most_colourful_candidates():
                     for i in range(6))
     shown = [float(torch.linalg.vector_norm(rgb_batch_to_lightness_ab(photo[None])[1], dim=1).mean()) for photo in rgb]
     assert shown == pytest.approx(chroma[::-1][:2])
+
+
+# --------------------------------------------------------------------------------------
+# The weights a run keeps: a moving average of the weights as trained (colorlib.averaging).
+# --------------------------------------------------------------------------------------
+
+
+class _StepWeights(Callback):
+    """The whole network's weights and buffers after every optimizer step."""
+
+    def begin_run(self, run):
+        self.model, self.states = run.model, []
+
+    def after_step(self, epoch, steps, mean_loss):
+        self.states.append({k: v.detach().clone() for k, v in self.model.state_dict().items()})
+
+
+def test_a_run_keeps_the_moving_average_of_its_weights_computed_by_hand(tmp_path):
+    decay = 0.9
+    steps = _StepWeights()
+    result = train(_tiny(tmp_path / "run", weight_average_decay=decay), progress=False, callbacks=[steps])
+    last = torch.load(tmp_path / "run" / "last.pth", map_location="cpu", weights_only=True)
+    assert len(steps.states) == 4 and last["averaged_steps"] == 4  # 2 epochs of 2 steps
+    assert _same_weights(last["trained_model"], steps.states[-1])  # the weights as trained ride along
+    name = "decoder.0.weight"
+    by_hand = steps.states[0][name].double()  # the first update copies
+    for state in steps.states[1:]:
+        by_hand = decay * by_hand + (1 - decay) * state[name].double()
+    torch.testing.assert_close(last["model"][name].double(), by_hand, rtol=1e-5, atol=1e-7)
+    assert not torch.allclose(last["model"][name], steps.states[-1][name])  # the average is not the last step
+    assert torch.equal(result.model.state_dict()[name], last["model"][name])  # train() returns the average
+    assert torch.equal(load_pretrained(tmp_path / "run" / "last.pth").state_dict()[name], last["model"][name])
+
+
+def test_without_averaging_the_run_keeps_the_weights_as_trained(tmp_path):
+    steps = _StepWeights()
+    train(_tiny(tmp_path / "run", epochs=1, weight_average_decay=0), progress=False, callbacks=[steps])
+    last = torch.load(tmp_path / "run" / "last.pth", map_location="cpu", weights_only=True)
+    assert "trained_model" not in last and "averaged_steps" not in last
+    assert _same_weights(last["model"], steps.states[-1])
+
+
+def test_a_resumed_run_goes_on_averaging_exactly(tmp_path):
+    straight = train(_tiny(tmp_path / "straight", epochs=3, weight_average_decay=0.9), progress=False)
+    train(_tiny(tmp_path / "split", epochs=1, weight_average_decay=0.9), progress=False)
+    resumed = train(_tiny(tmp_path / "split", epochs=3, weight_average_decay=0.9), resume=True, progress=False)
+    assert [e["val_loss"] for e in resumed.history] == [e["val_loss"] for e in straight.history]
+    first, second = (torch.load(p / "last.pth", map_location="cpu", weights_only=True)
+                     for p in (tmp_path / "straight", tmp_path / "split"))
+    assert _same_weights(first["model"], second["model"]) and _same_weights(first["trained_model"], second["trained_model"])
+    assert first["averaged_steps"] == second["averaged_steps"] == 6
+
+
+def test_weight_average_decay_is_checked_and_absent_from_older_recipes():
+    with pytest.raises(ValueError, match="weight_average_decay"):
+        TrainConfig.from_profile("quick", weight_average_decay=1.0)
+    assert PROFILES["quick"].weight_average_decay == 0.99 and PROFILES["paper"].weight_average_decay == 0
+    stored = TrainConfig.from_profile("quick").to_dict()
+    del stored["weight_average_decay"]  # a run stored before the field did not average
+    assert TrainConfig.from_dict(stored).weight_average_decay == 0

@@ -28,8 +28,8 @@ from ..data import build_datasets, rgb_batch_to_lightness_ab
 from ..distributed import choose_device
 from ..losses import make_loss
 from ..metrics import mean_chroma
-from ..model import IMAGENET_GRAY, ColorizationNet
-from ..train import TrainConfig, _DecoderOnly, _stored_features, train, train_step
+from ..model import IMAGENET_GRAY, ColorizationNet, DecoderOnly
+from ..train import TrainConfig, _stored_features, train, train_step
 from ..weights import build_colorization_net
 from .plot import save_figure
 
@@ -100,7 +100,7 @@ def time_training_parts(model: ColorizationNet, dataset: Dataset, *, batch_size:
     """
     loss_fn = make_loss("mse")
     optimizer = torch.optim.Adam([p for p in model.decoder.parameters()], lr=1e-4)
-    decoder = _DecoderOnly(model).train()
+    decoder = DecoderOnly(model).train()
     times: dict[str, list[float]] = {"read and crop": [], "to Lab": [], "encoder forward": [], "decoder step": []}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
@@ -129,13 +129,15 @@ def time_training_parts(model: ColorizationNet, dataset: Dataset, *, batch_size:
 def loop_config(profile: Profile, *, epochs: int = 3) -> TrainConfig:
     """The settings of the learner's loop in lesson 04: ``profile``'s recipe on one stored
     crop of each of :data:`LOOP_PHOTOS` training photos (evenly spread over the
-    categories) and every validation photo, ``epochs`` epochs, on the CPU (so that the
-    library's epoch, run by :func:`library_first_epoch`, does the same arithmetic as the
-    learner's loop); its run folder ``runs/<profile>-your-loop``.
+    categories) and every validation photo, ``epochs`` epochs, keeping the weights as
+    trained (``weight_average_decay=0``: the loop's last step is what it validates), on
+    the CPU (so that the library's epoch, run by :func:`library_first_epoch`, does the same
+    arithmetic as the learner's loop); its run folder ``runs/<profile>-your-loop``.
     """
     return TrainConfig.from_profile(profile, out=run_dir(f"{profile.name}-your-loop"), epochs=epochs,
                                     train_images=min(LOOP_PHOTOS, profile.train_images), views_per_photo=1,
-                                    cache_features=True, device="cpu", num_workers=0, compile=False, amp=False)
+                                    cache_features=True, device="cpu", num_workers=0, compile=False, amp=False,
+                                    weight_average_decay=0.0)
 
 
 def stored_features(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
