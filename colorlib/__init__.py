@@ -28,6 +28,7 @@ or the lessons wing. Each imports only the modules listed before it:
 - :mod:`~colorlib.batches`: loaders of crops, photos as (L / 100, ab), stored encoder features;
 - :mod:`~colorlib.checkpointing`: checkpoints, run history and RNG state on disk;
 - :mod:`~colorlib.callbacks`: progress, log lines and divergence as small training callbacks;
+- :mod:`~colorlib.averaging`: the weights a run keeps: their moving average over the last steps;
 - :mod:`~colorlib.warm_start`: a run's decoder started from a trained one, hint channels at zero;
 - :mod:`~colorlib.train`: the training step, epoch, validation, checkpoints, resume, DDP;
 - :mod:`~colorlib.runs`: every run folder's name; reusing a finished run;

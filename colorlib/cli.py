@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from .config import FIELD_CHOICES, TrainSettings, field_help
+from . import datasets
+from .config import FIELD_CHOICES, PROFILES, TrainSettings, field_help
 
 __all__ = ["build_parser", "main"]
 
-PROFILE_NAMES = ("quick", "paper")
-DATASET_NAMES = ("landscapes", "caltech101", "kodak24", "places205")
+PROFILE_NAMES = tuple(PROFILES)
+#: What ``colorlib download`` fetches: the course's data sets, and Places205 (the paper profile's).
+DATASET_NAMES = (*datasets.DATASET_NAMES, "places205")
 
 
 class UsageError(Exception):

@@ -463,16 +463,6 @@ def target_to_ab(target: ArrayLike) -> ArrayLike:
     return target * AB_SCALE - AB_OFFSET
 
 
-# --------------------------------------------------------------------------------------
-# Editing colour in Lab (notebook 01): a and b carry all of it.
-# --------------------------------------------------------------------------------------
-
-
-# --------------------------------------------------------------------------------------
-# Which (a, b) exist at a given L: slices of the sRGB gamut (notebook 01).
-# --------------------------------------------------------------------------------------
-
-
 def mse_to_ab_rmse(mse: float) -> float:
     """A loss on the target scale ``(ab + 128) / 255`` as a root-mean-square error in ab units: ``sqrt(mse) * 255``."""
     if mse < 0:

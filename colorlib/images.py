@@ -279,7 +279,8 @@ def _check_side(size: int, what: str) -> int:
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """uint8 RGB ``(H, W, 3)`` -> uint8 RGB ``(height, width, 3)``, Pillow's antialiased bicubic.
 
-    The one resampling colorlib uses for photos (network inputs, crops, figures).
+    The resampling colorlib uses for whole photos (network inputs, figures); training crops
+    go through torchvision's transforms instead (:mod:`colorlib.data`: bilinear, antialiased).
     """
     rgb = load_image(image, max_pixels=None)
     height, width = _check_side(height, "resize"), _check_side(width, "resize")

@@ -60,7 +60,7 @@ from torch import nn
 from .color import _F_THRESHOLD, _KAPPA_SLOPE, _RGB_FROM_XYZN, lab_to_network_input, lightness, target_to_ab
 from .hints import Hint, hint_maps
 from .images import DEFAULT_MAX_PIXELS, ImageSource, load_image, resize
-from .model import DOWNSAMPLING_FACTOR, ColorizationNet
+from .model import DOWNSAMPLING_FACTOR, ColorizationNet, eval_mode
 from .modelz import ModelZ
 
 __all__ = [
@@ -229,20 +229,15 @@ def _run_network(
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
     dtype = parameter.dtype if parameter is not None else torch.float32
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            lightness_over_100 = inputs.to(device=device, dtype=dtype)
-            if isinstance(model, ColorizationNet):
-                hints = None if hints is None else hints.to(device=device, dtype=dtype)
-                ab = model.predict_ab(lightness_over_100, temperature, hints=hints)
-            elif isinstance(model, ModelZ):
-                ab = model.predict_ab(lightness_over_100 * 100.0, temperature)
-            else:
-                ab = target_to_ab(model(lightness_over_100))
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.inference_mode():
+        lightness_over_100 = inputs.to(device=device, dtype=dtype)
+        if isinstance(model, ColorizationNet):
+            hints = None if hints is None else hints.to(device=device, dtype=dtype)
+            ab = model.predict_ab(lightness_over_100, temperature, hints=hints)
+        elif isinstance(model, ModelZ):
+            ab = model.predict_ab(lightness_over_100 * 100.0, temperature)
+        else:
+            ab = target_to_ab(model(lightness_over_100))
     return ab.float().cpu()
 
 
@@ -644,27 +639,17 @@ class HintColorizer:
         self.model = model
         self.rgb = load_image(image, max_pixels=max_pixels)
         parameter = next(model.parameters())
-        with torch.inference_mode():
+        with eval_mode(model), torch.inference_mode():
             lightness_over_100 = _network_input([self.rgb], self.input_size).to(parameter.device, parameter.dtype)
-            was_training = model.training
-            model.eval()
-            try:
-                self.features = model.encode(lightness_over_100)
-            finally:
-                model.train(was_training)
+            self.features = model.encode(lightness_over_100)
 
     def predict_ab(self, hints: Sequence[Hint] = ()) -> torch.Tensor:
         """The network's ab at its input size for these hints: float32 ``(2, size, size)`` on the CPU."""
         hint_input = _hint_input(_check_hints(self.model, hints), [self.rgb], self.input_size)
         parameter = next(self.model.parameters())
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with torch.inference_mode():
-                output = self.model.decode(self.features, hint_input.to(parameter.device, parameter.dtype))
-                return self.model.output_to_ab(output)[0].float().cpu()
-        finally:
-            self.model.train(was_training)
+        with eval_mode(self.model), torch.inference_mode():
+            output = self.model.decode(self.features, hint_input.to(parameter.device, parameter.dtype))
+            return self.model.output_to_ab(output)[0].float().cpu()
 
     def colorize(self, hints: Sequence[Hint] = ()) -> np.ndarray:
         """The photo colorized with ``hints`` (in its pixels; none: the automatic colors): uint8 ``(H, W, 3)``."""

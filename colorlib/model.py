@@ -30,7 +30,8 @@ zeros is "no hint": the network then colorizes on its own, so one network does b
 
 from __future__ import annotations
 
-from typing import Protocol
+from contextlib import contextmanager
+from typing import Iterator, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -54,6 +55,7 @@ __all__ = [
     "HintDecoder",
     "pooled_decoder_output",
     "DecoderOnly",
+    "eval_mode",
     "OutputDecoder",
     "ColorizationNet",
 ]
@@ -315,6 +317,26 @@ def pooled_decoder_output(decoder: nn.Sequential, features: torch.Tensor, *, poo
     return F.conv2d(hidden, weight, conv.bias, stride=k, padding=1)
 
 
+@contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """``module`` in eval mode inside the block (batch norms use their running statistics);
+    the mode it had is restored afterwards, also when the block raises.
+
+    >>> norm = nn.BatchNorm2d(3)
+    >>> with eval_mode(norm):
+    ...     norm.training
+    False
+    >>> norm.training
+    True
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
 class DecoderOnly(nn.Module):
     """The decoder of a model as a module of its own: what learns, and is validated, on
     stored encoder features ``(N, 128, H/8, W/8)`` (and hints ``(N, 3, H, W)`` for a network
@@ -500,10 +522,3 @@ class ColorizationNet(nn.Module):
                 f"got {height}x{width} (resize to 224x224, say)"
             )
         return self.decode(self.encode(lightness), hints)
-
-
-# --------------------------------------------------------------------------------------
-# Describing and counting layers.
-# --------------------------------------------------------------------------------------
-
-

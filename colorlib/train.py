@@ -78,7 +78,7 @@ from .data import build_datasets, collate_crops
 from .distributed import barrier, broadcast_buffers, choose_device, global_mean, start_process_group
 from .bins import ab_bins, bin_prior, soft_encode
 from .losses import SCORE_DOWNSAMPLES, ColorLoss, make_loss
-from .model import DOWNSAMPLING_FACTOR, IMAGENET_GRAY, ColorizationNet, DecoderOnly
+from .model import DOWNSAMPLING_FACTOR, IMAGENET_GRAY, ColorizationNet, DecoderOnly, eval_mode
 from .warm_start import warm_start
 from .weights import CHECKPOINT_FORMAT, build_colorization_net
 
@@ -334,16 +334,13 @@ def validate(network: nn.Module, batches: Iterable[Batch], loss_fn: ColorLoss, *
 
     The network's mode is restored afterwards.
     """
-    was_training = network.training
-    network.eval()
     total, images = 0.0, 0
-    with torch.inference_mode():
+    with eval_mode(network), torch.inference_mode():
         for inputs, ab in batches:
             with torch.autocast(device_type=ab.device.type, dtype=torch.bfloat16, enabled=amp):
                 output = network(*inputs) if isinstance(inputs, tuple) else network(inputs)
             total += float(loss_fn(output.float(), ab)) * len(ab)
             images += len(ab)
-    network.train(was_training)
     return (total / images if images else float("nan")), images
 
 

@@ -275,3 +275,17 @@ def test_build_released_and_random_and_bad_names(released_encoder):
         assert not torch.equal(random_a.encoder.state_dict()[key], released_encoder[key]), key
     with pytest.raises(ValueError, match="'imagenet', 'released' or 'random'"):
         build_colorization_net("places")
+
+
+def test_eval_mode_restores_the_mode_also_when_the_block_raises():
+    from colorlib.model import eval_mode
+
+    norm = torch.nn.BatchNorm2d(2).train()
+    with pytest.raises(RuntimeError, match="inside"):
+        with eval_mode(norm):
+            assert not norm.training
+            raise RuntimeError("inside")
+    assert norm.training
+    with eval_mode(norm.eval()):
+        pass
+    assert not norm.training  # a module in eval mode stays there

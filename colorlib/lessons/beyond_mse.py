@@ -45,7 +45,7 @@ from ..images import (
 )
 from ..inference import colorize, network_input
 from ..metrics import ab_error_auc, ab_of, colorfulness, mean_chroma
-from ..model import ColorizationNet
+from ..model import ColorizationNet, eval_mode
 from .color_space import _figure_png
 from .plot import png_bytes
 
@@ -242,8 +242,7 @@ def predicted_distributions(model: ColorizationNet, photo: np.ndarray) -> torch.
     """
     model = _classification_model(model, "predicted_distributions")
     lightness = network_input([load_image(photo)], model.input_size)
-    model.eval()
-    with torch.inference_mode():
+    with eval_mode(model), torch.inference_mode():
         return torch.softmax(model(lightness).double(), dim=1)
 
 

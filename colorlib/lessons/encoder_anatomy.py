@@ -20,7 +20,7 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 from torch import nn
 from torchvision.models import resnet18
 
-from ..model import ENCODER_CHILDREN
+from ..model import ENCODER_CHILDREN, eval_mode
 from .layers import describe_module, kernel_text, pair
 from .plot import png_bytes
 
@@ -148,16 +148,13 @@ def layer_table(model: nn.Module | None = None, *, input_size: int = 224) -> lis
         return hook
 
     handles = [getattr(model, name).register_forward_hook(remember(name)) for name in needed]
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             device = next(model.parameters()).device
             logits = model(torch.zeros(1, model.conv1.in_channels, input_size, input_size, device=device))
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
 
     kept_modules = set(encoder_layer_names())
     rows = [LayerRow("input", (), (model.conv1.in_channels, input_size, input_size), (), False)]

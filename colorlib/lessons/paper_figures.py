@@ -49,6 +49,7 @@ from .. import hub
 from ..color import lab_to_rgb, target_to_ab
 from ..images import ImageReadError, load_image, resize
 from ..metrics import ab_error, ab_of
+from ..model import eval_mode
 
 __all__ = [
     "PAPER_CREDIT",
@@ -518,14 +519,9 @@ def luma_colorizer(model: nn.Module, *, input_size: int = 224) -> Colorizer:
     def colorize_from_luma(image: np.ndarray) -> np.ndarray:
         rgb = load_image(image, max_pixels=None)
         small_luma = torch.from_numpy(rgb2gray(resize(rgb, input_size, input_size)).astype(np.float32))[None, None]
-        was_training = model.training
-        model.eval()
-        try:
-            with torch.inference_mode():
-                ab = target_to_ab(model(small_luma).float().cpu())
-                ab = F.interpolate(ab, size=rgb.shape[:2], mode="bilinear", align_corners=False)[0]
-        finally:
-            model.train(was_training)
+        with eval_mode(model), torch.inference_mode():
+            ab = target_to_ab(model(small_luma).float().cpu())
+            ab = F.interpolate(ab, size=rgb.shape[:2], mode="bilinear", align_corners=False)[0]
         lightness = torch.from_numpy(100.0 * rgb2gray(rgb).astype(np.float32))[None]
         color = lab_to_rgb(torch.cat((lightness, ab), dim=0))
         return np.ascontiguousarray((color.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy())

@@ -28,7 +28,7 @@ from ..data import build_datasets, rgb_batch_to_lightness_ab
 from ..distributed import choose_device
 from ..losses import make_loss
 from ..metrics import mean_chroma
-from ..model import IMAGENET_GRAY, ColorizationNet, DecoderOnly
+from ..model import IMAGENET_GRAY, ColorizationNet, DecoderOnly, eval_mode
 from ..train import TrainConfig, _stored_features, train, train_step
 from ..weights import build_colorization_net
 from .plot import save_figure
@@ -307,11 +307,9 @@ class Filmstrip:
 
     def add(self, label: str, decoder: nn.Module) -> None:
         """Record the colours ``decoder`` gives the photos now (in eval mode; its mode is restored)."""
-        was_training = decoder.training
-        with torch.inference_mode():
-            self.row_ab[label] = target_to_ab(decoder.eval()(self.features))
+        with eval_mode(decoder), torch.inference_mode():
+            self.row_ab[label] = target_to_ab(decoder(self.features))
             self.rows[label] = self._rgb(self.row_ab[label])
-        decoder.train(was_training)
 
     def mean_chroma(self) -> dict[str, float]:
         """The mean chroma (distance of (a, b) from gray, ab units) over the photos' pixels: each recorded row, then ``"truth"``."""
