@@ -30,7 +30,7 @@ from torch import nn
 from torchvision.models import ResNet18_Weights, resnet18
 from torchvision.models.resnet import BasicBlock
 
-from .config import cache_dir
+from .config import ENCODER_SOURCES, cache_dir
 from .hub import ChecksumError, DownloadError, RemoteFile, fetch
 from .model import ColorizationNet, make_encoder
 from .losses import loss_from_state
@@ -366,10 +366,8 @@ def build_colorization_net(
     Returns:
         A model in training mode; the decoder is randomly initialised.
     """
-    if encoder_weights not in ("imagenet", "released", "random"):
-        raise ValueError(
-            f"encoder_weights: expected 'imagenet', 'released' or 'random', got {encoder_weights!r}"
-        )
+    if encoder_weights not in ENCODER_SOURCES:
+        raise ValueError(f"encoder_weights: expected one of {', '.join(map(repr, ENCODER_SOURCES))}, got {encoder_weights!r}")
     net = ColorizationNet(freeze_encoder=freeze_encoder, decoder=decoder, input_size=input_size, takes_hints=takes_hints)
     if encoder_weights == "imagenet":
         try:

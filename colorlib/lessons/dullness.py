@@ -459,7 +459,7 @@ def predicted_object_colors(result: ToyRegressionResult, images: ToyImages) -> d
     return {"red": _mean_on(red, predicted), "blue": _mean_on(blue, predicted)}
 
 
-def plot_dullness_on_photos(images: Sequence[EvaluationImage], results: Sequence[EvaluationResult]):
+def plot_dullness_on_photos(images: Sequence[EvaluationImage], results: Sequence[EvaluationResult]) -> Figure:
     """Predicted against true colourfulness and chroma (one point per photo), and the a and
     b histograms of all predicted pixels against the ground truth's."""
     import matplotlib.pyplot as plt

@@ -8,6 +8,7 @@ import textwrap
 from typing import Sequence
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from ..evaluate import EvaluationImage
 
@@ -22,7 +23,7 @@ def plot_comparison_grid(
     *,
     block_size: int = 5,
     size: float = 2.0,
-):
+) -> Figure:
     """The course's own side-by-side comparison: the ground truth, then one row per colorizer.
 
     Photos come in blocks of ``block_size`` columns; each block has the ground truth on
