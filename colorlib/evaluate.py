@@ -52,7 +52,10 @@ __all__ = [
     "constant_ab_colorizer",
     "model_colorizer",
     "mean_ab",
+    "PhotoColors",
+    "photo_colors",
     "training_mean_ab",
+    "training_photo_colors",
     "PhotoSet",
     "photo_set",
     "kodak24_photos",
@@ -120,33 +123,76 @@ def model_colorizer(model, *, input_size: int | None = None, **options) -> Color
 
 def mean_ab(images: Iterable[np.ndarray]) -> tuple[float, float]:
     """The mean (a, b) over all pixels of ``images`` (uint8 RGB (H, W, 3) each), pixel-weighted."""
-    total, count = np.zeros(2), 0
+    return photo_colors(images).mean_ab
+
+
+@dataclass(frozen=True)
+class PhotoColors:
+    """What colour a set of photos has, read in one pass (:func:`photo_colors`).
+
+    Attributes:
+        mean_ab: the mean (a, b) over all pixels, pixel-weighted, in Lab units.
+        mean_chroma: the mean over photos of each photo's mean chroma (the distance of (a, b)
+            from gray, :func:`colorlib.metrics.mean_chroma`): how :func:`evaluate_colorizer`
+            averages ``true_chroma``, so the two compare.
+        photos: how many photos.
+    """
+
+    mean_ab: tuple[float, float]
+    mean_chroma: float
+    photos: int
+
+
+def photo_colors(images: Iterable[np.ndarray]) -> PhotoColors:
+    """The mean (a, b) and the mean chroma of ``images`` (uint8 RGB (H, W, 3) each).
+
+    >>> red, gray = np.zeros((2, 2, 3), np.uint8), np.full((2, 6, 3), 128, np.uint8)
+    >>> red[..., 0] = 255
+    >>> colors = photo_colors([red, gray])
+    >>> round(colors.mean_chroma, 1), colors.photos    # (104.6 + 0) / 2: per photo, then over photos
+    (52.3, 2)
+    >>> round(colors.mean_ab[0], 1)                    # 80.1 * 4 / 16: pixel-weighted
+    20.0
+
+    Raises:
+        ValueError: no images.
+    """
+    total, count, chromas = np.zeros(2), 0, []
     for image in images:
-        ab = metrics.ab_of(image).reshape(-1, 2)
-        total += ab.sum(axis=0)
-        count += len(ab)
+        ab = metrics.ab_of(image)
+        total += ab.reshape(-1, 2).sum(axis=0)
+        count += ab.shape[0] * ab.shape[1]
+        chromas.append(float(metrics.mean_chroma(ab)))
     if count == 0:
-        raise ValueError("mean_ab: expected at least one image")
-    return float(total[0] / count), float(total[1] / count)
+        raise ValueError("photo_colors: expected at least one image")
+    return PhotoColors(mean_ab=(float(total[0] / count), float(total[1] / count)),
+                       mean_chroma=float(np.mean(chromas)), photos=len(chromas))
 
 
 def training_mean_ab(profile: Profile | None = None, *, max_images: int = 2000) -> tuple[float, float]:
-    """The mean ab of the profile's training photos (the "mean ab" baseline's colour).
+    """The mean ab of the profile's training photos (the "mean ab" baseline's colour):
+    :func:`training_photo_colors`' ``mean_ab``.
+
+    Returns:
+        ``(a, b)``, floats in Lab units.
+    """
+    return training_photo_colors(profile, max_images=max_images).mean_ab
+
+
+def training_photo_colors(profile: Profile | None = None, *, max_images: int = 2000) -> PhotoColors:
+    """The mean ab and mean chroma of the profile's training photos (:func:`photo_colors`).
 
     ``"course"`` data (the quick profile): ``max_images`` photos evenly spaced over its
     training split; ``"landscapes"``: the first ``max_images`` of the landscapes' training
     split; ``"places205"`` (the paper profile): the first ``max_images`` training photos of
     its split (enough for a mean). Computed once per process for each profile (reading 2,000
-    photos takes about 15 s on 2 cores, and lesson 04 asks twice).
-
-    Returns:
-        ``(a, b)``, floats in Lab units.
+    photos takes about 15 s on 2 cores, and lessons ask more than once).
     """
-    return _training_mean_ab(profile or get_profile(), max_images)
+    return _training_photo_colors(profile or get_profile(), max_images)
 
 
 @functools.lru_cache(maxsize=8)
-def _training_mean_ab(profile: Profile, max_images: int) -> tuple[float, float]:
+def _training_photo_colors(profile: Profile, max_images: int) -> PhotoColors:
     if profile.data == "landscapes":
         paths = landscapes_split()[0][:max_images]
     elif profile.data == "course":
@@ -155,7 +201,7 @@ def _training_mean_ab(profile: Profile, max_images: int) -> tuple[float, float]:
         paths = read_split(data_dir()).train[:max_images]
     else:
         paths = find_images(profile.data)[:max_images]
-    return mean_ab(load_image(path) for path in paths)
+    return photo_colors(load_image(path) for path in paths)
 
 
 # --------------------------------------------------------------------------------------

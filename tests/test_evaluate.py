@@ -62,8 +62,12 @@ def test_mean_ab_by_hand_and_the_constant_baseline():
 def test_training_mean_ab_of_the_quick_profile_is_the_course_photos_training_mean():
     a, b = evaluate.training_mean_ab(get_profile("quick"), max_images=20)
     files = evenly_spaced(course_photos_split()[0], count=20)  # landscapes and Caltech-101 in their shares
-    pixels = np.concatenate([metrics.ab_of(load_image(path)).reshape(-1, 2) for path in files])
+    photos_ab = [metrics.ab_of(load_image(path)) for path in files]
+    pixels = np.concatenate([ab.reshape(-1, 2) for ab in photos_ab])
     assert (a, b) == pytest.approx(tuple(pixels.mean(axis=0)))
+    colors = evaluate.training_photo_colors(get_profile("quick"), max_images=20)  # the same pass: also the chroma
+    assert colors.mean_ab == (a, b) and colors.photos == 20
+    assert colors.mean_chroma == pytest.approx(np.mean([np.hypot(ab[..., 0], ab[..., 1]).mean() for ab in photos_ab]))
 
 
 @pytest.mark.needs_data
