@@ -54,6 +54,7 @@ __all__ = [
     "TemperatureExplorer",
     "draw_temperatures",
     "predicted_distributions",
+    "most_hesitant_photo",
     "PixelPrediction",
     "PixelDistributionExplorer",
     "draw_pixel_distributions",
@@ -734,6 +735,20 @@ def bimodality(
         float64 ``(N, H, W)``, 0..1 (0 where all the mass is near one colour).
     """
     return mode_masses(probabilities, bins, separation=separation, radius=radius)[1]
+
+
+def most_hesitant_photo(model: ColorizationNet, photos: Sequence[EvaluationImage]) -> tuple[str, float]:
+    """The photo holding the pixel where a classification model hesitates most between two
+    colours (the largest :func:`bimodality` over its input grid), and that second colour's mass (0..1).
+
+    Lesson 07's pixel explorer opens on it, and its solutions look at the same photo.
+    """
+    if not photos:
+        raise ValueError("most_hesitant_photo: expected at least one photo")
+    bins = _classification_model(model, "most_hesitant_photo").output_decoder.bins
+    hesitation = {photo.name: float(bimodality(predicted_distributions(model, photo.rgb), bins).max()) for photo in photos}
+    name = max(hesitation, key=hesitation.get)
+    return name, hesitation[name]
 
 
 #: The columns of :func:`seed_table`: key of :func:`score_colors` -> (heading, decimals).
