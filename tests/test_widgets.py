@@ -560,6 +560,10 @@ def test_static_temperatures_show_the_widgets_numbers(classification_models):
         curve = figure.axes[3].get_lines()[0]  # the colourfulness ratio against T
         assert list(curve.get_xdata()) == [0.1, 0.2, 0.5, 1.0]
         assert curve.get_ydata()[1] == pytest.approx(explorer.view_at(0.2).colorfulness_ratio)
+        auc_curve = figure.axes[4].get_lines()[0]  # AuC on its own axes, the same T
+        assert list(auc_curve.get_xdata()) == [0.1, 0.2, 0.5, 1.0] and figure.axes[4].get_shared_x_axes().joined(figure.axes[3], figure.axes[4])
+        assert auc_curve.get_ydata()[2] == pytest.approx(explorer.view_at(0.5).auc)
+        assert len(figure.axes) == 5  # three pictures, two plots: no twin axis
     finally:
         plt.close(figure)
     with pytest.raises(ValueError, match="at least one temperature"):

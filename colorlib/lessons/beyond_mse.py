@@ -185,8 +185,8 @@ def draw_temperatures(
     """Static twin of :class:`TemperatureExplorer`: the photo at a few temperatures, and the measures against ``T``.
 
     Top row: the ground truth, then the photo at each of ``temperatures`` (titles: T,
-    colourfulness ratio, AuC). Bottom: colourfulness ratio and AuC for every ``T`` of
-    ``curve`` (and of ``temperatures``).
+    colourfulness ratio, AuC). Bottom: colourfulness ratio (left) and AuC (right), each on
+    its own axes, for every ``T`` of ``curve`` (and of ``temperatures``).
 
     Raises:
         ValueError: no temperature, or one <= 0.
@@ -209,21 +209,23 @@ def draw_temperatures(
     for axis in pictures:
         axis.set_xticks([])
         axis.set_yticks([])
-    ratio_axis = figure.add_subplot(grid[1, :])
+    # Two panels side by side on one T axis, each with its own scale: one axis with two
+    # scales would make the curves' crossing look like it means something.
+    split = columns // 2
+    ratio_axis = figure.add_subplot(grid[1, :split])
+    auc_axis = figure.add_subplot(grid[1, split:], sharex=ratio_axis)
     sweep = sorted(set(round(float(t), 6) for t in (*curve, *temperatures)))
     measured = [explorer.view_at(temperature) for temperature in sweep]
-    ratio_axis.plot(sweep, [view.colorfulness_ratio for view in measured], "o-", color="#1f77b4",
-                    label="colourfulness ratio (left)")
+    ratio_axis.plot(sweep, [view.colorfulness_ratio for view in measured], "o-", color="#1f77b4")
     ratio_axis.axhline(1.0, color="#1f77b4", lw=0.6, ls=":")
-    ratio_axis.set_xlabel("temperature T (1: the mean of the distribution; towards 0: its mode)", fontsize=9)
-    ratio_axis.set_ylabel("colourfulness / the photo's", fontsize=9, color="#1f77b4")
-    auc_axis = ratio_axis.twinx()
-    auc_axis.plot(sweep, [view.auc for view in measured], "s--", color="#d62728", label="AuC % (right)")
-    auc_axis.set_ylabel("AuC %", fontsize=9, color="#d62728")
-    for temperature in temperatures:
-        ratio_axis.axvline(temperature, color="#999999", lw=0.6)
-    lines = ratio_axis.get_legend_handles_labels()[0] + auc_axis.get_legend_handles_labels()[0]
-    ratio_axis.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="center right")
+    ratio_axis.set_ylabel("colourfulness / the photo's (dotted: 1)", fontsize=9)
+    auc_axis.plot(sweep, [view.auc for view in measured], "s-", color="#d62728")
+    auc_axis.set_ylabel("AuC % (axis does not start at 0)", fontsize=9)
+    for axis in (ratio_axis, auc_axis):
+        axis.set_xlabel("temperature T (1: the mean of the distribution; towards 0: its mode)", fontsize=9)
+        axis.grid(alpha=0.3)
+        for temperature in temperatures:
+            axis.axvline(temperature, color="#999999", lw=0.6)
     figure.suptitle(title or "One photo, one classification model, several temperatures", fontsize=11)
     return figure
 
