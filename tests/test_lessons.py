@@ -120,6 +120,7 @@ def test_a_lesson_ends_with_recap_exercises_solutions_and_navigation(lesson):
     markdown = [_text(cell) for cell in cells if cell["cell_type"] == "markdown"]
     tail = "\n".join(markdown[-3:])
     assert "## Recap" in tail and "## Exercises" in tail
+    assert re.search(r"\nWorked solutions: \[solutions/[^\n]*\Z", markdown[-2].rstrip()), "the solutions link follows the exercises"
     exercises = re.search(r"## Exercises\n(.*?)(?:\n## |\Z)", tail, re.S).group(1)
     assert 3 <= len(re.findall(r"^\d+\. ", exercises, re.M)) <= 5
     solutions = f"solutions/{lesson.stem}_solutions.ipynb"
@@ -140,6 +141,8 @@ def test_committed_executed_without_errors_paths_or_widget_state(notebook):
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert "widgets" not in document["metadata"]  # no per-run widget ids (colorlib.course.strip_widget_state)
     assert not re.search(r"/(work|tmp|root|home)/[A-Za-z]", notebook.read_text(encoding="utf-8"))
+    # nbval's markers are cell tags (nbval-check-output), out of the learner's code.
+    assert not [cell for cell in code if re.search(r"^\s*#\s*NBVAL_", _text(cell), re.M)]
 
 
 def test_every_committed_figure_is_one_that_a_notebook_writes():
