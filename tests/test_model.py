@@ -273,7 +273,7 @@ def test_build_released_and_random_and_bad_names(released_encoder):
     # ... and it is not the released encoder (nothing was loaded into it).
     for key in ("0.weight", "4.0.conv1.weight", "5.1.conv2.weight"):
         assert not torch.equal(random_a.encoder.state_dict()[key], released_encoder[key]), key
-    with pytest.raises(ValueError, match="'imagenet', 'released' or 'random'"):
+    with pytest.raises(ValueError, match="expected one of 'released', 'imagenet', 'random'"):
         build_colorization_net("places")
 
 
