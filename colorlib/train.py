@@ -570,7 +570,8 @@ def _end_epoch(run: _Training, epoch: int, train_total: float, train_images: int
     train_seconds = time.perf_counter() - started
     train_loss, images = _epoch_loss(train_total, train_images, run, epoch, "training", callbacks)
     broadcast_buffers(run.model)  # every process validates (and saves) process 0's batch-norm statistics
-    broadcast_buffers(run.kept)
+    if run.averaged is not None:  # the average's own statistics; without it, kept is the model: done above
+        broadcast_buffers(run.kept)
     val_mean, val_images = validate(run.validated, run.batches(run.val_loader), run.loss_fn, amp=run.amp)
     val_loss, _ = _epoch_loss(val_mean * val_images, val_images, run, epoch, "validation", callbacks)
     run.skips.merge_from_all_processes()
