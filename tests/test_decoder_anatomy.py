@@ -95,6 +95,27 @@ def test_luma_input_changes_the_released_predictions_little():
     assert result.mean_abs_delta_ab < result.mean_abs_ab
 
 
+def test_luma_comparison_decodes_a_classification_head_into_ab():
+    # 262 logits per pixel, not ab targets: the comparison must decode them through the bins
+    from skimage.color import rgb2gray
+
+    from colorlib.inference import network_input
+    from colorlib.losses import make_loss
+
+    torch.manual_seed(0)
+    model = ColorizationNet(decoder=make_loss("classification"), input_size=32).eval()
+    photo = square_crop(sample_photo("chelsea"), 32)
+    result = decoder_anatomy.compare_luma_and_lightness(model, photo)
+    luma = torch.from_numpy(rgb2gray(photo).astype(np.float32))[None, None]
+    with torch.no_grad():
+        from_lightness = model.output_decoder.decode(model(network_input([photo], input_size=32)))
+        from_luma = model.output_decoder.decode(model(luma))
+    assert from_lightness.shape == (1, 2, 32, 32)
+    assert result.mean_abs_ab == pytest.approx(float(from_lightness.abs().mean()), rel=1e-5)
+    assert result.mean_abs_delta_ab == pytest.approx(float((from_luma - from_lightness).abs().mean()), rel=1e-5)
+    assert 0 < result.mean_abs_delta_ab
+
+
 # --- where the mosaics come from: grids, the border frame, the checkerboard -----------
 
 

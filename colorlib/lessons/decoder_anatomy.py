@@ -182,15 +182,19 @@ def compare_luma_and_lightness(model: ColorizationNet, photo: np.ndarray) -> Inp
     """Predict ab from ``skimage.color.rgb2gray`` (the authors' input) and from ``L / 100``.
 
     Args:
-        model: a :class:`ColorizationNet` in eval mode.
+        model: a :class:`ColorizationNet` in eval mode (any output head: regression or classification).
         photo: a square uint8 RGB photo (S, S, 3), S divisible by 8 (see :func:`colorlib.images.square_crop`).
+
+    Returns:
+        The mean and largest ``|ab(luma) - ab(L / 100)|`` over pixels and channels, and the
+        mean ``|ab|`` from ``L / 100``, all in ab units.
     """
     side = check_square_photo(photo, "compare_luma_and_lightness")
     lightness = network_input([photo], input_size=side)
     luma = torch.from_numpy(rgb2gray(photo).astype(np.float32))[None, None]
-    with torch.no_grad():
-        ab_lightness = target_to_ab(model(lightness))
-        ab_luma = target_to_ab(model(luma))
+    with torch.no_grad():  # predict_ab decodes any head: the paper's targets or a classifier's logits
+        ab_lightness = model.predict_ab(lightness)
+        ab_luma = model.predict_ab(luma)
     delta = (ab_luma - ab_lightness).abs()
     return InputComparison(float(delta.mean()), float(delta.max()), float(ab_lightness.abs().mean()))
 
