@@ -42,7 +42,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .. import metrics
-from ..bins import ANNEALED_MEAN_TEMPERATURE
+from ..bins import ANNEALED_MEAN_TEMPERATURE, annealed_mean
 from ..color import lab_to_rgb
 from ..evaluate import EvaluationImage, EvaluationResult
 from ..metrics import chroma
@@ -333,18 +333,22 @@ def summarise_distribution(
     probabilities: np.ndarray, bins: torch.Tensor | np.ndarray, *, temperature: float | None = None
 ) -> np.ndarray:
     """One ab from a distribution over bins: the mean (``temperature=None`` or 1), the
-    annealed mean (``0 < T < 1``: ``p^(1/T)`` renormalised first, as in Zhang et al.), or the
-    mode (``T = 0``). ``probabilities (K,)``, ``bins (K, 2)`` -> ``(2,)`` ab."""
+    annealed mean (``0 < T < 1``: ``p^(1/T)`` renormalised first, as in Zhang et al.;
+    :func:`colorlib.bins.annealed_mean` on ``log p``), or the mode (``T = 0``).
+    ``probabilities (K,)``, ``bins (K, 2)`` -> ``(2,)`` ab, float64.
+
+    >>> summarise_distribution(np.array([0.75, 0.25]), np.array([[40.0, 0.0], [0.0, 40.0]])).round(6).tolist()
+    [30.0, 10.0]
+    """
     probabilities = np.asarray(probabilities, dtype=np.float64)
     bins = np.asarray(bins, dtype=np.float64)
     if temperature is not None and temperature < 0:
         raise ValueError(f"summarise_distribution: temperature must be >= 0 or None, got {temperature}")
     if temperature == 0:
         return bins[int(np.argmax(probabilities))]
-    if temperature is not None:
-        logs = np.log(np.clip(probabilities, 1e-300, None)) / temperature
-        probabilities = np.exp(logs - logs.max())
-    return (probabilities / probabilities.sum()) @ bins
+    logits = torch.from_numpy(np.log(np.clip(probabilities, 1e-300, None)))[None, :, None, None]
+    ab = annealed_mean(logits, torch.from_numpy(bins), temperature=1.0 if temperature is None else temperature)
+    return ab[0, :, 0, 0].numpy()
 
 
 def ab_swatch(ab, *, lightness: float = TOY_OBJECT_LIGHTNESS, size: int = 8) -> np.ndarray:
