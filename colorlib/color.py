@@ -116,11 +116,6 @@ def _matrix(values, like: torch.Tensor) -> torch.Tensor:
     return torch.tensor(values, dtype=like.dtype, device=like.device)
 
 
-def _apply_matrix(matrix: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-    """Multiply every pixel's 3-vector of ``image`` (..., 3, H, W) by ``matrix`` (3, 3)."""
-    return torch.einsum("ij,...jhw->...ihw", matrix, image)
-
-
 # --------------------------------------------------------------------------------------
 # The conversions.
 #
@@ -211,25 +206,44 @@ def _rgb_chunk_to_lab(
     return torch.matmul(lab_from_f, f).add_(lab_offset)
 
 
-def _lab_chunk_to_rgb(
+def _lab_chunk_to_linear_rgb(
     lab: torch.Tensor,
     f_from_lab: torch.Tensor,
     f_offset: torch.Tensor,
     f_min: torch.Tensor,
     rgb_from_xyzn: torch.Tensor,
     xyzn_linear_offset: torch.Tensor,
-    gamma_offset: torch.Tensor,
 ) -> torch.Tensor:
-    """Lab (..., 3, P) -> sRGB (..., 3, P) in [0, 1], clipped as documented; no checks."""
+    """Lab (..., 3, P) -> linear-light RGB (..., 3, P), not yet clipped (may leave [0, 1]); no checks."""
     # fz below 0 (a negative Z) has no colour: clip it, like skimage (f_min = (-inf, -inf, 0)).
     f = torch.matmul(f_from_lab, lab).add_(f_offset).clamp(min=f_min)
     xyzn_linear = torch.add(xyzn_linear_offset, f, alpha=1 / _KAPPA_SLOPE)  # (f - 16/116) / 7.787
     xyzn = _select(_above(f, _F_THRESHOLD), f * f * f, xyzn_linear)
-    linear = torch.matmul(rgb_from_xyzn, xyzn).clamp(0.0, 1.0)
+    return torch.matmul(rgb_from_xyzn, xyzn)
+
+
+def _lab_chunk_to_rgb(lab: torch.Tensor, *constants: torch.Tensor) -> torch.Tensor:
+    """Lab (..., 3, P) -> sRGB (..., 3, P) in [0, 1], clipped as documented; no checks.
+
+    ``constants``: those of :func:`_lab_chunk_to_linear_rgb`, then ``gamma_offset``.
+    """
+    *to_linear, gamma_offset = constants
+    linear = _lab_chunk_to_linear_rgb(lab, *to_linear).clamp(0.0, 1.0)
     # The clamp keeps the unused power branch finite for autograd.
     root = torch.exp2(torch.log2(linear.clamp(min=0.0031308)) * (1 / 2.4))
     gamma = torch.add(gamma_offset, root, alpha=1.055)  # 1.055 * root - 0.055
     return _select(_above(linear, 0.0031308), gamma, linear * 12.92).clamp(0.0, 1.0)
+
+
+def _lab_to_linear_constants(like: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The constants of :func:`_lab_chunk_to_linear_rgb`, in ``like``'s dtype and device."""
+    return (
+        _matrix(_F_FROM_LAB, like),
+        _matrix(_F_OFFSET, like).view(3, 1),
+        _matrix((-math.inf, -math.inf, 0.0), like).view(3, 1),
+        _matrix(_RGB_FROM_XYZN, like),
+        _matrix(-16.0 / 116.0 / _KAPPA_SLOPE, like),
+    )
 
 
 def _flatten_pixels(tensor: torch.Tensor) -> torch.Tensor:
@@ -358,22 +372,6 @@ def lightness(rgb: ArrayLike, *, validate: bool = True) -> ArrayLike:
     return result.numpy() if was_numpy else result
 
 
-def _lab_to_linear_rgb(lab: torch.Tensor) -> torch.Tensor:
-    """Lab (..., 3, H, W) -> linear-light RGB, not yet clipped (may leave [0, 1])."""
-    lightness, a, b = lab.unbind(dim=-3)
-    fy = (lightness + 16.0) / 116.0
-    fx = fy + a / 500.0
-    fz = (fy - b / 200.0).clamp(min=0.0)  # a negative Z has no colour: clip it, like skimage
-    f = torch.stack((fx, fy, fz), dim=-3)
-    xyz = torch.where(
-        f > _F_THRESHOLD,
-        f.clamp(min=_F_THRESHOLD) ** 3,
-        (f - 16.0 / 116.0) / _KAPPA_SLOPE,
-    )
-    xyz = xyz * _matrix(_WHITE_D65, lab).view(3, 1, 1)
-    return _apply_matrix(_matrix(_RGB_FROM_XYZ, lab), xyz)
-
-
 def lab_to_rgb(lab: ArrayLike) -> ArrayLike:
     """Convert CIELAB (D65, 2-degree observer) to sRGB in [0, 1].
 
@@ -393,14 +391,7 @@ def lab_to_rgb(lab: ArrayLike) -> ArrayLike:
     expected = "L in 0..100 and a, b in about -128..127"
     tensor, was_numpy = _as_channel_first_tensor(lab, "lab_to_rgb", expected)
     _finite_extremes(tensor, "lab_to_rgb")
-    constants = (
-        _matrix(_F_FROM_LAB, tensor),
-        _matrix(_F_OFFSET, tensor).view(3, 1),
-        _matrix((-math.inf, -math.inf, 0.0), tensor).view(3, 1),
-        _matrix(_RGB_FROM_XYZN, tensor),
-        _matrix(-16.0 / 116.0 / _KAPPA_SLOPE, tensor),
-        _matrix(-0.055, tensor),
-    )
+    constants = (*_lab_to_linear_constants(tensor), _matrix(-0.055, tensor))
     rgb = _by_chunks(_lab_chunk_to_rgb, _flatten_pixels(tensor), constants)
     return _back(rgb.view(tensor.shape), was_numpy)
 
@@ -420,7 +411,8 @@ def out_of_gamut(lab: ArrayLike, *, tolerance: float = 1e-4) -> ArrayLike:
     _finite_extremes(tensor, "out_of_gamut")
     lightness, a, b = tensor.unbind(dim=-3)
     negative_z = (lightness + 16.0) / 116.0 - b / 200.0 < 0
-    linear = _lab_to_linear_rgb(tensor)
+    flat = _by_chunks(_lab_chunk_to_linear_rgb, _flatten_pixels(tensor), _lab_to_linear_constants(tensor))
+    linear = flat.view(tensor.shape)
     outside = ((linear < -tolerance) | (linear > 1 + tolerance)).any(dim=-3) | negative_z
     return outside.numpy() if was_numpy else outside
 
