@@ -21,7 +21,7 @@ saves (as the checkpoint's ``model``) and returns the average when the profile's
 >>> for value in (2.0, 4.0, 4.0):  # three steps' weights
 ...     _ = network.weight.data.fill_(value)
 ...     average.update_parameters(network)
->>> float(average.module.weight)  # 2, then 0.5 * 2 + 0.5 * 4 = 3, then 0.5 * 3 + 0.5 * 4
+>>> float(average.module.weight.detach())  # 2, then 0.5 * 2 + 0.5 * 4 = 3, then 0.5 * 3 + 0.5 * 4
 3.5
 """
 
@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from .checkpointing import cpu_state_dict
 
 __all__ = ["weight_average", "averaging_entries"]
 
@@ -62,5 +64,5 @@ def weight_average(network: nn.Module, *, decay: float, checkpoint: dict | None 
 def averaging_entries(averaged: AveragedModel, trained: nn.Module) -> dict:
     """What a checkpoint holds beside the average (its ``model``): the weights as trained
     (``trained_model``, on the CPU) and how many updates the average has had (``averaged_steps``)."""
-    return {"trained_model": {k: v.detach().to("cpu", copy=True) for k, v in trained.state_dict().items()},
+    return {"trained_model": cpu_state_dict(trained),
             "averaged_steps": int(averaged.n_averaged)}

@@ -34,6 +34,7 @@ __all__ = [
     "save_run_files",
     "rng_states",
     "restore_rng_states",
+    "cpu_state_dict",
 ]
 
 #: ``format`` entry of ``history.json``.
@@ -118,6 +119,17 @@ def save_run_files(out: str | os.PathLike, checkpoint: dict, history: dict, *, b
     save_checkpoint(checkpoint, out / LAST_CHECKPOINT)
     text = json.dumps(history, indent=2) + "\n"
     atomic_write(out / HISTORY_FILE, lambda name: Path(name).write_text(text, encoding="utf-8"))
+
+
+def cpu_state_dict(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """``module``'s state dict as a checkpoint stores it: every tensor detached and copied to
+    the CPU, so that later steps do not change what was saved and any machine can load it.
+
+    >>> weights = cpu_state_dict(torch.nn.Linear(2, 1))
+    >>> sorted(weights), weights["weight"].device.type, weights["weight"].requires_grad
+    (['bias', 'weight'], 'cpu', False)
+    """
+    return {key: value.detach().to("cpu", copy=True) for key, value in module.state_dict().items()}
 
 
 def rng_states() -> dict:

@@ -71,7 +71,7 @@ from .averaging import averaging_entries, weight_average
 from .batches import Batch, _hinted_batches, _photo_batches, _SkipLog, _tensor_batches, encode_photos, epoch_order, make_loader
 from .callbacks import Callback, LogLines, ProgressBars, StopOnDivergence
 from .checkpointing import (BEST_CHECKPOINT, HISTORY_FILE, HISTORY_FORMAT, LAST_CHECKPOINT, RunProgress,
-                            load_checkpoint, restore_rng_states, rng_states, save_run_files)
+                            cpu_state_dict, load_checkpoint, restore_rng_states, rng_states, save_run_files)
 from .color import ab_to_target
 from .config import FIELD_CHOICES, NAMED_DATA, PROFILES, Profile, TrainSettings, get_profile, run_dir
 from .data import build_datasets, collate_crops
@@ -590,7 +590,7 @@ def _checkpoint(run: _Training) -> dict:
     config, model = run.config, run.kept
     return {
         "format": CHECKPOINT_FORMAT,
-        "model": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
+        "model": cpu_state_dict(model),
         **({} if run.averaged is None else averaging_entries(run.averaged, run.model)),
         "optimizer": run.optimizer.state_dict(),
         **run.progress.entries(),
