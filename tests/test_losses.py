@@ -170,6 +170,35 @@ def test_bin_prior_counts_nearest_bins():
         bins.bin_prior([], BINS)
 
 
+def test_squared_distances_equal_the_plain_formula_bit_for_bit():
+    pixels = random_ab(4, (1, 64, 64))[0].reshape(2, -1).T.contiguous()  # (4096, 2)
+    plain = ((pixels[:, None, :] - BINS[None, :, :]) ** 2).sum(dim=-1)
+    assert torch.equal(bins._squared_distances(pixels[:, None, :], BINS[None, :, :]), plain)
+
+
+@pytest.mark.needs_data
+def test_bin_prior_counts_each_pixel_once_over_several_passes(monkeypatch):
+    # Kodak photos in float16 (as stored crops hold them): colours repeat within and across
+    # batches. Counting each distinct value once, in passes of 5,000 pixels, must give the
+    # pixel-by-pixel counts of nearest_bins exactly, and ignore an empty batch.
+    from colorlib.datasets import kodak24_files
+    from colorlib.images import load_image
+
+    photos = [load_image(path)[:48, :64] for path in kodak24_files()[:3]]
+    ab = torch.stack([torch.from_numpy(rgb_to_lab(photo.astype(np.float32) / 255.0)[..., 1:]).permute(2, 0, 1)
+                      for photo in photos]).half()
+    batches = [ab[:2].float(), torch.zeros(1, 2, 0, 4), ab[2:].float(), ab[0].float()]
+    monkeypatch.setattr(bins, "_PRIOR_PIXELS_PER_PASS", 5_000)
+    prior = bins.bin_prior(batches, BINS)
+    nearest = torch.cat([bins.nearest_bins(batch if batch.ndim == 4 else batch[None], BINS)[0].reshape(-1)
+                         for batch in batches])
+    expected = torch.bincount(nearest, minlength=len(BINS)).double()
+    assert torch.equal(prior, expected / expected.sum())
+    assert len(nearest) == 4 * 48 * 64 and int((prior > 0).sum()) > 10
+    with pytest.raises(ValueError, match="no pixels"):
+        bins.bin_prior([torch.zeros(1, 2, 0, 4)], BINS)
+
+
 def test_rebalancing_weights_by_hand():
     prior = bins.bin_prior([random_ab(1, (2, 32, 32))], BINS)
     centres = BINS.double().numpy()
