@@ -70,6 +70,37 @@ def test_training_mean_ab_of_the_quick_profile_is_the_course_photos_training_mea
     assert colors.mean_chroma == pytest.approx(np.mean([np.hypot(ab[..., 0], ab[..., 1]).mean() for ab in photos_ab]))
 
 
+def test_training_photo_colors_are_kept_in_the_cache_and_measured_again_for_other_photos(tmp_path, monkeypatch):
+    import dataclasses
+
+    monkeypatch.setenv("COLORLIB_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(np.full((8, 8, 3), (200, 60, 30), np.uint8)).save(folder / "orange.png")
+    Image.fromarray(np.full((8, 24, 3), (30, 60, 200), np.uint8)).save(folder / "blue.png")
+    profile = dataclasses.replace(get_profile("quick"), data=str(folder))
+    first = evaluate.training_photo_colors(profile)
+    expected = evaluate.photo_colors(load_image(path) for path in sorted(folder.iterdir()))
+    assert first == expected and first.photos == 2
+    records = list((tmp_path / "cache" / "photo-colors").glob("*.json"))
+    assert len(records) == 1 and json.loads(records[0].read_text())["format"] == evaluate.PHOTO_COLORS_FORMAT
+    # A new process (the per-process memo cleared) reads the record: change it to see it read.
+    evaluate._training_photo_colors.cache_clear()
+    kept = json.loads(records[0].read_text())
+    records[0].write_text(json.dumps({**kept, "mean_chroma": 99.0}))
+    assert evaluate.training_photo_colors(profile).mean_chroma == 99.0
+    # A broken record is measured again and rewritten.
+    evaluate._training_photo_colors.cache_clear()
+    records[0].write_text("{not json")
+    assert evaluate.training_photo_colors(profile) == expected
+    # Other photos (a third one) get their own record.
+    evaluate._training_photo_colors.cache_clear()
+    Image.fromarray(np.full((8, 8, 3), 128, np.uint8)).save(folder / "gray.png")
+    assert evaluate.training_photo_colors(profile).photos == 3
+    assert len(list((tmp_path / "cache" / "photo-colors").glob("*.json"))) == 2
+    evaluate._training_photo_colors.cache_clear()
+
+
 @pytest.mark.needs_data
 def test_the_test_set_is_kodak24_whole():
     images = evaluate.evaluation_images()

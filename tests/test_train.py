@@ -34,7 +34,7 @@ from colorlib.config import FIELD_CHOICES, MACHINE_FIELDS, PROFILES, Profile
 from colorlib.data import build_datasets, rgb_batch_to_lightness_ab
 from colorlib.distributed import choose_device, global_mean
 from colorlib.lessons import training as lesson
-from colorlib.lessons.training import constant_prediction_loss, mean_target
+from colorlib.lessons.training import constant_prediction_loss
 from colorlib.losses import make_loss
 from colorlib.model import ColorizationNet
 from colorlib.train import TrainConfig, epoch_order, start_from_gray, train, train_step, validate
@@ -175,13 +175,14 @@ def test_baselines_by_hand(tmp_path):
     Image.fromarray(np.full((40, 40, 3), color)).save(tmp_path / "val" / "orange.png")
     Image.fromarray(np.full((40, 40, 3), color)).save(tmp_path / "train" / "orange.png")
     Image.fromarray(np.full((40, 40, 3), (30, 60, 200), dtype=np.uint8)).save(tmp_path / "train" / "blue.png")
-    train_set, val_set = build_datasets(tmp_path, input_size=16, train_images=8, val_images=8)
+    _, val_set = build_datasets(tmp_path, input_size=16, train_images=8, val_images=8)
     a, b = rgb2lab(color / 255.0)[1:]
     gray = constant_prediction_loss(make_loader(val_set, 4), ab_to_target(torch.zeros(2)))
     assert gray == pytest.approx(((a / 255) ** 2 + (b / 255) ** 2) / 2, rel=1e-4)
     blue_ab = rgb2lab(np.array([30, 60, 200]) / 255.0)[1:]
-    expected_mean = ((np.array([a, b]) + blue_ab) / 2 + 128) / 255
-    np.testing.assert_allclose(mean_target(make_loader(train_set, 4)).numpy(), expected_mean, atol=1e-4)
+    between = ab_to_target(torch.tensor((np.array([a, b]) + blue_ab) / 2, dtype=torch.float32))  # orange and blue's mean
+    expected = ((ab_to_target(torch.tensor([a, b], dtype=torch.float32)) - between) ** 2).mean()
+    assert constant_prediction_loss(make_loader(val_set, 4), between) == pytest.approx(float(expected), rel=1e-4)
     assert mse_to_ab_rmse(0.0025) == pytest.approx(12.75)
     assert mse_to_ab_rmse(0.0) == 0.0
 

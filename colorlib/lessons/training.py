@@ -34,7 +34,6 @@ from ..weights import build_colorization_net
 from .plot import save_figure
 
 __all__ = [
-    "mean_target",
     "constant_prediction_loss",
     "time_training_parts",
     "LOOP_PHOTOS",
@@ -55,28 +54,12 @@ LOOP_PHOTOS = 2_000
 FILMSTRIP_FIGURE = "04_filmstrip.png"
 
 
-def mean_target(loader: DataLoader) -> torch.Tensor:
-    """The mean training target ``(ab + 128) / 255`` over all pixels of ``loader``: float ``(2,)``.
-
-    Predicting this constant everywhere is the best constant guess under MSE (the
-    "mean ab" baseline).
-    """
-    total = torch.zeros(2, dtype=torch.float64)
-    count = 0
-    for _, ab in _photo_batches(loader, torch.device("cpu"), False, None):
-        targets = ab_to_target(ab)
-        total += targets.double().sum(dim=(0, 2, 3))
-        count += targets[:, 0].numel()
-    if count == 0:
-        raise ValueError("mean_target: the loader yielded no images")
-    return (total / count).float()
-
-
 def constant_prediction_loss(loader: DataLoader, target: torch.Tensor | Sequence[float]) -> float:
     """MSE of predicting one constant target ``(2,)`` (ab scaled as ``(ab + 128) / 255``) for every pixel.
 
     ``target = ab_to_target(torch.zeros(2))`` is the "ab = 0" (gray) baseline,
-    ``target = mean_target(train_loader)`` the "mean ab" one.
+    ``target = ab_to_target(torch.tensor(evaluate.training_mean_ab()))`` the "mean ab" one
+    (:func:`colorlib.evaluate.training_mean_ab`).
     """
     constant = torch.as_tensor(target, dtype=torch.float32).view(1, 2, 1, 1)
     total, count = 0.0, 0
