@@ -26,6 +26,7 @@ or the lessons wing. Each imports only the modules listed before it:
 - :mod:`~colorlib.data`: datasets of crops, the per-batch Lab step;
 - :mod:`~colorlib.distributed`: devices and process groups: choose_device, the one all-reduce;
 - :mod:`~colorlib.batches`: loaders of crops, photos as (L / 100, ab), stored encoder features;
+- :mod:`~colorlib.feature_store`: stored encoder features kept in the cache for the next process;
 - :mod:`~colorlib.checkpointing`: checkpoints, run history and RNG state on disk;
 - :mod:`~colorlib.callbacks`: progress, log lines and divergence as small training callbacks;
 - :mod:`~colorlib.averaging`: the weights a run keeps: their moving average over the last steps;

@@ -75,6 +75,7 @@ from .checkpointing import (BEST_CHECKPOINT, HISTORY_FILE, HISTORY_FORMAT, LAST_
 from .color import ab_to_target
 from .config import FIELD_CHOICES, NAMED_DATA, PROFILES, Profile, TrainSettings, get_profile, run_dir
 from .data import build_datasets, collate_crops
+from .feature_store import kept_features
 from .distributed import barrier, broadcast_buffers, choose_device, global_mean, start_process_group
 from .bins import ab_bins, bin_prior, soft_encode
 from .losses import SCORE_DOWNSAMPLES, ColorLoss, make_loss
@@ -449,9 +450,8 @@ _LAST_STORED_FEATURES: dict[tuple, tuple[TensorDataset, TensorDataset]] = {}
 def _stored_features(config: TrainConfig, model: ColorizationNet, train_set: Dataset, val_set: Dataset,
                      device: torch.device) -> tuple[TensorDataset, TensorDataset]:
     """The training and validation sets encoded by the frozen encoder (:func:`encode_photos`),
-    or the previous run's when it encoded the same photos, crops and encoder.
-
-    Only named data sets are kept (a folder may change). The key holds the seed (it decides the
+    or a previous run's (in this process, or kept in the cache: :mod:`colorlib.feature_store`)
+    when it encoded the same photos, crops and encoder. Only named data sets are kept (a folder may change). The key holds the seed (it decides the
     crops and a random encoder's weights); encoding forks the generator, so reuse changes nothing."""
     def encode() -> tuple[TensorDataset, TensorDataset]:
         return (encode_photos(model, train_set, views=config.views_per_photo, seed=config.seed, device=device),
@@ -462,8 +462,8 @@ def _stored_features(config: TrainConfig, model: ColorizationNet, train_set: Dat
     key = (config.data, config.input_size, config.train_images, config.val_images, config.views_per_photo,
            config.seed, config.encoder_weights, config.input_normalisation, str(device))
     if key not in _LAST_STORED_FEATURES:
-        _LAST_STORED_FEATURES.clear()  # one entry: a few hundred MB at most
-        _LAST_STORED_FEATURES[key] = encode()
+        _LAST_STORED_FEATURES.clear()  # one entry: a few hundred MB at most; on disk for other processes
+        _LAST_STORED_FEATURES[key] = encode() if config.data == "samples" else kept_features(key, (train_set, val_set), encode)
     return _LAST_STORED_FEATURES[key]
 
 

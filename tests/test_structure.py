@@ -29,7 +29,7 @@ CORE: tuple[str, ...] = (
     "config", "files", "hub", "color", "images", "hints", "propagation",
     "model", "bins", "losses", "metrics", "modelz",
     "weights", "datasets", "splits", "credits", "places205", "samples",
-    "data", "distributed", "batches", "checkpointing", "callbacks", "averaging",
+    "data", "distributed", "batches", "feature_store", "checkpointing", "callbacks", "averaging",
     "warm_start", "train", "runs", "inference", "colorize_files", "evaluate",
     "course", "cli",
 )
