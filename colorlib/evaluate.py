@@ -33,6 +33,7 @@ import numpy as np
 from . import metrics
 from .config import Profile, cache_dir, data_dir, get_profile
 from .datasets import kodak24_files, landscapes_split
+from .feature_store import photo_files_key
 from .files import atomic_write
 from .images import (
     DEFAULT_MAX_PIXELS,
@@ -209,8 +210,7 @@ def _training_photo_colors(profile: Profile, max_images: int) -> PhotoColors:
     else:
         paths = find_images(profile.data)[:max_images]
     paths = [Path(path) for path in paths]
-    names = "\n".join(f"{path.parent.name}/{path.name} {path.stat().st_size}" for path in paths)
-    record = cache_dir() / "photo-colors" / f"{hashlib.sha256(names.encode()).hexdigest()[:24]}.json"
+    record = cache_dir() / "photo-colors" / f"{hashlib.sha256(photo_files_key(paths).encode()).hexdigest()[:24]}.json"
     try:
         kept = json.loads(record.read_text(encoding="utf-8"))
         if kept.get("format") == PHOTO_COLORS_FORMAT and kept.get("photos") == len(paths):
